@@ -1,0 +1,5 @@
+import sys
+
+from aiducation.cli import main
+
+sys.exit(main())

@@ -1,0 +1,23 @@
+"""Model registry and architectures; importing this package registers every model."""
+
+from aiducation.models import efficient, seed_family  # noqa: F401  (registers the models)
+from aiducation.models.registry import (
+    count_parameters,
+    create_model,
+    is_model,
+    list_family_examples,
+    list_models,
+    register_model,
+)
+
+DEFAULT_MODEL = "faceresnet_s"
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "count_parameters",
+    "create_model",
+    "is_model",
+    "list_family_examples",
+    "list_models",
+    "register_model",
+]

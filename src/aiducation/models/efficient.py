@@ -1,0 +1,89 @@
+"""FaceResNet: a compact residual CNN designed for 48×48 grayscale faces (the default model).
+
+Stem at 48×48, then three stages that halve the resolution (24, 12, 6) while widening the
+channels, pre-pooled by global average pooling into a small linear head. About a million
+parameters at width 32; the whole network costs far less compute than the report's models
+because only the stem runs at full resolution.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from aiducation.models.layers import FER_MEAN, FER_STD, Normalize
+from aiducation.models.registry import register_model
+
+
+def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class BasicBlock(nn.Module):
+    """Two 3×3 convolutions with an identity (or strided 1×1) shortcut."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            conv_bn_relu(in_channels, out_channels, stride),
+            nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels),
+        )
+        self.shortcut = (
+            nn.Identity()
+            if stride == 1 and in_channels == out_channels
+            else nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                nn.BatchNorm2d(out_channels),
+            )
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.body(x) + self.shortcut(x))
+
+
+class FaceResNet(nn.Module):
+    def __init__(
+        self,
+        width: int = 32,
+        depths: tuple[int, ...] | list[int] = (1, 2, 2),
+        num_classes: int = 4,
+        dropout: float = 0.2,
+        mean: float = FER_MEAN,
+        std: float = FER_STD,
+    ) -> None:
+        super().__init__()
+        self.normalize = Normalize(mean, std)
+        layers: list[nn.Module] = [conv_bn_relu(1, width)]
+        channels = width
+        for stage, depth in enumerate(depths):
+            out_channels = width * 2 ** (stage + 1)
+            for i in range(depth):
+                layers.append(BasicBlock(channels, out_channels, stride=2 if i == 0 else 1))
+                channels = out_channels
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Dropout(dropout),
+            nn.Linear(channels, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(self.normalize(x)))
+
+
+@register_model
+def faceresnet_s(**kwargs) -> FaceResNet:
+    """Default: width 32, depths (1, 2, 2), ~1.2 M parameters."""
+    return FaceResNet(**{"width": 32, "depths": (1, 2, 2), **kwargs})
+
+
+@register_model
+def faceresnet_t(**kwargs) -> FaceResNet:
+    """Tiny: width 16, depths (1, 1, 1), for tests and very fast experiments."""
+    return FaceResNet(**{"width": 16, "depths": (1, 1, 1), **kwargs})
