@@ -1,0 +1,178 @@
+"""Python API: ``analyze_image`` and ``analyze_video`` (detect → crop → classify → track).
+
+>>> from aiducation.inference import analyze_image
+>>> result = analyze_image("class.jpg")          # bundled model, YuNet detector
+>>> [(f.face_id, f.state, f.confidence) for f in result.faces]
+
+Build an :class:`Analyzer` once to reuse the loaded model and detector across many calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from aiducation.errors import InputError
+from aiducation.inference.classifier import FaceClassifier
+from aiducation.inference.detectors import DEFAULT_DETECTOR, FaceDetector, create_detector
+from aiducation.inference.preprocess import DEFAULT_MARGIN, crop_faces
+from aiducation.inference.results import FrameResult, VideoResult, faces_from_probabilities
+from aiducation.inference.tracking import IoUTracker
+from aiducation.inference.video import frame_step, iter_frames, open_video, video_fps
+
+FrameCallback = Callable[[np.ndarray, FrameResult, np.ndarray], None]
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image file as BGR ``uint8``; unreadable or empty files raise :class:`InputError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such image file")
+    data = np.fromfile(path, dtype=np.uint8)
+    if data.size == 0:
+        raise InputError(f"{path}: empty file, expected an image (JPEG, PNG, WebP, ...)")
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None:  # formats OpenCV lacks (e.g. GIF): try Pillow
+        try:
+            with Image.open(path) as pil:
+                image = cv2.cvtColor(np.asarray(pil.convert("RGB")), cv2.COLOR_RGB2BGR)
+        except (UnidentifiedImageError, OSError) as exc:
+            raise InputError(f"{path}: not a readable image (JPEG, PNG, WebP, ...)") from exc
+    if image.size == 0:
+        raise InputError(f"{path}: image has no pixels")
+    return image
+
+
+@dataclass
+class Analyzer:
+    """A face detector and a face classifier; ``margin`` grows each box before cropping."""
+
+    detector: FaceDetector
+    classifier: FaceClassifier
+    margin: float = DEFAULT_MARGIN
+
+    @classmethod
+    def load(
+        cls,
+        model: str | Path | None = None,
+        detector: str = DEFAULT_DETECTOR,
+        margin: float = DEFAULT_MARGIN,
+        **detector_kwargs,
+    ) -> Analyzer:
+        """Model from a checkpoint (``None``: bundled) and a registered detector by name."""
+        try:
+            face_detector = create_detector(detector, **detector_kwargs)
+        except ValueError as exc:
+            raise InputError(f"--detector: {exc}") from exc
+        return cls(face_detector, FaceClassifier.load(model), margin)
+
+    @property
+    def classes(self) -> list[str]:
+        return self.classifier.classes
+
+    def analyze_frame(
+        self,
+        image: np.ndarray,
+        source: str = "<array>",
+        frame: int = 0,
+        time: float | None = None,
+        tracker: IoUTracker | None = None,
+    ) -> tuple[FrameResult, np.ndarray]:
+        """Result for one BGR frame plus the ``(N, 48, 48)`` crops that were classified."""
+        detections = self.detector.detect(image)
+        boxes = [d.box for d in detections]
+        crops = crop_faces(image, boxes, self.margin)
+        probabilities = self.classifier.predict(crops)
+        ids = tracker.update(boxes) if tracker is not None else None
+        faces = faces_from_probabilities(
+            boxes, [d.score for d in detections], probabilities, self.classes, ids
+        )
+        height, width = image.shape[:2]
+        return FrameResult(source, width, height, faces, frame, time), crops
+
+
+def _analyzer(analyzer: Analyzer | None, model, detector: str) -> Analyzer:
+    return analyzer if analyzer is not None else Analyzer.load(model, detector)
+
+
+def analyze_image(
+    image: str | Path | np.ndarray,
+    *,
+    model: str | Path | None = None,
+    detector: str = DEFAULT_DETECTOR,
+    analyzer: Analyzer | None = None,
+) -> FrameResult:
+    """Faces, states and probabilities in one image (a path or a BGR array).
+
+    No face is a valid result (``faces == []``). ``analyzer`` overrides ``model``/``detector``.
+    """
+    analyzer = _analyzer(analyzer, model, detector)
+    if isinstance(image, np.ndarray):
+        if image.size == 0:
+            raise InputError("image array is empty")
+        return analyzer.analyze_frame(image)[0]
+    return analyzer.analyze_frame(read_image(image), source=str(image))[0]
+
+
+def analyze_video(
+    path: str | Path,
+    *,
+    every: int = 1,
+    fps: float | None = None,
+    model: str | Path | None = None,
+    detector: str = DEFAULT_DETECTOR,
+    analyzer: Analyzer | None = None,
+    tracker: IoUTracker | None = None,
+    on_frame: FrameCallback | None = None,
+) -> VideoResult:
+    """Analyse every ``every``-th frame (or about ``fps`` frames/s) of a video file.
+
+    Faces are tracked with an :class:`IoUTracker`, so ``face_id`` follows one person.
+    ``on_frame(frame, result, crops)`` is called per analysed frame (e.g. to write video).
+    A file that opens but yields no frame raises :class:`InputError`.
+    """
+    analyzer = _analyzer(analyzer, model, detector)
+    capture = open_video(path)
+    try:
+        rate = video_fps(capture)
+        result = analyze_stream(
+            capture, str(path), rate, frame_step(rate, every, fps), analyzer, tracker, on_frame
+        )
+    finally:
+        capture.release()
+    if not result.frames:
+        raise InputError(f"{path}: no frame could be decoded (corrupt or empty video)")
+    return result
+
+
+def analyze_stream(
+    capture: cv2.VideoCapture,
+    source: str,
+    rate: float,
+    step: int,
+    analyzer: Analyzer,
+    tracker: IoUTracker | None = None,
+    on_frame: FrameCallback | None = None,
+    live: bool = False,
+    max_frames: int | None = None,
+) -> VideoResult:
+    """Analyse frames from an open capture until it ends, ``max_frames``, or (live) Ctrl-C."""
+    tracker = tracker if tracker is not None else IoUTracker(max_missed=max(2, 10 // step))
+    result = VideoResult(source=source, fps=rate)
+    try:
+        for index, time, frame in iter_frames(capture, step, rate, live):
+            frame_result, crops = analyzer.analyze_frame(frame, source, index, time, tracker)
+            result.frames.append(frame_result)
+            if on_frame is not None:
+                on_frame(frame, frame_result, crops)
+            if max_frames is not None and len(result.frames) >= max_frames:
+                break
+    except KeyboardInterrupt:  # a live stream ends with Ctrl-C; keep what was analysed
+        if not live:
+            raise
+    return result

@@ -1,0 +1,35 @@
+"""Pure plotting: the class's states over a video's time (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from aiducation.inference.draw import OTHER_COLOUR, STATE_COLOURS
+from aiducation.inference.results import FrameResult
+
+
+def _rgb(bgr: tuple[int, int, int]) -> tuple[float, float, float]:
+    return (bgr[2] / 255, bgr[1] / 255, bgr[0] / 255)
+
+
+def timeline_figure(frames: list[FrameResult], classes: list[str], title: str = "") -> Figure:
+    """Stacked counts of faces per state in each analysed frame, against time in seconds."""
+    times = np.array([f.time if f.time is not None else f.frame for f in frames], float)
+    counts = np.array([[f.state_counts(classes)[c] for c in classes] for f in frames], float)
+    counts = counts.reshape(len(frames), len(classes))
+    fig, ax = plt.subplots(figsize=(9, 3.5), layout="constrained")
+    colours = [_rgb(STATE_COLOURS.get(c, OTHER_COLOUR)) for c in classes]
+    ax.stackplot(times, counts.T, labels=classes, colors=colours, alpha=0.85, step=None)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("faces")
+    ax.set_title(title or "Learning states over time")
+    ax.set_xlim(times.min() if len(times) else 0, times.max() if len(times) > 1 else 1)
+    ax.set_ylim(0, max(1.0, counts.sum(axis=1).max() if len(counts) else 1.0) * 1.1)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    ax.grid(alpha=0.3)
+    return fig

@@ -1,0 +1,230 @@
+"""Batch analysis behind ``aiducation analyze``: many inputs in, one output folder out.
+
+Inputs are image files, folders (searched recursively), video files or a webcam. Each source
+is analysed on its own: a bad file is reported in ``summary.json["errors"]`` and the others
+still run; :class:`InputError` is raised only when nothing could be processed.
+
+Output folder: ``annotated/`` (images, ``.mp4`` per video), ``faces.csv`` + ``faces.json``
+(one row per face), ``summary.json`` (shares, per-frame counts, config), per video a
+``timeline_<name>.png`` + ``.csv``, and ``crops/`` only with ``save_crops``.
+``aggregate_only`` writes no per-face data at all: only summary.json and the timelines.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from aiducation.errors import InputError
+from aiducation.inference.api import Analyzer, analyze_stream, read_image
+from aiducation.inference.detectors import DEFAULT_DETECTOR
+from aiducation.inference.draw import annotate
+from aiducation.inference.outputs import (
+    VideoSink,
+    write_figure,
+    write_image,
+    write_json,
+    write_table,
+)
+from aiducation.inference.plots import timeline_figure
+from aiducation.inference.preprocess import DEFAULT_MARGIN
+from aiducation.inference.results import FrameResult, face_records, record_columns, summarize
+from aiducation.inference.video import (
+    VIDEO_SUFFIXES,
+    frame_step,
+    open_video,
+    open_webcam,
+    video_fps,
+)
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+DEMO_IMAGE = "classroom_19faces.jpg"
+USE_NOTICE = (
+    "Research and teaching aid only: 4 states learned from 48x48 grayscale FER2013/FER+ faces; "
+    "per-face states are unreliable. Emotion recognition in education institutions is "
+    "prohibited in the EU (AI Act, Art. 5(1)(f)) except for medical or safety reasons."
+)
+
+
+@dataclass
+class AnalyzeConfig:
+    """Everything one ``analyze`` run depends on (saved into summary.json)."""
+
+    inputs: list[str] = field(default_factory=list)  # empty and no webcam: the demo photo
+    out: str = "out/analyze"
+    model: str | None = None  # None: the bundled model
+    detector: str = DEFAULT_DETECTOR
+    margin: float = DEFAULT_MARGIN  # box growth on each side, fraction of its side
+    every: int = 1  # analyse every N-th video frame ...
+    fps: float | None = None  # ... or about this many frames per second
+    webcam: int | None = None
+    max_frames: int | None = None  # stop a video/webcam after this many analysed frames
+    show: bool = False  # live window for the webcam (needs a GUI build of OpenCV)
+    aggregate_only: bool = False
+    blur: bool = False
+    save_crops: bool = False
+    progress: bool = True
+
+
+def demo_image_path() -> Path:
+    """The bundled classroom-like demo photo (see assets/demo/SOURCE.md)."""
+    return Path(str(resources.files("aiducation") / "assets" / "demo" / DEMO_IMAGE))
+
+
+def expand_inputs(inputs: list[str]) -> tuple[list[tuple[Path, str]], list[dict]]:
+    """``(file, output name)`` pairs for files and folders (recursive), plus missing paths."""
+    found: list[tuple[Path, str]] = []
+    errors: list[dict] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            media = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
+            )
+            if not media:
+                errors.append({"source": item, "error": "folder holds no image or video file"})
+            found += [(p, p.relative_to(path).as_posix()) for p in media]
+        elif path.is_file():
+            found.append((path, path.name))
+        else:
+            errors.append({"source": item, "error": "no such file or folder"})
+    names: set[str] = set()
+    unique = []
+    for path, name in found:  # keep output names distinct when inputs share a file name
+        stem, n = name, 1
+        while name in names:
+            name, n = f"{Path(stem).with_suffix('')}_{n}{Path(stem).suffix}", n + 1
+        names.add(name)
+        unique.append((path, name))
+    return unique, errors
+
+
+class _Run:
+    """Output writing for one run; one method per kind of source."""
+
+    def __init__(self, config: AnalyzeConfig, analyzer: Analyzer) -> None:
+        self.config, self.analyzer = config, analyzer
+        self.out = Path(config.out)
+        self.frames: list[FrameResult] = []
+        self.sources: list[dict] = []
+
+    def _save_crops(self, name: str, result: FrameResult, crops: np.ndarray) -> None:
+        if self.config.save_crops and not self.config.aggregate_only:
+            for face, crop in zip(result.faces, crops, strict=True):
+                crop_name = f"{name}_f{result.frame:06d}_id{face.face_id}.png"
+                write_image(self.out / "crops" / crop_name, crop)
+
+    def image(self, path: Path, name: str) -> None:
+        image = read_image(path)
+        result, crops = self.analyzer.analyze_frame(image, source=str(path))
+        if not self.config.aggregate_only:
+            write_image(
+                self.out / "annotated" / name, annotate(image, result.faces, self.config.blur)
+            )
+        self._save_crops(Path(name).stem, result, crops)
+        self._add("image", [result])
+
+    def video(self, capture, source: str, name: str, live: bool = False) -> None:
+        rate = video_fps(capture)
+        step = frame_step(rate, self.config.every, self.config.fps)
+        sink = None if self.config.aggregate_only else VideoSink(
+            self.out / "annotated" / f"{Path(name).with_suffix('')}.mp4", rate / step
+        )  # fmt: skip
+
+        def on_frame(frame: np.ndarray, result: FrameResult, crops: np.ndarray) -> None:
+            shown = annotate(frame, result.faces, self.config.blur)
+            if sink is not None:
+                sink.write(shown)
+            if self.config.show:
+                _show(shown)
+            self._save_crops(Path(name).stem, result, crops)
+
+        try:
+            with sink if sink is not None else nullcontext():
+                result = analyze_stream(
+                    capture, source, rate, step, self.analyzer, None, on_frame, live,
+                    self.config.max_frames,
+                )  # fmt: skip
+                if not result.frames:
+                    raise InputError(
+                        f"{source}: no frame could be decoded (corrupt or empty video)"
+                    )
+        finally:
+            capture.release()
+        stem = Path(name).with_suffix("").as_posix().replace("/", "_")
+        counts = summarize(result.frames, self.analyzer.classes)["per_frame"]
+        write_table(self.out / f"timeline_{stem}.csv", counts)
+        write_figure(
+            self.out / f"timeline_{stem}.png",
+            timeline_figure(result.frames, self.analyzer.classes, f"Learning states: {name}"),
+        )
+        self._add("webcam" if live else "video", result.frames, students=len(result.track_ids))
+
+    def _add(self, kind: str, frames: list[FrameResult], **extra) -> None:
+        self.frames += frames
+        summary = summarize(frames, self.analyzer.classes)
+        summary.pop("per_frame")
+        summary.pop("sources")
+        self.sources.append({"source": frames[0].source, "kind": kind, **extra, **summary})
+
+    def finish(self, errors: list[dict]) -> dict:
+        classes = self.analyzer.classes
+        if not self.config.aggregate_only:
+            records = face_records(self.frames, classes)
+            write_table(self.out / "faces.csv", records, record_columns(classes))
+            write_json(self.out / "faces.json", records)
+        summary = {
+            "classes": classes,
+            **summarize(self.frames, classes),
+            "per_source": self.sources,
+            "errors": errors,
+            "config": asdict(self.config),
+            "notice": USE_NOTICE,
+        }
+        write_json(self.out / "summary.json", summary)
+        return summary
+
+
+def _show(frame: np.ndarray) -> None:
+    import cv2
+
+    try:
+        cv2.imshow("aiducation analyze (Ctrl-C to stop)", frame)
+        cv2.waitKey(1)
+    except cv2.error as exc:
+        raise InputError(
+            "--show needs an OpenCV build with a GUI (opencv-python, not -headless)"
+        ) from exc
+
+
+def run_analysis(config: AnalyzeConfig, analyzer: Analyzer | None = None) -> dict:
+    """Analyse ``config``'s inputs into ``config.out``; return the summary written there."""
+    analyzer = analyzer or Analyzer.load(config.model, config.detector, config.margin)
+    run = _Run(config, analyzer)
+    if config.webcam is not None:
+        run.video(open_webcam(config.webcam), f"webcam:{config.webcam}", "webcam", live=True)
+        return run.finish([])
+    files, errors = expand_inputs(config.inputs or [str(demo_image_path())])
+    bar = tqdm(files, desc="analyze", unit="file", disable=not config.progress or len(files) < 2)
+    for path, name in bar:
+        bar.set_postfix_str(name[-30:])
+        try:
+            if path.suffix.lower() in VIDEO_SUFFIXES:
+                run.video(open_video(path), str(path), name)
+            else:
+                run.image(path, name)
+        except InputError as exc:
+            errors.append({"source": str(path), "error": str(exc)})
+            print(f"warning: skipped {exc}", file=sys.stderr)
+    if not run.sources:
+        details = "; ".join(f"{e['source']}: {e['error']}" for e in errors) or "no input"
+        raise InputError(f"nothing could be processed ({details})")
+    return run.finish(errors)

@@ -1,0 +1,70 @@
+"""Frames from video files and webcams through ``cv2.VideoCapture``, with frame sampling."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from aiducation.errors import InputError
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"})
+
+
+def open_video(path: str | Path) -> cv2.VideoCapture:
+    """Open a video file; a missing, unreadable or frameless file raises :class:`InputError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such video file")
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise InputError(f"{path}: cannot open as a video (corrupt or unsupported format)")
+    return capture
+
+
+def open_webcam(index: int) -> cv2.VideoCapture:
+    """Open camera ``index``; a missing camera raises :class:`InputError`."""
+    capture = cv2.VideoCapture(index)
+    if not capture.isOpened():
+        raise InputError(f"--webcam {index}: no camera found at index {index}")
+    return capture
+
+
+def frame_step(video_fps: float, every: int = 1, fps: float | None = None) -> int:
+    """Analyse one frame in this many: ``every`` frames, or about ``fps`` frames per second."""
+    if fps is not None:
+        if fps <= 0:
+            raise InputError(f"--fps must be positive, got {fps}")
+        return max(1, round((video_fps or fps) / fps))
+    if every < 1:
+        raise InputError(f"--every must be at least 1, got {every}")
+    return every
+
+
+def video_fps(capture: cv2.VideoCapture, default: float = 25.0) -> float:
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    return float(fps) if fps and np.isfinite(fps) and 0 < fps < 1000 else default
+
+
+def iter_frames(
+    capture: cv2.VideoCapture, step: int = 1, fps: float = 25.0, live: bool = False
+) -> Iterator[tuple[int, float, np.ndarray]]:
+    """Yield ``(frame index, time in s, BGR frame)`` for every ``step``-th frame.
+
+    Files are timed by frame index / ``fps``; live sources (``live``) by the wall clock.
+    """
+    start = time.monotonic()
+    index = 0
+    while True:
+        ok = capture.grab()
+        if not ok:
+            return
+        if index % step == 0:
+            ok, frame = capture.retrieve()
+            if not ok or frame is None:
+                return
+            yield index, (time.monotonic() - start if live else index / fps), frame
+        index += 1
