@@ -1,0 +1,263 @@
+"""``aiducation prepare``: raw FER2013/FER+ inputs → the prepared dataset of
+:mod:`aiducation.data.dataset`, written atomically (temp dir, then rename).
+
+Steps: read + validate the inputs, clean (NF, then unknown ≥ 5), find duplicate groups over all
+cleaned rows, label with a rule set, split, then write images, metadata, summary and report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from aiducation import __version__
+from aiducation.data import sources
+from aiducation.data.cleaning import clean
+from aiducation.data.dataset import IMAGES_FILE, META_FILE, SPLITS, SUMMARY_FILE
+from aiducation.data.duplicates import duplicate_groups, group_stats, groups_across_splits
+from aiducation.data.labels import VOTE_COLUMNS, get_rule_set
+from aiducation.data.report import write_report
+from aiducation.data.splits import (
+    OFFICIAL_SPLIT,
+    check_fractions,
+    official_split,
+    random_grouped_split,
+)
+from aiducation.errors import InputError
+
+SPLIT_METHODS = ("official", "random")
+DEFAULT_VOTE_FILE = "fer2013new.csv"
+
+
+@dataclass
+class PrepareConfig:
+    """What to read, how to label and split, and where to write."""
+
+    out: Path
+    ferplus: Path | None = None  # fer2013new.csv; defaults to <ferplus_dir>/fer2013new.csv
+    ferplus_dir: Path | None = None  # FER2013Train/Valid/Test PNG folders with label.csv
+    fer2013: Path | None = None  # fer2013.csv ([emotion,]pixels,Usage), joined by position
+    rule_set: str = "seed"
+    split: str = "official"  # "official" (Usage column) or "random" (seeded, grouped)
+    seed: int = 0
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)  # train, val, test (random split)
+    export_png: Path | None = None  # also write <dir>/<class>/<name>.png
+    report: bool = True
+    overwrite: bool = False
+    progress: bool = True
+
+
+@dataclass
+class Prepared:
+    """Everything ``prepare`` writes, in memory."""
+
+    images: np.ndarray
+    meta: pd.DataFrame
+    summary: dict
+
+
+def _check_config(config: PrepareConfig) -> PrepareConfig:
+    if config.fer2013 and config.ferplus_dir:
+        raise InputError(
+            "give either --fer2013 (CSV pair) or --ferplus-dir (PNG folders), not both"
+        )
+    if not config.fer2013 and not config.ferplus_dir:
+        raise InputError("no input: give --fer2013 FILE --ferplus FILE, or --ferplus-dir DIR")
+    if config.ferplus is None:
+        if config.fer2013:
+            raise InputError("--fer2013 needs --ferplus fer2013new.csv (the FER+ vote file)")
+        config.ferplus = Path(config.ferplus_dir) / DEFAULT_VOTE_FILE
+    if config.split not in SPLIT_METHODS:
+        raise InputError(
+            f"--split: expected one of {', '.join(SPLIT_METHODS)}, got {config.split!r}"
+        )
+    try:
+        config.fractions = check_fractions(config.fractions)
+        get_rule_set(config.rule_set)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    for target in (config.out, config.export_png):
+        if target and Path(target).exists() and not config.overwrite:
+            raise InputError(f"{target} already exists (use --overwrite to replace it)")
+    return config
+
+
+def _read_images(
+    config: PrepareConfig, table: pd.DataFrame, rows: np.ndarray
+) -> tuple[np.ndarray, dict]:
+    """Images of the vote-file ``rows`` from the CSV or the PNG folders, plus source facts."""
+    if config.fer2013:
+        images, usage = sources.read_fer2013(config.fer2013, len(table), config.progress)
+        mismatch = usage != table["usage"].to_numpy()
+        if mismatch.any():
+            i = int(np.flatnonzero(mismatch)[0])
+            raise InputError(
+                f"{sources.where(config.fer2013, i)}, field 'Usage': {usage[i]!r} but "
+                f"{config.ferplus} says {table['usage'].iat[i]!r}; the files must list the same "
+                "rows in the same order"
+            )
+        return images[rows], {"mode": "csv", "fer2013": str(config.fer2013)}
+    paths, facts = sources.folder_paths(config.ferplus_dir, table, rows, Path(config.ferplus))
+    images = sources.read_pngs(paths, progress=config.progress)
+    return images, {"mode": "folders", "ferplus_dir": str(config.ferplus_dir), **facts}
+
+
+def build(config: PrepareConfig) -> Prepared:
+    """Read, clean, label and split; returns the dataset without writing anything."""
+    config = _check_config(config)
+    rule_set = get_rule_set(config.rule_set)
+    table = sources.read_ferplus_votes(config.ferplus)
+    votes = table[list(VOTE_COLUMNS)].to_numpy()
+    cleaning = clean(votes)
+    kept = np.flatnonzero(cleaning.keep)
+    images, source = _read_images(config, table, kept)
+    groups = duplicate_groups(images)  # over all cleaned rows, not just the labelled ones
+    cleaned_duplicates = group_stats(groups)
+    label_ids = rule_set(votes[kept])
+    labelled = label_ids >= 0
+    rows, images, groups, label_ids = (
+        kept[labelled],
+        images[labelled],
+        groups[labelled],
+        label_ids[labelled],
+    )
+    usage = table["usage"].to_numpy()[rows]
+    if config.split == "official":
+        split = official_split(usage)
+    else:
+        split = random_grouped_split(label_ids, groups, config.fractions, config.seed)
+    classes = list(rule_set.classes)
+    meta = pd.DataFrame(
+        {
+            "index": np.arange(len(rows)),
+            "source_row": rows,
+            "image_name": table["image_name"].to_numpy()[rows],
+            "usage": usage,
+            "split": split,
+            "label": np.asarray(classes, dtype=object)[label_ids],
+            "label_id": label_ids,
+            "dup_group": groups,
+        }
+    )
+    for column in VOTE_COLUMNS:
+        meta[column] = table[column].to_numpy()[rows]
+    labelled_duplicates = group_stats(groups)
+    summary = {
+        "classes": classes,
+        "rule_set": rule_set.name,
+        **cleaning.counts(),
+        "rows_unlabelled": int(len(kept) - len(rows)),
+        "images": len(rows),
+        "class_counts": {c: int((label_ids == i).sum()) for i, c in enumerate(classes)},
+        "split_counts": {
+            s: {c: int(((split == s) & (label_ids == i)).sum()) for i, c in enumerate(classes)}
+            for s in SPLITS
+        },
+        "split_sizes": {s: int((split == s).sum()) for s in SPLITS},
+        "duplicate_groups": labelled_duplicates["groups_with_copies"],
+        "duplicates": {
+            "cleaned": cleaned_duplicates,
+            "labelled": labelled_duplicates,
+            "groups_across_splits": groups_across_splits(groups, split),
+        },
+        "split": {"method": config.split, "seed": config.seed, "fractions": config.fractions}
+        if config.split == "random"
+        else {"method": "official", "mapping": OFFICIAL_SPLIT},
+        "source": {**source, "ferplus": str(config.ferplus)},
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "aiducation_version": __version__,
+    }
+    return Prepared(images, meta, summary)
+
+
+@contextmanager
+def atomic_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temp dir beside ``target``; on success it replaces ``target``, on error it goes."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; give it normal permissions
+    try:
+        yield tmp
+        if target.exists():
+            if not overwrite:
+                raise InputError(f"{target} already exists (use --overwrite to replace it)")
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            target.rename(old)
+            tmp.rename(target)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def png_names(meta: pd.DataFrame) -> list[str]:
+    """Export file names: the image name, or ``row<source_row>.png``; repeats get the row."""
+    names = [
+        n if n else f"row{r:05d}.png"
+        for n, r in zip(meta["image_name"], meta["source_row"], strict=True)
+    ]
+    counts = Counter(zip(meta["label"], names, strict=True))
+    repeated = {key for key, n in counts.items() if n > 1}
+    return [
+        f"{Path(n).stem}_row{r}.png" if (label, n) in repeated else n
+        for label, n, r in zip(meta["label"], names, meta["source_row"], strict=True)
+    ]
+
+
+def export_pngs(root: Path, images: np.ndarray, meta: pd.DataFrame, progress: bool = True) -> None:
+    """Write each image to ``root/<class>/<name>.png``."""
+    import cv2
+
+    for label in meta["label"].unique():
+        (root / str(label)).mkdir(parents=True, exist_ok=True)
+    items = zip(images, meta["label"], png_names(meta), strict=True)
+    for image, label, name in tqdm(
+        items, total=len(meta), desc="export PNGs", unit="img", disable=not progress
+    ):
+        if not cv2.imwrite(str(root / str(label) / name), image):
+            raise OSError(f"could not write {root / str(label) / name}")
+
+
+def write(prepared: Prepared, config: PrepareConfig) -> Path:
+    """Write the prepared directory (and the optional PNG export), each atomically."""
+    out = Path(config.out)
+    with atomic_dir(out, config.overwrite) as tmp:
+        np.save(tmp / IMAGES_FILE, prepared.images, allow_pickle=False)
+        prepared.meta.to_csv(tmp / META_FILE, index=False)
+        (tmp / SUMMARY_FILE).write_text(json.dumps(prepared.summary, indent=2) + "\n")
+        (tmp / "config.json").write_text(json.dumps(asdict(config), indent=2, default=str) + "\n")
+        if config.report:
+            write_report(
+                tmp / "report",
+                prepared.images,
+                prepared.meta["label_id"].to_numpy(),
+                prepared.summary,
+            )
+        if config.export_png:
+            with atomic_dir(Path(config.export_png), config.overwrite) as png_tmp:
+                export_pngs(png_tmp, prepared.images, prepared.meta, config.progress)
+    return out
+
+
+def prepare(config: PrepareConfig) -> dict:
+    """Build and write the prepared dataset; returns its summary."""
+    prepared = build(config)
+    write(prepared, config)
+    return prepared.summary

@@ -1,0 +1,282 @@
+"""Readers for the raw inputs: the FER+ vote file, the FER2013 pixel CSV and the FER+ folders.
+
+Every reader validates what it reads and raises :class:`~aiducation.errors.InputError` naming
+the file, the row (0-based data row and 1-based file line) and the field, and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from aiducation.data.labels import VOTE_COLUMNS
+from aiducation.errors import InputError
+
+IMAGE_SIZE = 48
+N_PIXELS = IMAGE_SIZE * IMAGE_SIZE
+USAGE_VALUES = ("Training", "PublicTest", "PrivateTest")
+USAGE_FOLDERS = {
+    "Training": "FER2013Train",
+    "PublicTest": "FER2013Valid",
+    "PrivateTest": "FER2013Test",
+}
+FERPLUS_COLUMNS = ("Usage", "Image name", *VOTE_COLUMNS)
+FER2013_COLUMNS = ("pixels", "Usage")  # ``emotion`` is optional and ignored
+LABEL_CSV = "label.csv"
+_PARSE_CHUNK = 2048  # rows of pixel strings parsed per step (bounds peak memory)
+
+
+def where(path: Path | str, row: int) -> str:
+    """``file row R (line L)``: a 0-based data row and its 1-based line in a CSV with header."""
+    return f"{path}: row {row} (line {row + 2})"
+
+
+def _read_csv(path: Path, **kwargs) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    try:
+        frame = pd.read_csv(path, keep_default_na=False, **kwargs)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: file is empty (expected a CSV with a header row)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable CSV ({exc})") from None
+    if frame.empty:
+        raise InputError(f"{path}: CSV has a header but no data rows")
+    return frame
+
+
+def _require_columns(frame: pd.DataFrame, path: Path, required: Sequence[str]) -> None:
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{path}: missing column(s) {', '.join(map(repr, missing))}; "
+            f"expected {', '.join(required)}, found {', '.join(map(str, frame.columns))}"
+        )
+
+
+def validate_votes(
+    frame: pd.DataFrame, path: Path, columns: Sequence[str] = VOTE_COLUMNS, row_of=None
+) -> np.ndarray:
+    """The vote columns as an ``(N, 10)`` int64 array; every value a non-negative integer."""
+    row_of = row_of or (lambda i: where(path, i))
+    out = np.empty((len(frame), len(columns)), dtype=np.int64)
+    for j, column in enumerate(columns):
+        text = frame[column].astype(str).str.strip()
+        ok = text.str.fullmatch(r"-?\d+").to_numpy()
+        if not ok.all():
+            i = int(np.flatnonzero(~ok)[0])
+            raise InputError(
+                f"{row_of(i)}, field {column!r}: expected a vote count (integer ≥ 0), "
+                f"got {text.iloc[i]!r}"
+            )
+        values = text.astype(np.int64).to_numpy()
+        if (values < 0).any():
+            i = int(np.flatnonzero(values < 0)[0])
+            raise InputError(
+                f"{row_of(i)}, field {column!r}: expected a vote count ≥ 0, got {values[i]}"
+            )
+        out[:, j] = values
+    return out
+
+
+def _validate_usage(usage: np.ndarray, path: Path) -> None:
+    bad = ~np.isin(usage, USAGE_VALUES)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{where(path, i)}, field 'Usage': expected one of {', '.join(USAGE_VALUES)}, "
+            f"got {usage[i]!r}"
+        )
+
+
+def read_ferplus_votes(path: Path | str) -> pd.DataFrame:
+    """``fer2013new.csv`` as a table: source_row, image_name, usage and the ten vote columns."""
+    path = Path(path)
+    frame = _read_csv(path, dtype=str)
+    _require_columns(frame, path, FERPLUS_COLUMNS)
+    usage = frame["Usage"].str.strip().to_numpy(dtype=object)
+    _validate_usage(usage, path)
+    votes = validate_votes(frame, path)
+    table = pd.DataFrame(
+        {
+            "source_row": np.arange(len(frame), dtype=np.int64),
+            "image_name": frame["Image name"].str.strip().to_numpy(dtype=object),
+            "usage": usage,
+        }
+    )
+    for j, column in enumerate(VOTE_COLUMNS):
+        table[column] = votes[:, j]
+    return table
+
+
+def parse_pixels(pixels: Sequence[str], path: Path | str, first_row: int = 0) -> np.ndarray:
+    """Space-separated pixel strings → ``(N, 48, 48)`` uint8; each must hold 2,304 ints 0–255."""
+    pixels = list(pixels)
+    joined = "\n".join(pixels)
+    data = np.frombuffer(joined.encode("latin-1", errors="replace"), dtype=np.uint8)
+    newline, space = data == 10, data == 32
+    ends = np.append(np.flatnonzero(newline), len(data))
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    row_of_byte = np.cumsum(newline) if len(data) else data
+    bad_char = ~(newline | space | ((data >= 48) & (data <= 57)))
+    if bad_char.any():
+        i = int(row_of_byte[np.flatnonzero(bad_char)[0]])
+        raise InputError(
+            f"{where(path, first_row + i)}, field 'pixels': expected {N_PIXELS} space-separated "
+            f"integers 0–255, found a non-numeric value in {pixels[i][:40]!r}..."
+        )
+    token = ~(newline | space)
+    token_start = token & ~np.concatenate([[False], token[:-1]])
+    counts = np.add.reduceat(token_start, starts) if len(data) else np.zeros(len(pixels))
+    counts[starts == ends] = 0  # empty rows (reduceat returns the element itself)
+    wrong = counts != N_PIXELS
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        raise InputError(
+            f"{where(path, first_row + i)}, field 'pixels': expected {N_PIXELS} space-separated "
+            f"integers 0–255 (a 48×48 image), got {int(counts[i])} values"
+        )
+    values = np.fromstring(joined, dtype=np.int32, sep=" ")  # validated above: digits only
+    too_big = values > 255
+    if too_big.any():
+        k = int(np.flatnonzero(too_big)[0])
+        raise InputError(
+            f"{where(path, first_row + k // N_PIXELS)}, field 'pixels': expected integers 0–255, "
+            f"got {values[k]} at position {k % N_PIXELS}"
+        )
+    return values.astype(np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
+
+
+def read_fer2013(
+    path: Path | str, expected_rows: int, progress: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """``fer2013.csv`` (``[emotion,]pixels,Usage``) → (images ``(N, 48, 48)`` uint8, usage)."""
+    path = Path(path)
+    frame = _read_csv(path, dtype=str, usecols=lambda c: c in FER2013_COLUMNS)
+    _require_columns(frame, path, FER2013_COLUMNS)
+    usage = frame["Usage"].str.strip().to_numpy(dtype=object)
+    _validate_usage(usage, path)
+    if len(frame) != expected_rows:
+        raise InputError(
+            f"{path}: has {len(frame)} data rows but the FER+ vote file has {expected_rows}; "
+            "the two files must describe the same rows in the same order"
+        )
+    pixels = frame["pixels"].to_numpy(dtype=object)
+    images = np.empty((len(frame), IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
+    chunks = range(0, len(frame), _PARSE_CHUNK)
+    for start in tqdm(chunks, desc="parse pixels", unit="chunk", disable=not progress):
+        stop = min(start + _PARSE_CHUNK, len(frame))
+        images[start:stop] = parse_pixels(pixels[start:stop], path, first_row=start)
+    return images, usage
+
+
+def read_label_csv(path: Path) -> pd.DataFrame:
+    """A FER+ folder's headerless ``label.csv``: name, face box, then the ten vote columns."""
+    if not path.is_file():
+        raise InputError(f"{path}: file not found (every FER+ split folder has a label.csv)")
+    try:
+        frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: file is empty (expected one line per image)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a readable CSV ({exc})") from None
+    expected = 2 + len(VOTE_COLUMNS)
+    if frame.shape[1] < expected:
+        raise InputError(
+            f"{path}: expected {expected} columns (name, box, {', '.join(VOTE_COLUMNS)}), "
+            f"found {frame.shape[1]}"
+        )
+    frame = frame.iloc[:, :expected]
+    frame.columns = ["name", "box", *VOTE_COLUMNS]
+    return frame
+
+
+def _load_png(path: str) -> np.ndarray | None:
+    import cv2
+
+    return cv2.imread(path, cv2.IMREAD_UNCHANGED)
+
+
+def read_pngs(paths: Sequence[Path], progress: bool = True, workers: int = 4) -> np.ndarray:
+    """Load 48×48 8-bit grayscale PNGs into ``(N, 48, 48)`` uint8, checking each one."""
+    images = np.empty((len(paths), IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        loaded = pool.map(_load_png, map(str, paths), chunksize=256)
+        bar = tqdm(loaded, total=len(paths), desc="read PNGs", unit="img", disable=not progress)
+        for i, image in enumerate(bar):
+            if image is None:
+                raise InputError(f"{paths[i]}: not a readable PNG image (corrupt or wrong format)")
+            if image.ndim == 3 and image.shape[2] in (3, 4) and _is_gray(image):
+                image = image[:, :, 0]
+            if image.shape != (IMAGE_SIZE, IMAGE_SIZE) or image.dtype != np.uint8:
+                raise InputError(
+                    f"{paths[i]}: expected a 48×48 8-bit grayscale image, got shape "
+                    f"{'×'.join(map(str, image.shape))} of {image.dtype}"
+                )
+            images[i] = image
+    return images
+
+
+def _is_gray(image: np.ndarray) -> bool:
+    return bool(
+        (image[:, :, 0] == image[:, :, 1]).all() and (image[:, :, 1] == image[:, :, 2]).all()
+    )
+
+
+def folder_paths(
+    ferplus_dir: Path, table: pd.DataFrame, rows: np.ndarray, votes_path: Path
+) -> tuple[list[Path], dict]:
+    """PNG paths for ``rows`` of the vote ``table`` (join by image name within the split).
+
+    Also checks each folder's ``label.csv`` (every name listed must have a PNG) and returns
+    facts about it: how many images its (older) votes disagree with the vote file.
+    """
+    ferplus_dir = Path(ferplus_dir)
+    if not ferplus_dir.is_dir():
+        raise InputError(f"{ferplus_dir}: FER+ folder not found")
+    listed: dict[str, set[str]] = {}
+    differing = 0
+    for usage, folder in USAGE_FOLDERS.items():
+        split_dir = ferplus_dir / folder
+        if not split_dir.is_dir():
+            raise InputError(f"{split_dir}: folder not found (expected FER2013Train/Valid/Test)")
+        pngs = {n for n in os.listdir(split_dir) if n.endswith(".png")}
+        label_path = split_dir / LABEL_CSV
+        labels = read_label_csv(label_path)
+        names = labels["name"].str.strip().to_numpy(dtype=object)
+        missing = ~np.isin(names, list(pngs))
+        if missing.any():
+            i = int(np.flatnonzero(missing)[0])
+            raise InputError(
+                f"{label_path}: line {i + 1}, field 'name': image {names[i]!r} is listed but "
+                f"{split_dir / str(names[i])} does not exist ({int(missing.sum())} missing)"
+            )
+        listed[usage] = pngs
+        label_votes = validate_votes(
+            labels, label_path, row_of=lambda i, p=label_path: f"{p}: line {i + 1}"
+        )
+        current = table.loc[table["usage"] == usage, ["image_name", *VOTE_COLUMNS]]
+        older = pd.DataFrame(label_votes, columns=[f"{c}_old" for c in VOTE_COLUMNS])
+        both = older.assign(image_name=names).merge(
+            current.drop_duplicates("image_name"), on="image_name"
+        )
+        old_votes = both[[f"{c}_old" for c in VOTE_COLUMNS]].to_numpy()
+        differing += int((old_votes != both[list(VOTE_COLUMNS)].to_numpy()).any(axis=1).sum())
+    paths = []
+    for row in rows:
+        usage, name = table.at[row, "usage"], table.at[row, "image_name"]
+        if name not in listed[usage]:
+            what = "has no image name" if not name else f"image {name!r} has no PNG"
+            raise InputError(
+                f"{where(votes_path, int(row))}, field 'Image name': {what} in "
+                f"{ferplus_dir / USAGE_FOLDERS[usage]} (rows are joined by name within the split)"
+            )
+        paths.append(ferplus_dir / USAGE_FOLDERS[usage] / name)
+    return paths, {"label_csv_votes_differing": int(differing)}
