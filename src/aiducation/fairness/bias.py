@@ -1,0 +1,255 @@
+"""Grouped performance metrics, gaps between groups and their uncertainty (SPEC §4).
+
+:func:`analyze_bias` is pure: labels, predictions and an attribute table in, a
+:class:`BiasReport` of DataFrames out. Point estimates per group come from fairlearn's
+``MetricFrame``; intervals and tests are resampled on confusion matrices (``stats``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from fairlearn.metrics import MetricFrame, count
+
+from aiducation.fairness.metrics import TABLE_METRICS, cm_metrics, confusion_matrix, label_metric
+from aiducation.fairness.stats import (
+    bootstrap_confusions,
+    group_ratio,
+    holm_adjust,
+    percentile_interval,
+    permutation_gap_test,
+)
+
+INTERSECTION_SEP = " × "
+
+
+@dataclass
+class BiasConfig:
+    """Settings of one bias analysis (saved beside its results)."""
+
+    min_group_size: int = 30  # images; smaller groups are listed but not compared
+    n_bootstrap: int = 1000  # resamples for the confidence intervals
+    n_permutations: int = 2000  # label shuffles for the gap test
+    confidence: float = 0.95  # level of the bootstrap intervals
+    alpha: float = 0.05  # significance level, applied to Holm-adjusted p-values
+    gap_metrics: tuple[str, ...] = ("accuracy", "precision_macro", "recall_macro", "f1_macro")
+    intersections: bool = True  # also analyse every pair of attributes (e.g. age × gender)
+    seed: int = 0
+
+
+@dataclass
+class BiasReport:
+    """Result of :func:`analyze_bias`; every table is a plain DataFrame."""
+
+    groups: pd.DataFrame  # one row per (attribute, group): n, metrics, CI bounds, compared
+    gaps: pd.DataFrame  # one row per (attribute, metric): gap, ratio, CI, p-values, significant
+    distribution: pd.DataFrame  # one row per (attribute, group, class): count and share
+    overall: dict  # metrics over every analysed image
+    classes: list[str]
+    config: BiasConfig
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "config": asdict(self.config),
+            "classes": self.classes,
+            "overall": self.overall,
+            "groups": _records(self.groups),
+            "gaps": _records(self.gaps),
+            "distribution": _records(self.distribution),
+            "notes": self.notes,
+        }
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
+def attribute_sets(attributes: pd.DataFrame, intersections: bool) -> list[list[str]]:
+    """Single attributes, then every pair of them when ``intersections`` is set."""
+    columns = list(attributes.columns)
+    sets = [[c] for c in columns]
+    if intersections:
+        sets += [list(pair) for pair in combinations(columns, 2)]
+    return sets
+
+
+def _group_labels(attributes: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Group label per row (``"adult × female"`` for pairs); NaN where any value is missing."""
+    values = attributes[columns].astype("string").apply(lambda s: s.str.strip())
+    values = values.mask(values == "")
+    labels = values[columns[0]].copy()
+    for column in columns[1:]:
+        labels = labels + INTERSECTION_SEP + values[column]
+    return labels
+
+
+def analyze_bias(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    attributes: pd.DataFrame,
+    classes: list[str],
+    config: BiasConfig | None = None,
+) -> BiasReport:
+    """Per-group metrics, gaps, bootstrap intervals and permutation tests for each attribute.
+
+    ``y_true``/``y_pred`` are class ids (indices into ``classes``); ``attributes`` has one row
+    per sample and one column per attribute, missing values as NaN or empty strings.
+    """
+    config = config or BiasConfig()
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    attributes = attributes.reset_index(drop=True)
+    if not len(y_true) == len(y_pred) == len(attributes):
+        raise ValueError("y_true, y_pred and attributes must have one row per sample")
+    n_classes = len(classes)
+    metrics = cm_metrics(classes)
+    overall_cm = confusion_matrix(y_true, y_pred, n_classes)
+    overall = {"n": len(y_true), **{k: float(f(overall_cm)) for k, f in metrics.items()}}
+
+    group_frames, gap_rows, dist_frames, notes = [], [], [], []
+    for index, columns in enumerate(attribute_sets(attributes, config.intersections)):
+        name = INTERSECTION_SEP.join(columns)
+        labels = _group_labels(attributes, columns)
+        keep = labels.notna().to_numpy()
+        if not keep.any():
+            notes.append(f"{name}: no image has a value")
+            continue
+        groups, gaps, dist = _analyze_attribute(
+            name, y_true[keep], y_pred[keep], labels[keep].to_numpy(str), classes, config, index
+        )
+        group_frames.append(groups)
+        dist_frames.append(dist)
+        gap_rows += gaps
+        small = groups.loc[~groups["compared"], "group"].tolist()
+        if small:
+            notes.append(
+                f"{name}: groups below {config.min_group_size} images not compared: "
+                + ", ".join(small)
+            )
+
+    gaps = pd.DataFrame(gap_rows, columns=_GAP_COLUMNS)
+    if len(gaps):
+        gaps["p_holm"] = holm_adjust(gaps["p_value"].to_numpy())
+        gaps["significant"] = gaps["p_holm"] < config.alpha
+    return BiasReport(
+        groups=pd.concat(group_frames, ignore_index=True) if group_frames else pd.DataFrame(),
+        gaps=gaps,
+        distribution=pd.concat(dist_frames, ignore_index=True) if dist_frames else pd.DataFrame(),
+        overall=overall,
+        classes=list(classes),
+        config=config,
+        notes=notes,
+    )
+
+
+_GAP_COLUMNS = [
+    "attribute", "metric", "best_group", "worst_group", "best", "worst", "gap",
+    "gap_ci_low", "gap_ci_high", "ratio", "ratio_ci_low", "ratio_ci_high", "p_value",
+]  # fmt: skip
+
+
+def _analyze_attribute(
+    name: str,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    labels: np.ndarray,
+    classes: list[str],
+    config: BiasConfig,
+    index: int,
+) -> tuple[pd.DataFrame, list[dict], pd.DataFrame]:
+    n_classes = len(classes)
+    metrics = cm_metrics(classes)
+    frame = MetricFrame(
+        metrics={"n": count, **{k: label_metric(f, n_classes) for k, f in metrics.items()}},
+        y_true=y_true,
+        y_pred=y_pred,
+        sensitive_features=pd.Series(labels, name=name),
+    )
+    by_group = frame.by_group.reset_index().rename(columns={name: "group"})
+    by_group["n"] = by_group["n"].astype(int)
+    by_group["compared"] = by_group["n"] >= config.min_group_size
+    by_group.insert(0, "attribute", name)
+
+    group_names = by_group["group"].tolist()
+    group_ids = pd.Categorical(labels, categories=group_names).codes.astype(np.int64)
+    codes = y_true * n_classes + y_pred
+    seed = config.seed + 1009 * index
+    boot = bootstrap_confusions(
+        codes, group_ids, len(group_names), n_classes, config.n_bootstrap, seed
+    )[0]
+    for metric in config.gap_metrics:
+        low, high = percentile_interval(metrics[metric](boot), config.confidence)
+        by_group[f"{metric}_ci_low"], by_group[f"{metric}_ci_high"] = low, high
+
+    compared = np.flatnonzero(by_group["compared"].to_numpy())
+    gaps = []
+    if len(compared) >= 2:
+        in_compared = np.isin(group_ids, compared)
+        remap = np.full(len(group_names), -1)
+        remap[compared] = np.arange(len(compared))
+        for metric in config.gap_metrics:
+            fn = metrics[metric]
+            values = by_group[metric].to_numpy(float)[compared]
+            best, worst = compared[np.argmax(values)], compared[np.argmin(values)]
+            # Signed difference between the observed best and worst group, so a CI that
+            # includes 0 means "no detectable gap" (max - min would always be positive).
+            best_boot, worst_boot = fn(boot[:, best]), fn(boot[:, worst])
+            gap_low, gap_high = percentile_interval(best_boot - worst_boot, config.confidence)
+            ratio_boot = np.divide(
+                worst_boot, best_boot, out=np.ones_like(best_boot), where=best_boot > 0
+            )
+            ratio_low, ratio_high = percentile_interval(ratio_boot, config.confidence)
+            gap, p_value = permutation_gap_test(
+                codes[in_compared],
+                remap[group_ids[in_compared]],
+                len(compared),
+                n_classes,
+                fn,
+                config.n_permutations,
+                seed + 7,
+            )
+            gaps.append(
+                {
+                    "attribute": name,
+                    "metric": metric,
+                    "best_group": group_names[best],
+                    "worst_group": group_names[worst],
+                    "best": float(values.max()),
+                    "worst": float(values.min()),
+                    "gap": gap,
+                    "gap_ci_low": float(gap_low),
+                    "gap_ci_high": float(gap_high),
+                    "ratio": float(group_ratio(values)),
+                    "ratio_ci_low": float(ratio_low),
+                    "ratio_ci_high": float(ratio_high),
+                    "p_value": p_value,
+                }
+            )
+
+    counts = pd.crosstab(pd.Series(labels, name="group"), pd.Series(y_true, name="class_id"))
+    counts = counts.reindex(index=group_names, columns=range(n_classes), fill_value=0)
+    dist = counts.stack().rename("count").reset_index()
+    dist["class"] = [classes[k] for k in dist["class_id"]]
+    dist["share"] = dist["count"] / dist.groupby("group")["count"].transform("sum")
+    dist.insert(0, "attribute", name)
+    dist = dist[["attribute", "group", "class", "count", "share"]]
+    return by_group, gaps, dist
+
+
+def table_3_3(groups: pd.DataFrame, compared_only: bool = True) -> pd.DataFrame:
+    """The report's Table 3.3 shape: attribute, group, n, accuracy, macro/micro P/R/F1, with
+    an unweighted ``average`` row per attribute (as the report averaged its two groups)."""
+    if groups.empty:
+        return pd.DataFrame(columns=["attribute", "group", "n", *TABLE_METRICS])
+    rows = groups[groups["compared"]] if compared_only else groups
+    parts = []
+    for attribute, part in rows.groupby("attribute", sort=False):
+        part = part[["attribute", "group", "n", *TABLE_METRICS]]
+        average = {"attribute": attribute, "group": "average", "n": int(part["n"].sum())}
+        average.update(part[list(TABLE_METRICS)].mean().to_dict())
+        parts += [part, pd.DataFrame([average])]
+    return pd.concat(parts, ignore_index=True)
