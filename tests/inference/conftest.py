@@ -1,0 +1,106 @@
+"""Fixtures for the inference tests: generated scenes/videos, a blob 'face' detector, a
+brightness classifier, a small random checkpoint, and the real media folder (skips if absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from aiducation.inference.api import Analyzer
+from aiducation.inference.classifier import FaceClassifier
+from aiducation.inference.detectors import Detection
+from aiducation.models import create_model
+from aiducation.models.checkpoint import save_checkpoint
+
+CLASSES = ["Angry", "Bored", "Focused", "Neutral"]
+BRIGHT, DARK = 230, 60  # face intensities on a mid-grey (128) background
+
+
+class BlobDetector:
+    """Stub detector: every blob differing strongly from the mid-grey background is a face."""
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+        mask = (np.abs(gray.astype(int) - 128) > 50).astype(np.uint8)
+        n, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+        return [
+            Detection(box=tuple(float(v) for v in stats[i, :4]), score=1.0)
+            for i in range(1, n)
+            if stats[i, 4] >= 100
+        ]
+
+
+class BrightnessModel(nn.Module):
+    """Logits favouring class 0 for bright crops and class 1 for dark ones."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = x.mean(dim=(1, 2, 3))
+        return torch.stack([mean, 1 - mean, 0 * mean, 0 * mean], dim=1) * 20
+
+
+def draw_faces(
+    image: np.ndarray, faces: list[tuple[int, int, int, int, int]]
+) -> list[tuple[int, int, int, int]]:
+    """Draw ``(x, y, w, h, intensity)`` squares with dark 'eyes'; return their boxes."""
+    for x, y, w, h, value in faces:
+        image[y : y + h, x : x + w] = value
+        eye = max(2, w // 8)
+        for ex in (x + w // 4, x + 3 * w // 4 - eye):
+            image[y + h // 3 : y + h // 3 + eye, ex : ex + eye] = value - 40
+    return [(x, y, w, h) for x, y, w, h, _ in faces]
+
+
+def scene(faces: list[tuple[int, int, int, int, int]], size=(480, 640)) -> np.ndarray:
+    image = np.full((*size, 3), 128, np.uint8)
+    draw_faces(image, faces)
+    return image
+
+
+@pytest.fixture
+def stub_analyzer() -> Analyzer:
+    return Analyzer(BlobDetector(), FaceClassifier(BrightnessModel(), CLASSES))
+
+
+@pytest.fixture(scope="session")
+def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised faceresnet_t checkpoint with the four learning states."""
+    torch.manual_seed(0)
+    return save_checkpoint(
+        tmp_path_factory.mktemp("ckpt") / "model",
+        create_model("faceresnet_t"),
+        arch="faceresnet_t",
+        arch_kwargs={},
+        classes=CLASSES,
+    )
+
+
+def write_video(path: Path, n_frames: int = 20, fps: float = 10.0) -> Path:
+    """Two squares (one bright, one dark) drifting right, one appearing halfway through."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (320, 240))
+    assert writer.isOpened()
+    for i in range(n_frames):
+        faces = [(20 + 3 * i, 40, 50, 50, BRIGHT), (200, 120 + i, 50, 50, DARK)]
+        if i >= n_frames // 2:
+            faces.append((120, 160, 40, 40, BRIGHT))
+        writer.write(scene(faces, (240, 320)))
+    writer.release()
+    return path
+
+
+@pytest.fixture
+def synthetic_video(tmp_path: Path) -> Path:
+    return write_video(tmp_path / "class.mp4")
+
+
+@pytest.fixture(scope="session")
+def media_dir(shared_data: Path) -> Path:
+    """``../shared/data/media`` with real photos and videos (skips when absent)."""
+    media = shared_data / "media"
+    if not (media / "pascal_voc_dlib" / "testing.xml").is_file():
+        pytest.skip(f"real media not found at {media}")
+    return media

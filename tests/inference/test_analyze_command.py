@@ -1,0 +1,124 @@
+"""``aiducation analyze`` and the batch runner: outputs, privacy options, bad input."""
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+from tests.inference.conftest import BRIGHT, DARK, scene
+
+from aiducation.cli import main
+from aiducation.errors import InputError
+from aiducation.inference.api import Analyzer
+from aiducation.inference.runner import AnalyzeConfig, demo_image_path, run_analysis
+
+FACES = [(50, 60, 80, 80, BRIGHT), (300, 200, 60, 60, DARK)]
+
+
+@pytest.fixture
+def media_folder(tmp_path: Path, synthetic_video: Path) -> Path:
+    folder = tmp_path / "media"
+    (folder / "sub").mkdir(parents=True)
+    cv2.imwrite(str(folder / "one.jpg"), scene(FACES))
+    cv2.imwrite(str(folder / "sub" / "empty_room.png"), scene([]))
+    (folder / "sub" / "broken.jpg").write_text("not an image")
+    (folder / "notes.txt").write_text("ignored: not media")
+    synthetic_video.rename(folder / "sub" / "lesson.mp4")
+    return folder
+
+
+def run(analyzer: Analyzer, out: Path, inputs: list, **options) -> dict:
+    config = AnalyzeConfig(inputs=[str(p) for p in inputs], out=str(out), progress=False, **options)
+    return run_analysis(config, analyzer)
+
+
+def test_folder_gives_all_outputs_and_skips_bad_files(stub_analyzer, media_folder, tmp_path):
+    out = tmp_path / "out"
+    summary = run(stub_analyzer, out, [media_folder])
+    assert [e["source"].endswith("broken.jpg") for e in summary["errors"]] == [True]
+    kinds = {Path(s["source"]).name: s["kind"] for s in summary["per_source"]}
+    assert kinds == {"one.jpg": "image", "empty_room.png": "image", "lesson.mp4": "video"}
+    assert summary["frames"] == 1 + 1 + 20
+    faces = pd.read_csv(out / "faces.csv")
+    assert len(faces) == summary["faces_seen"] == 2 + 0 + 50  # 2+2+…+3 faces in the video
+    assert list(faces.columns[:4]) == ["source", "frame", "time", "face_id"]
+    assert json.loads((out / "faces.json").read_text())[0]["state"] in summary["classes"]
+    assert summary["state_counts"]["Angry"] + summary["state_counts"]["Bored"] == 52
+    video = next(s for s in summary["per_source"] if s["kind"] == "video")
+    assert video["students"] == 3
+    empty = next(s for s in summary["per_source"] if s["source"].endswith("empty_room.png"))
+    assert empty["faces_seen"] == 0
+    assert (out / "annotated" / "one.jpg").is_file()
+    assert (out / "annotated" / "sub" / "empty_room.png").is_file()
+    capture = cv2.VideoCapture(str(out / "annotated" / "sub" / "lesson.mp4"))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 20
+    assert (out / "timeline_sub_lesson.png").stat().st_size > 5000
+    assert len(pd.read_csv(out / "timeline_sub_lesson.csv")) == 20
+    assert not (out / "crops").exists()  # no crops unless asked
+    assert not [p for p in out.rglob(".*")]  # no temp files left behind
+
+
+def test_aggregate_only_writes_no_per_face_data(stub_analyzer, media_folder, tmp_path):
+    out = tmp_path / "out"
+    summary = run(stub_analyzer, out, [media_folder], aggregate_only=True, save_crops=True)
+    assert summary["faces_seen"] == 52
+    written = sorted(p.name for p in out.rglob("*") if p.is_file())
+    assert written == ["summary.json", "timeline_sub_lesson.csv", "timeline_sub_lesson.png"]
+    text = (out / "summary.json").read_text()
+    assert "face_id" not in text and '"x"' not in text
+
+
+def test_blur_hides_faces_and_crops_are_written_on_request(stub_analyzer, tmp_path):
+    image = scene(FACES)
+    image[80:120, 70:110] = np.random.default_rng(0).integers(180, 255, (40, 40, 1))
+    cv2.imwrite(str(tmp_path / "in.png"), image)
+    run(stub_analyzer, tmp_path / "plain", [tmp_path / "in.png"])
+    run(stub_analyzer, tmp_path / "blur", [tmp_path / "in.png"], blur=True, save_crops=True)
+    plain = cv2.imread(str(tmp_path / "plain" / "annotated" / "in.png"))
+    blurred = cv2.imread(str(tmp_path / "blur" / "annotated" / "in.png"))
+    inside = (slice(80, 120), slice(70, 110))
+    assert plain[inside].std() > 15 and blurred[inside].std() < plain[inside].std() / 3
+    np.testing.assert_array_equal(plain[400:], blurred[400:])  # background untouched
+    crops = sorted(p.name for p in (tmp_path / "blur" / "crops").iterdir())
+    assert crops == ["in_f000000_id0.png", "in_f000000_id1.png"]
+    assert cv2.imread(str(tmp_path / "blur" / "crops" / crops[0]), 0).shape == (48, 48)
+
+
+def test_no_input_analyses_the_bundled_demo_photo(stub_analyzer, tmp_path):
+    summary = run(stub_analyzer, tmp_path / "out", [])
+    assert summary["per_source"][0]["source"] == str(demo_image_path())
+
+
+def test_nothing_processable_raises(stub_analyzer, tmp_path):
+    (tmp_path / "bad.png").write_bytes(b"")
+    with pytest.raises(InputError, match=r"nothing could be processed.*bad\.png: empty file"):
+        run(stub_analyzer, tmp_path / "out", [tmp_path / "bad.png", tmp_path / "missing"])
+    assert not (tmp_path / "out" / "summary.json").exists()
+
+
+def test_cli_end_to_end_with_yunet(checkpoint_dir, media_folder, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["analyze", "--model", str(checkpoint_dir), "--out", str(out), "--no-progress"]
+    assert main([*args, str(demo_image_path()), str(media_folder / "sub" / "empty_room.png")]) == 0
+    assert "2 source(s)" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert 17 <= summary["faces_seen"] <= 22  # the synthetic room has none
+    assert summary["config"]["detector"] == "yunet"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--detector", "nope"], "unknown detector 'nope'"),
+        (["--model", "/no/such/model"], "--model /no/such/model"),
+        (["/no/such/photo.jpg"], "nothing could be processed"),
+        (["--webcam", "97"], "no camera found at index 97"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line(extra, message, checkpoint_dir, tmp_path, capsys):
+    model = [] if "--model" in extra else ["--model", str(checkpoint_dir)]
+    assert main(["analyze", *model, "--out", str(tmp_path / "o"), *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and message in err[-1]

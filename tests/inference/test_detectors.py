@@ -1,0 +1,66 @@
+"""Detector registry and the two bundled detectors on blank and real images."""
+
+import numpy as np
+import pytest
+
+from aiducation.inference import detectors
+from aiducation.inference.api import read_image
+from aiducation.inference.detectors import (
+    Detection,
+    create_detector,
+    list_detectors,
+    register_detector,
+    yunet_model_path,
+)
+from aiducation.inference.runner import demo_image_path
+
+
+def test_registry_lists_bundled_detectors_and_rejects_unknown_names() -> None:
+    assert {"yunet", "haar"} <= set(list_detectors())
+    with pytest.raises(ValueError, match=r"unknown detector 'mtcnn'.*haar.*yunet"):
+        create_detector("mtcnn")
+
+
+def test_registering_a_detector_makes_it_creatable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(detectors, "_DETECTORS", dict(detectors._DETECTORS))
+
+    @register_detector("fixed_test_box")
+    class Fixed:
+        def detect(self, image):
+            return [Detection((1, 2, 3, 4), 0.5)]
+
+    assert create_detector("fixed_test_box").detect(None)[0].box == (1, 2, 3, 4)
+    assert "fixed_test_box" in list_detectors()
+
+
+def test_yunet_file_is_bundled_with_its_notice() -> None:
+    assert yunet_model_path().stat().st_size == 232_589
+    notice = (yunet_model_path().parent / "NOTICE.md").read_text()
+    assert "Apache" in notice and "8f2383e4dd3cfbb4" in notice
+
+
+@pytest.mark.parametrize("name", ["yunet", "haar"])
+@pytest.mark.parametrize("shape", [(240, 320, 3), (240, 320), (2000, 3000, 3)])
+def test_blank_images_have_no_faces(name: str, shape: tuple) -> None:
+    assert create_detector(name).detect(np.full(shape, 127, np.uint8)) == []
+
+
+@pytest.mark.parametrize("name", ["yunet", "haar"])
+def test_faces_found_in_bundled_demo_photo(name: str) -> None:
+    image = read_image(demo_image_path())  # 19 frontal faces
+    found = create_detector(name).detect(image)
+    minimum = 17 if name == "yunet" else 10
+    assert minimum <= len(found) <= 22
+    for det in found:
+        x, y, w, h = det.box
+        assert 0 <= x + w / 2 <= image.shape[1] and 0 <= y + h / 2 <= image.shape[0]
+        assert 15 < w < 150
+
+
+def test_yunet_boxes_scale_back_when_the_image_is_downscaled() -> None:
+    image = read_image(demo_image_path())
+    full = create_detector("yunet", max_side=2000).detect(image)
+    small = create_detector("yunet", max_side=800).detect(image)
+    assert abs(len(full) - len(small)) <= 2
+    mean_w = np.mean([d.box[2] for d in full])
+    assert np.mean([d.box[2] for d in small]) == pytest.approx(mean_w, rel=0.15)
