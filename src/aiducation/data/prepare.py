@@ -99,7 +99,9 @@ def _read_images(
 ) -> tuple[np.ndarray, dict]:
     """Images of the vote-file ``rows`` from the CSV or the PNG folders, plus source facts."""
     if config.fer2013:
-        images, usage = sources.read_fer2013(config.fer2013, len(table), config.progress)
+        images, usage = sources.read_fer2013(
+            config.fer2013, len(table), config.ferplus, config.progress
+        )
         mismatch = usage != table["usage"].to_numpy()
         if mismatch.any():
             i = int(np.flatnonzero(mismatch)[0])

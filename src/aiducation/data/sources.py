@@ -30,6 +30,7 @@ FERPLUS_COLUMNS = ("Usage", "Image name", *VOTE_COLUMNS)
 FER2013_COLUMNS = ("pixels", "Usage")  # ``emotion`` is optional and ignored
 LABEL_CSV = "label.csv"
 _PARSE_CHUNK = 2048  # rows of pixel strings parsed per step (bounds peak memory)
+_PNG_CHUNK = 512  # PNGs read per task (cv2 releases the GIL, so threads overlap)
 
 
 def where(path: Path | str, row: int) -> str:
@@ -87,7 +88,7 @@ def validate_votes(
 
 
 def _validate_usage(usage: np.ndarray, path: Path) -> None:
-    bad = ~np.isin(usage, USAGE_VALUES)
+    bad = ~pd.Series(usage).isin(USAGE_VALUES).to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(
@@ -155,7 +156,10 @@ def parse_pixels(pixels: Sequence[str], path: Path | str, first_row: int = 0) ->
 
 
 def read_fer2013(
-    path: Path | str, expected_rows: int, progress: bool = True
+    path: Path | str,
+    expected_rows: int,
+    votes_path: Path | str = "the FER+ vote file",
+    progress: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``fer2013.csv`` (``[emotion,]pixels,Usage``) → (images ``(N, 48, 48)`` uint8, usage)."""
     path = Path(path)
@@ -165,7 +169,7 @@ def read_fer2013(
     _validate_usage(usage, path)
     if len(frame) != expected_rows:
         raise InputError(
-            f"{path}: has {len(frame)} data rows but the FER+ vote file has {expected_rows}; "
+            f"{path}: has {len(frame)} data rows but {votes_path} has {expected_rows}; "
             "the two files must describe the same rows in the same order"
         )
     pixels = frame["pixels"].to_numpy(dtype=object)
@@ -198,29 +202,36 @@ def read_label_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _load_png(path: str) -> np.ndarray | None:
+def _load_pngs(paths: Sequence[Path]) -> list[np.ndarray | None]:
     import cv2
 
-    return cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    return [cv2.imread(str(path), cv2.IMREAD_UNCHANGED) for path in paths]
 
 
-def read_pngs(paths: Sequence[Path], progress: bool = True, workers: int = 4) -> np.ndarray:
+def _checked_png(image: np.ndarray | None, path: Path) -> np.ndarray:
+    if image is None:
+        raise InputError(f"{path}: not a readable PNG image (corrupt or wrong format)")
+    if image.ndim == 3 and image.shape[2] in (3, 4) and _is_gray(image):
+        image = image[:, :, 0]
+    if image.shape != (IMAGE_SIZE, IMAGE_SIZE) or image.dtype != np.uint8:
+        raise InputError(
+            f"{path}: expected a 48×48 8-bit grayscale image, got shape "
+            f"{'×'.join(map(str, image.shape))} of {image.dtype}"
+        )
+    return image
+
+
+def read_pngs(paths: Sequence[Path], progress: bool = True, workers: int = 2) -> np.ndarray:
     """Load 48×48 8-bit grayscale PNGs into ``(N, 48, 48)`` uint8, checking each one."""
     images = np.empty((len(paths), IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        loaded = pool.map(_load_png, map(str, paths), chunksize=256)
-        bar = tqdm(loaded, total=len(paths), desc="read PNGs", unit="img", disable=not progress)
-        for i, image in enumerate(bar):
-            if image is None:
-                raise InputError(f"{paths[i]}: not a readable PNG image (corrupt or wrong format)")
-            if image.ndim == 3 and image.shape[2] in (3, 4) and _is_gray(image):
-                image = image[:, :, 0]
-            if image.shape != (IMAGE_SIZE, IMAGE_SIZE) or image.dtype != np.uint8:
-                raise InputError(
-                    f"{paths[i]}: expected a 48×48 8-bit grayscale image, got shape "
-                    f"{'×'.join(map(str, image.shape))} of {image.dtype}"
-                )
-            images[i] = image
+    starts = range(0, len(paths), _PNG_CHUNK)
+    chunks = [paths[i : i + _PNG_CHUNK] for i in starts]
+    bar = tqdm(total=len(paths), desc="read PNGs", unit="img", disable=not progress)
+    with ThreadPoolExecutor(max_workers=workers) as pool, bar:
+        for start, loaded in zip(starts, pool.map(_load_pngs, chunks), strict=True):
+            for offset, image in enumerate(loaded):
+                images[start + offset] = _checked_png(image, paths[start + offset])
+            bar.update(len(loaded))
     return images
 
 
@@ -251,7 +262,7 @@ def folder_paths(
         label_path = split_dir / LABEL_CSV
         labels = read_label_csv(label_path)
         names = labels["name"].str.strip().to_numpy(dtype=object)
-        missing = ~np.isin(names, list(pngs))
+        missing = ~pd.Series(names).isin(pngs).to_numpy()
         if missing.any():
             i = int(np.flatnonzero(missing)[0])
             raise InputError(
@@ -264,19 +275,21 @@ def folder_paths(
         )
         current = table.loc[table["usage"] == usage, ["image_name", *VOTE_COLUMNS]]
         older = pd.DataFrame(label_votes, columns=[f"{c}_old" for c in VOTE_COLUMNS])
-        both = older.assign(image_name=names).merge(
-            current.drop_duplicates("image_name"), on="image_name"
-        )
+        both = older.assign(image_name=names).merge(current, on="image_name")
         old_votes = both[[f"{c}_old" for c in VOTE_COLUMNS]].to_numpy()
         differing += int((old_votes != both[list(VOTE_COLUMNS)].to_numpy()).any(axis=1).sum())
-    paths = []
-    for row in rows:
-        usage, name = table.at[row, "usage"], table.at[row, "image_name"]
-        if name not in listed[usage]:
-            what = "has no image name" if not name else f"image {name!r} has no PNG"
+    usage = table["usage"].to_numpy(dtype=object)[rows]
+    names = table["image_name"].to_numpy(dtype=object)[rows]
+    for split_usage, pngs in listed.items():
+        in_split = usage == split_usage
+        missing = in_split & ~pd.Series(names).isin(pngs).to_numpy()
+        if missing.any():
+            i = int(np.flatnonzero(missing)[0])
+            what = "has no image name" if not names[i] else f"image {names[i]!r} has no PNG"
             raise InputError(
-                f"{where(votes_path, int(row))}, field 'Image name': {what} in "
-                f"{ferplus_dir / USAGE_FOLDERS[usage]} (rows are joined by name within the split)"
+                f"{where(votes_path, int(rows[i]))}, field 'Image name': {what} in "
+                f"{ferplus_dir / USAGE_FOLDERS[split_usage]} (joined by name within the split)"
             )
-        paths.append(ferplus_dir / USAGE_FOLDERS[usage] / name)
+    folders = {u: ferplus_dir / f for u, f in USAGE_FOLDERS.items()}
+    paths = [folders[u] / n for u, n in zip(usage, names, strict=True)]
     return paths, {"label_csv_votes_differing": int(differing)}
