@@ -1,0 +1,108 @@
+"""``aiducation bias``: per-group metrics, gaps, intervals and tests for annotated images."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "Bias analysis: metrics per attribute group (e.g. age), gaps, 95% CIs, permutation tests."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--attributes", required=True, help="attribute CSV (image id + columns)")
+    parser.add_argument("--id-column", default="image", help="image id column (default: image)")
+    parser.add_argument(
+        "--columns", nargs="+", help="attributes to analyse (default: all but id/split columns)"
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--predictions", help="predictions CSV: image_name, y_true/label, y_pred/predicted"
+    )
+    source.add_argument("--checkpoint", help="checkpoint or run directory (needs --data)")
+    parser.add_argument("--data", help="prepared dataset directory (with --checkpoint)")
+    parser.add_argument(
+        "--trained-on",
+        help="comma-separated splits the checkpoint trained on, when its run has no split.csv",
+    )
+    parser.add_argument(
+        "--assume-held-out",
+        action="store_true",
+        help="predictions are known to be on images the model never trained on",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="report even on images the model trained on"
+    )
+    parser.add_argument("--out", default="reports/bias", help="output directory")
+    parser.add_argument("--title", default="Bias analysis", help="title of report.md")
+    parser.add_argument("--min-group-size", type=int, default=30)
+    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
+    parser.add_argument("--permutations", type=int, default=2000, help="permutation shuffles")
+    parser.add_argument("--alpha", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-intersections", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    from aiducation.errors import InputError
+    from aiducation.fairness.bias import BiasConfig, analyze_bias, table_3_3
+    from aiducation.fairness.inputs import join_attributes, read_attributes
+    from aiducation.fairness.report import markdown_table, write_bias_report
+    from aiducation.fairness.sources import (
+        from_checkpoint,
+        from_predictions_csv,
+        require_held_out,
+    )
+
+    attributes = read_attributes(args.attributes, args.id_column, args.columns)
+    if args.checkpoint:
+        if not args.data:
+            raise InputError("--checkpoint needs --data (the prepared dataset directory)")
+        from aiducation.data.dataset import load_prepared
+
+        dataset = load_prepared(args.data)
+        classes = dataset.classes
+        declared = args.trained_on.split(",") if args.trained_on else None
+        frame, how = from_checkpoint(args.checkpoint, dataset, attributes, declared)
+    else:
+        from aiducation.data.labels import LEARNING_STATES
+
+        classes = list(LEARNING_STATES)
+        frame, how = from_predictions_csv(args.predictions, classes)
+    joined = join_attributes(frame["image_name"], attributes)
+    matched = joined.notna().any(axis=1).to_numpy()
+    if not matched.any():
+        raise InputError(
+            f"no prediction matches an image of {args.attributes} (by file name, e.g. "
+            f"{frame['image_name'].iloc[0] if len(frame) else '?'})"
+        )
+    frame, joined = frame[matched].reset_index(drop=True), joined[matched]
+    held_out = require_held_out(frame, how, force=args.force, assume_held_out=args.assume_held_out)
+    config = BiasConfig(
+        min_group_size=args.min_group_size,
+        n_bootstrap=args.bootstrap,
+        n_permutations=args.permutations,
+        alpha=args.alpha,
+        intersections=not args.no_intersections,
+        seed=args.seed,
+    )
+    report = analyze_bias(frame["y_true"], frame["y_pred"], joined, classes, config)
+    report.notes.insert(0, held_out)
+    inputs = {
+        "attributes": args.attributes,
+        "predictions": args.predictions,
+        "checkpoint": args.checkpoint,
+        "data": args.data,
+        "n_images": len(frame),
+        "held_out": held_out,
+    }
+    out = write_bias_report(args.out, report, inputs, args.title)
+    print(markdown_table(table_3_3(report.groups)))
+    print(held_out)
+    for _, row in report.gaps[report.gaps["metric"] == "accuracy"].iterrows():
+        verdict = "SIGNIFICANT" if row["significant"] else "not significant"
+        print(
+            f"{row['attribute']}: accuracy gap {row['gap']:.4f} "
+            f"[{row['gap_ci_low']:.4f}, {row['gap_ci_high']:.4f}], p={row['p_value']:.4f} "
+            f"(Holm {row['p_holm']:.4f}) {verdict}"
+        )
+    print(f"wrote {out}")
+    return 0

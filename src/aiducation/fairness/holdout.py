@@ -1,0 +1,108 @@
+"""Honest evaluation for annotated images: reserve them from training, and know what a model
+trained on.
+
+The real age annotations all lie in FER2013's Training/PublicTest images, so a model trained on
+the official split has seen them. :func:`annotated_folds` splits the annotated images into
+folds (stratified by class × attribute group, duplicate images kept together);
+:func:`holdout_indices` trains on everything else. A run directory records its roles in
+``split.csv`` so a later ``aiducation bias`` can refuse images the model trained on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from aiducation.data.dataset import PreparedDataset
+from aiducation.errors import InputError
+from aiducation.fairness.inputs import image_key
+
+SPLIT_FILE = "split.csv"
+ROLES = ("train", "val", "bias_test", "excluded_duplicate", "test", "unused")
+
+
+def annotated_folds(
+    dataset: PreparedDataset, group_values: pd.Series, k: int, seed: int = 0
+) -> list[np.ndarray]:
+    """``k`` disjoint sets of dataset rows covering every annotated row.
+
+    ``group_values`` has one value per dataset row (NaN = not annotated). Folds are stratified by
+    class × group and never split a duplicate group.
+    """
+    from aiducation.data.splits import grouped_stratified_kfold
+
+    annotated = np.flatnonzero(group_values.notna().to_numpy())
+    if len(annotated) < 2 * k:
+        raise InputError(f"only {len(annotated)} annotated images: too few for {k} folds")
+    strata = (
+        pd.Series(dataset.labels[annotated]).astype(str)
+        + "|"
+        + group_values.iloc[annotated].astype(str).to_numpy()
+    )
+    folds = grouped_stratified_kfold(
+        pd.factorize(strata)[0], dataset.groups[annotated], k=k, seed=seed
+    )
+    return [np.sort(annotated[test]) for _, test in folds]
+
+
+def holdout_indices(
+    dataset: PreparedDataset, reserved: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(train_idx, val_idx, excluded)``: official train/val rows minus the ``reserved`` rows
+    and every duplicate of them (``excluded``), so no copy of a reserved face is trained on."""
+    reserved_groups = np.isin(dataset.groups, dataset.groups[reserved])
+    is_reserved = np.zeros(len(dataset.meta), bool)
+    is_reserved[reserved] = True
+    excluded = np.flatnonzero(reserved_groups & ~is_reserved)
+    usable = ~reserved_groups
+    split = dataset.meta["split"].to_numpy()
+    train_idx = np.flatnonzero(usable & (split == "train"))
+    val_idx = np.flatnonzero(usable & (split == "val"))
+    return train_idx, val_idx, excluded
+
+
+def split_table(
+    dataset: PreparedDataset,
+    train_idx: np.ndarray,
+    val_idx: np.ndarray,
+    reserved: np.ndarray,
+    excluded: np.ndarray,
+) -> pd.DataFrame:
+    """One row per dataset image: index, image_name, role (see :data:`ROLES`)."""
+    split = dataset.meta["split"].to_numpy()
+    role = np.where(split == "test", "test", "unused").astype(object)
+    role[train_idx], role[val_idx] = "train", "val"
+    role[excluded], role[reserved] = "excluded_duplicate", "bias_test"
+    return pd.DataFrame(
+        {"index": np.arange(len(role)), "image_name": dataset.meta["image_name"], "role": role}
+    )
+
+
+def run_dir_of(checkpoint_dir: Path) -> Path:
+    """The run directory holding ``checkpoints/<name>/`` (or the directory itself)."""
+    checkpoint_dir = Path(checkpoint_dir)
+    if checkpoint_dir.parent.name == "checkpoints":
+        return checkpoint_dir.parent.parent
+    return checkpoint_dir
+
+
+def trained_rows(
+    checkpoint_dir: Path, dataset: PreparedDataset, declared_splits: list[str] | None
+) -> tuple[np.ndarray, str] | None:
+    """Which dataset rows the checkpoint trained on (bool mask) and how that is known.
+
+    Sources, in order: ``split.csv`` in the run directory (role ``train``); the splits the user
+    declared (``--trained-on``). ``None`` when unknown.
+    """
+    split_file = run_dir_of(checkpoint_dir) / SPLIT_FILE
+    if split_file.is_file():
+        table = pd.read_csv(split_file, keep_default_na=False)
+        trained = {image_key(n) for n in table.loc[table["role"] == "train", "image_name"]}
+        keys = dataset.meta["image_name"].map(image_key)
+        return keys.isin(trained).to_numpy(), f"{split_file} (role 'train')"
+    if declared_splits:
+        mask = dataset.meta["split"].isin(declared_splits).to_numpy()
+        return mask, f"--trained-on {','.join(declared_splits)}"
+    return None

@@ -1,0 +1,142 @@
+"""Reading the inputs of a bias analysis: attribute CSVs, prediction CSVs, and the join.
+
+An attribute CSV has an image id column (default ``image``) and one column per attribute,
+missing values allowed. Images are matched by file stem (``fer0000003.png`` and
+``fer0000003`` are the same image), so ids may carry or omit folders and extensions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pandas as pd
+
+from aiducation.errors import InputError
+
+NON_ATTRIBUTE_COLUMNS = ("split", "usage", "label", "notes", "annotator")
+"""Columns of an attribute CSV that are bookkeeping, not attributes (unless named explicitly)."""
+
+TRUE_COLUMNS = ("y_true", "label", "true")
+PRED_COLUMNS = ("y_pred", "predicted", "pred", "prediction")
+NAME_COLUMNS = ("image_name", "image")
+
+
+def image_key(name: str) -> str:
+    """Join key of an image id: the file stem, without folders or extension."""
+    return PurePosixPath(str(name).strip().replace("\\", "/")).stem
+
+
+def _read_csv(path: str | Path, what: str) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: {what} file not found")
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{path}: not a readable CSV {what} file ({exc})") from exc
+
+
+def read_attributes(
+    path: str | Path, id_column: str = "image", attributes: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Attribute table indexed by image key; values are stripped strings, missing as NaN.
+
+    Without ``attributes`` every column except the id and :data:`NON_ATTRIBUTE_COLUMNS` is one.
+    """
+    table = _read_csv(path, "attribute")
+    if id_column not in table.columns:
+        raise InputError(
+            f"{path}: no id column {id_column!r}; columns are {', '.join(table.columns)} "
+            "(choose one with --id-column)"
+        )
+    if attributes:
+        missing = [a for a in attributes if a not in table.columns]
+        if missing:
+            raise InputError(
+                f"{path}: no attribute column {', '.join(missing)}; "
+                f"columns are {', '.join(table.columns)}"
+            )
+        columns = list(attributes)
+    else:
+        columns = [c for c in table.columns if c != id_column and c not in NON_ATTRIBUTE_COLUMNS]
+    if not columns:
+        raise InputError(f"{path}: no attribute columns besides {id_column!r}")
+    keys = table[id_column].map(image_key)
+    if (keys == "").any():
+        row = int(np.flatnonzero(keys == "")[0]) + 2
+        raise InputError(f"{path}: row {row}: empty {id_column!r}")
+    values = table[columns].apply(lambda s: s.str.strip()).replace("", np.nan)
+    values.index = pd.Index(keys, name="image")
+    duplicated = values.index.duplicated(keep=False)
+    if duplicated.any():
+        conflicts = values[duplicated].groupby(level=0).nunique(dropna=False).max(axis=1) > 1
+        if conflicts.any():
+            first = conflicts[conflicts].index[0]
+            rows = (np.flatnonzero(keys == first) + 2).tolist()
+            raise InputError(f"{path}: image {first!r} has conflicting values in rows {rows}")
+        values = values[~values.index.duplicated()]
+    return values
+
+
+def join_attributes(image_names: Sequence[str], attributes: pd.DataFrame) -> pd.DataFrame:
+    """Attribute rows aligned with ``image_names`` (NaN where an image has no annotation)."""
+    keys = [image_key(n) for n in image_names]
+    return attributes.reindex(keys).reset_index(drop=True)
+
+
+def _pick(table: pd.DataFrame, candidates: Sequence[str], path: Path, what: str) -> str:
+    for name in candidates:
+        if name in table.columns:
+            return name
+    raise InputError(
+        f"{path}: no {what} column; expected one of {', '.join(candidates)}, "
+        f"found {', '.join(table.columns)}"
+    )
+
+
+def _class_ids(values: pd.Series, classes: list[str], path: Path, column: str) -> np.ndarray:
+    lookup = {c.lower(): i for i, c in enumerate(classes)}
+    lookup.update({str(i): i for i in range(len(classes))})
+    ids = values.str.strip().str.lower().map(lookup)
+    if ids.isna().any():
+        row = int(np.flatnonzero(ids.isna())[0])
+        raise InputError(
+            f"{path}: row {row + 2}: {column}={values.iloc[row]!r} is not a class; "
+            f"expected one of {', '.join(classes)} or 0..{len(classes) - 1}"
+        )
+    return ids.to_numpy(np.int64)
+
+
+def read_predictions(path: str | Path, classes: list[str]) -> pd.DataFrame:
+    """A predictions CSV as ``image_name, y_true, y_pred[, in_training, p_<class>...]``.
+
+    Accepted column names: image ``image_name``/``image``; truth ``y_true``/``label``/``true``;
+    prediction ``y_pred``/``predicted``/``pred``/``prediction`` (class names or ids);
+    optional ``in_training`` (true/false, 1/0) and ``fold``. This reads the
+    ``predictions.csv`` written by ``aiducation evaluate``/``train`` and out-of-fold files.
+    """
+    path = Path(path)
+    table = _read_csv(path, "predictions")
+    name = _pick(table, NAME_COLUMNS, path, "image")
+    truth = _pick(table, TRUE_COLUMNS, path, "true label")
+    pred = _pick(table, PRED_COLUMNS, path, "predicted label")
+    out = pd.DataFrame(
+        {
+            "image_name": table[name].str.strip(),
+            "y_true": _class_ids(table[truth], classes, path, truth),
+            "y_pred": _class_ids(table[pred], classes, path, pred),
+        }
+    )
+    if "in_training" in table.columns:
+        flags = table["in_training"].str.strip().str.lower()
+        mapping = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+        out["in_training"] = flags.map(mapping)
+        if out["in_training"].isna().any():
+            row = int(np.flatnonzero(out["in_training"].isna())[0]) + 2
+            raise InputError(f"{path}: row {row}: in_training must be true/false or 1/0")
+        out["in_training"] = out["in_training"].astype(bool)
+    if "fold" in table.columns:
+        out["fold"] = table["fold"]
+    return out

@@ -1,0 +1,112 @@
+"""analyze_bias: injected gaps are detected, fair data is not flagged, tables have the report's
+shape, small groups are not compared."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairworld import CLASSES, synthetic_predictions
+
+from aiducation.fairness.bias import BiasConfig, analyze_bias, table_3_3
+from aiducation.fairness.metrics import TABLE_METRICS, accuracy
+from aiducation.fairness.stats import holm_adjust, permutation_gap_test
+
+FAST = BiasConfig(n_bootstrap=300, n_permutations=500)
+
+
+def gap_row(report, attribute, metric="accuracy"):
+    gaps = report.gaps
+    return gaps[(gaps["attribute"] == attribute) & (gaps["metric"] == metric)].iloc[0]
+
+
+def test_injected_age_gap_is_detected_and_gender_is_not():
+    y_true, y_pred, attrs = synthetic_predictions(accuracy={"adult": 0.78, "child": 0.62})
+    report = analyze_bias(y_true, y_pred, attrs, CLASSES, FAST)
+    age = gap_row(report, "age")
+    assert (age["best_group"], age["worst_group"]) == ("adult", "child")
+    assert age["gap"] == pytest.approx(0.16, abs=0.05)
+    assert age["gap_ci_low"] > 0 and age["significant"] and age["p_value"] < 0.01
+    gender = gap_row(report, "gender")
+    assert not gender["significant"]
+    assert gender["gap_ci_low"] < 0 < gender["gap_ci_high"]
+
+
+def test_fair_case_not_flagged():
+    y_true, y_pred, attrs = synthetic_predictions(accuracy={"adult": 0.7, "child": 0.7}, seed=3)
+    report = analyze_bias(y_true, y_pred, attrs, CLASSES, FAST)
+    assert not report.gaps["significant"].any()
+    age = gap_row(report, "age")
+    assert age["gap_ci_low"] < 0 < age["gap_ci_high"]
+
+
+def test_permutation_test_false_positive_rate_is_near_alpha():
+    """Over many fair data sets the test rejects at about its nominal 5% rate."""
+    rejections = []
+    for seed in range(120):
+        y_true, y_pred, attrs = synthetic_predictions(n=300, seed=100 + seed)
+        groups = (attrs["age"] == "child").to_numpy().astype(np.int64)
+        _, p = permutation_gap_test(y_true * 4 + y_pred, groups, 2, 4, accuracy, 199, seed)
+        rejections.append(p < 0.05)
+    assert 0.0 < np.mean(rejections) <= 0.12
+
+
+def test_intervals_contain_point_estimates_and_are_reproducible():
+    y_true, y_pred, attrs = synthetic_predictions()
+    first = analyze_bias(y_true, y_pred, attrs, CLASSES, FAST)
+    again = analyze_bias(y_true, y_pred, attrs, CLASSES, FAST)
+    pd.testing.assert_frame_equal(first.groups, again.groups)
+    pd.testing.assert_frame_equal(first.gaps, again.gaps)
+    groups = first.groups
+    for metric in FAST.gap_metrics:
+        assert (groups[f"{metric}_ci_low"] <= groups[metric]).all()
+        assert (groups[metric] <= groups[f"{metric}_ci_high"]).all()
+
+
+def test_group_metrics_and_table_3_3_shape():
+    y_true, y_pred, attrs = synthetic_predictions()
+    report = analyze_bias(y_true, y_pred, attrs, CLASSES, FAST)
+    table = table_3_3(report.groups)
+    assert list(table.columns) == ["attribute", "group", "n", *TABLE_METRICS]
+    age = table[table["attribute"] == "age"].set_index("group")
+    assert list(age.index) == ["adult", "child", "average"]
+    expected = (age.loc["adult", "accuracy"] + age.loc["child", "accuracy"]) / 2
+    assert age.loc["average", "accuracy"] == pytest.approx(expected)
+    child = (attrs["age"] == "child").to_numpy()
+    assert age.loc["child", "n"] == child.sum()
+    assert age.loc["child", "accuracy"] == pytest.approx(np.mean(y_true[child] == y_pred[child]))
+    assert (table["precision_micro"] == table["accuracy"]).all()
+    groups = report.groups.set_index(["attribute", "group"])
+    rates = groups[[f"rate_{c}" for c in CLASSES]].sum(axis=1)
+    np.testing.assert_allclose(rates, 1.0)
+    assert ("age × gender", "child × female") in groups.index
+
+
+def test_distribution_counts_true_classes_per_group():
+    y_true, y_pred, attrs = synthetic_predictions()
+    report = analyze_bias(y_true, y_pred, attrs, CLASSES, FAST)
+    dist = report.distribution
+    child = dist[(dist["attribute"] == "age") & (dist["group"] == "child")].set_index("class")
+    mask = (attrs["age"] == "child").to_numpy()
+    for k, c in enumerate(CLASSES):
+        assert child.loc[c, "count"] == np.sum(y_true[mask] == k)
+    assert child["share"].sum() == pytest.approx(1.0)
+
+
+def test_missing_values_and_small_groups():
+    y_true, y_pred, attrs = synthetic_predictions(n=400)
+    attrs.loc[::2, "gender"] = np.nan  # half the images lack a gender
+    attrs.loc[:9, "age"] = "elderly"  # a 10-image group
+    config = BiasConfig(n_bootstrap=100, n_permutations=100, min_group_size=30)
+    report = analyze_bias(y_true, y_pred, attrs, CLASSES, config)
+    groups = report.groups.set_index(["attribute", "group"])
+    assert groups.loc[("gender", "female"), "n"] + groups.loc[("gender", "male"), "n"] == 200
+    assert not groups.loc[("age", "elderly"), "compared"]
+    assert any("elderly" in note for note in report.notes)
+    table = table_3_3(report.groups)
+    assert "elderly" not in set(table["group"])
+    assert set(gap_row(report, "age")[["best_group", "worst_group"]]) == {"adult", "child"}
+
+
+def test_holm_adjustment():
+    np.testing.assert_allclose(holm_adjust(np.array([0.01, 0.04, 0.03])), [0.03, 0.06, 0.06])
