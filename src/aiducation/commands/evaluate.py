@@ -1,0 +1,57 @@
+"""``aiducation evaluate``: metrics of a checkpoint on a split of a prepared dataset."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from aiducation.errors import InputError
+
+HELP = "Evaluate a run or checkpoint on a prepared split: metrics.json, tables, confusion plot."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        type=Path,
+        metavar="RUN_OR_CHECKPOINT",
+        help="run directory (uses checkpoints/best) or checkpoint directory (default: bundled)",
+    )
+    parser.add_argument(
+        "--data", type=Path, default=Path("prepared/ferplus"), help="prepared dataset"
+    )
+    parser.add_argument("--split", choices=("train", "val", "test"), default="test")
+    parser.add_argument("--out", type=Path, help="output directory (default: evaluation-<split>)")
+    parser.add_argument("--tta", action="store_true", help="average with the mirrored faces")
+    parser.add_argument("--batch-size", type=int, default=512)
+
+
+def run(args: argparse.Namespace) -> int:
+    from aiducation.data.dataset import load_prepared
+    from aiducation.models.checkpoint import load_checkpoint
+    from aiducation.training.evaluation import evaluate_checkpoint, write_evaluation
+    from aiducation.training.metrics import format_metrics
+
+    try:
+        checkpoint = load_checkpoint(args.model)
+    except (FileNotFoundError, ValueError) as exc:
+        raise InputError(f"--model: {exc}") from None
+    try:
+        dataset = load_prepared(args.data)
+    except (FileNotFoundError, ValueError) as exc:
+        raise InputError(f"--data: {exc}") from None
+    indices = dataset.split_indices(args.split)
+    if len(indices) == 0:
+        raise InputError(f"--split {args.split}: {args.data} has no images in that split")
+    try:
+        metrics, predictions = evaluate_checkpoint(
+            checkpoint, dataset, indices, tta_flip=args.tta, batch_size=args.batch_size
+        )
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    metrics.update(split=args.split, checkpoint=str(checkpoint.path), tta_flip=args.tta)
+    out = args.out or Path(f"evaluation-{args.split}")
+    write_evaluation(out, metrics, predictions, f"{checkpoint.config['arch']}: {args.split}")
+    print(f"{checkpoint.path} on {args.data} [{args.split}]\n{format_metrics(metrics)}")
+    print(f"wrote {out}/metrics.json, metrics.md, confusion.png, predictions.csv")
+    return 0

@@ -1,0 +1,131 @@
+"""Training-loop concerns kept out of the loop: logging, checkpoints, early stopping, progress.
+
+A callback overrides any of the events below; the learner calls them in list order. Stop
+decisions are pure functions of the history, so they survive a resume unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiducation.training.learner import Learner
+
+
+class Callback:
+    """Base class: every event is a no-op."""
+
+    def on_fit_start(self, learner: Learner) -> None: ...
+    def on_epoch_start(self, learner: Learner) -> None: ...
+    def on_batch_end(self, learner: Learner, loss: float, correct: int, size: int) -> None: ...
+    def on_epoch_end(self, learner: Learner, row: dict) -> None: ...
+    def on_fit_end(self, learner: Learner) -> None: ...
+
+
+def best_epoch(history: list[dict], monitor: str) -> int:
+    """Epoch (1-based) with the highest ``monitor`` value; the earliest on ties; 0 if none."""
+    if not history:
+        return 0
+    return max(history, key=lambda row: (row[monitor], -row["epoch"]))["epoch"]
+
+
+def should_stop_early(history: list[dict], monitor: str, patience: int) -> bool:
+    """True when ``patience`` epochs have passed without a new best ``monitor`` value."""
+    return (
+        patience > 0
+        and bool(history)
+        and history[-1]["epoch"] - best_epoch(history, monitor) >= patience
+    )
+
+
+def over_time_budget(history: list[dict], max_minutes: float) -> bool:
+    return max_minutes > 0 and bool(history) and history[-1]["elapsed_s"] >= 60 * max_minutes
+
+
+def write_csv_atomic(path: Path, rows: list[dict]) -> None:
+    """Write ``rows`` as CSV through a temporary file and a rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            if rows:
+                writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(rows)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class CSVLogger(Callback):
+    """Rewrites ``log.csv`` (one row per epoch) after every epoch."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def on_epoch_end(self, learner: Learner, row: dict) -> None:
+        write_csv_atomic(self.path, learner.history)
+
+
+class Checkpointer(Callback):
+    """Saves ``best`` (on the monitored metric), ``last`` and the resumable state."""
+
+    def on_epoch_end(self, learner: Learner, row: dict) -> None:
+        if best_epoch(learner.history, learner.config.monitor) == row["epoch"]:
+            learner.save_model("best")
+        learner.save_model("last")
+        learner.save_resume_state()
+
+
+class EarlyStopping(Callback):
+    def on_fit_start(self, learner: Learner) -> None:
+        self.on_epoch_end(learner, {})
+
+    def on_epoch_end(self, learner: Learner, row: dict) -> None:
+        config = learner.config
+        if should_stop_early(learner.history, config.monitor, config.patience):
+            learner.stop_reason = f"no {config.monitor} improvement for {config.patience} epochs"
+        elif over_time_budget(learner.history, config.max_minutes):
+            learner.stop_reason = f"time budget of {config.max_minutes} min reached"
+
+
+class ProgressBar(Callback):
+    """A tqdm bar per epoch with live loss/accuracy (if ``bar``), then one line per epoch."""
+
+    def __init__(self, bar: bool = True) -> None:
+        self.show_bar = bar
+
+    def on_epoch_start(self, learner: Learner) -> None:
+        from tqdm.auto import tqdm
+
+        self.loss_sum, self.correct, self.seen = 0.0, 0, 0
+        self.bar = tqdm(
+            total=learner.steps_per_epoch,
+            desc=f"epoch {learner.epoch + 1}/{learner.config.epochs}",
+            leave=False,
+            dynamic_ncols=True,
+            disable=not self.show_bar,
+        )
+
+    def on_batch_end(self, learner: Learner, loss: float, correct: int, size: int) -> None:
+        self.loss_sum += loss * size
+        self.correct += correct
+        self.seen += size
+        self.bar.update(1)
+        if self.bar.n % 10 == 0 or self.bar.n == self.bar.total:
+            self.bar.set_postfix(
+                loss=f"{self.loss_sum / self.seen:.4f}", acc=f"{self.correct / self.seen:.3f}"
+            )
+
+    def on_epoch_end(self, learner: Learner, row: dict) -> None:
+        self.bar.close()
+        print(
+            f"epoch {row['epoch']:>3}  train_loss {row['train_loss']:.4f}  "
+            f"val_loss {row['val_loss']:.4f}  val_acc {row['val_accuracy']:.4f}  "
+            f"val_macro_f1 {row['val_macro_f1']:.4f}  lr {row['lr']:.2e}  {row['seconds']:.0f}s",
+            flush=True,
+        )

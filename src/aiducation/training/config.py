@@ -1,0 +1,75 @@
+"""All training hyper-parameters in one JSON-serialisable dataclass (units in the comments)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from aiducation.data.augment import AugmentConfig
+
+SCHEDULES = ("onecycle", "cosine", "constant")
+OPTIMIZERS = ("adamw", "adam", "sgd")
+TARGETS = ("hard", "soft")
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of one training run; saved as ``config.json`` in the run directory."""
+
+    model: str = "faceresnet_s"  # registry name (``aiducation.models.list_models``)
+    model_kwargs: dict = field(default_factory=dict)  # overrides of the model's defaults
+    epochs: int = 30  # passes over the training images
+    batch_size: int = 128  # images per optimiser step
+    optimizer: str = "adamw"  # adamw | adam | sgd (Nesterov momentum)
+    lr: float = 2e-3  # peak learning rate
+    weight_decay: float = 5e-4  # decoupled for adamw, L2 for adam/sgd
+    momentum: float = 0.9  # sgd momentum / adam beta1
+    schedule: str = "onecycle"  # onecycle (linear warm-up, cosine decay) | cosine | constant
+    warmup_epochs: float = 1.0  # epochs of linear warm-up (onecycle)
+    label_smoothing: float = 0.0  # ε: targets become (1 − ε)·t + ε/K
+    targets: str = "hard"  # hard: rule labels; soft: class probabilities under vote re-sampling
+    soft_draws: int = 200  # vote re-samplings per image for soft targets
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    patience: int = 0  # early stopping: epochs without val improvement (0 = off)
+    monitor: str = "val_accuracy"  # log column that chooses the best checkpoint (higher wins)
+    max_minutes: float = 0.0  # stop after the epoch that exceeds this wall time (0 = off)
+    seed: int = 0  # seeds weights, shuffling, augmentation and dropout
+    threads: int = 0  # torch intra-op threads (0 = leave torch's default)
+    bf16: str = "auto"  # bfloat16 autocast: auto (only on CPUs with native bf16) | on | off
+    channels_last: bool = True  # NHWC memory format for the model and batches
+    eval_batch_size: int = 512  # images per evaluation batch
+    tta_flip: bool = False  # test-time flip averaging for validation/test metrics
+    progress: bool = True  # tqdm progress bar per epoch
+
+    def __post_init__(self) -> None:
+        if isinstance(self.augment, dict):
+            self.augment = AugmentConfig(**self.augment)
+        for name, value, allowed in (
+            ("schedule", self.schedule, SCHEDULES),
+            ("optimizer", self.optimizer, OPTIMIZERS),
+            ("targets", self.targets, TARGETS),
+            ("bf16", self.bf16, ("auto", "on", "off")),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be at least 1")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig fields: {', '.join(unknown)}")
+        return cls(**data)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        return cls.from_dict(json.loads(Path(path).read_text()))

@@ -1,0 +1,83 @@
+"""Evaluate a checkpoint on a split of a prepared dataset and write the results directory::
+
+metrics.json      accuracy, macro/micro P/R/F1, per-class P/R/F1, confusion matrix, n
+metrics.md        the same as Markdown tables
+confusion.png     confusion matrix, counts and normalised
+predictions.csv   per image: index, image_name, true label, predicted label, probabilities
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from aiducation.data.dataset import PreparedDataset
+from aiducation.models.checkpoint import Checkpoint
+from aiducation.training.learner import evaluate
+from aiducation.training.metrics import metrics_markdown
+
+
+def evaluate_checkpoint(
+    checkpoint: Checkpoint,
+    dataset: PreparedDataset,
+    indices: np.ndarray,
+    *,
+    tta_flip: bool = False,
+    batch_size: int = 512,
+) -> tuple[dict, pd.DataFrame]:
+    """Metrics and per-image predictions of ``checkpoint`` on ``dataset`` rows ``indices``."""
+    if checkpoint.classes != dataset.classes:
+        raise ValueError(
+            f"checkpoint classes {checkpoint.classes} differ from dataset classes {dataset.classes}"
+        )
+    images = torch.from_numpy(np.ascontiguousarray(dataset.images[indices]))
+    labels = dataset.labels[indices]
+    metrics, probs = evaluate(
+        checkpoint.model, images, labels, dataset.classes, batch_size=batch_size, tta_flip=tta_flip
+    )
+    classes = dataset.classes
+    predicted = probs.argmax(dim=1).numpy()
+    predictions = pd.DataFrame(
+        {
+            "index": indices,
+            "image_name": dataset.meta["image_name"].to_numpy()[indices],
+            "label": [classes[i] for i in labels],
+            "predicted": [classes[i] for i in predicted],
+            **{f"p_{c}": probs[:, i].numpy().round(6) for i, c in enumerate(classes)},
+        }
+    )
+    return metrics, predictions
+
+
+def write_evaluation(
+    out_dir: str | Path, metrics: dict, predictions: pd.DataFrame, title: str = ""
+) -> Path:
+    """Write metrics.json/.md, confusion.png and predictions.csv atomically into ``out_dir``."""
+    from aiducation.training.plots import plot_confusion, save_figure
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        (tmp / "metrics.md").write_text(metrics_markdown(metrics))
+        predictions.to_csv(tmp / "predictions.csv", index=False)
+        fig = plot_confusion(metrics["confusion_matrix"], metrics["classes"], title)
+        save_figure(fig, tmp / "confusion.png")
+        old = out_dir.with_name(f".{out_dir.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        if out_dir.exists():
+            os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir

@@ -1,0 +1,419 @@
+"""The training engine: a plain loop (``train_one_epoch``, ``evaluate``) driven by ``fit``.
+
+``fit`` trains any subset of a prepared dataset (official split, k-fold folds, ...) and writes a
+run directory::
+
+    config.json           TrainConfig + data description
+    log.csv               one row per epoch (losses, val metrics, learning rate, seconds)
+    checkpoints/best/     model chosen on validation (safetensors + model.json)
+    checkpoints/last/     model after the latest epoch
+    checkpoints/resume/   optimizer + model + history, for bit-exact resumption
+
+Randomness is a function of (seed, epoch): each epoch reseeds dropout and uses its own generator
+for shuffling and augmentation, so a run resumed from epoch k repeats the uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from aiducation.data.augment import augment_batch
+from aiducation.data.dataset import PreparedDataset
+from aiducation.data.labels import get_rule_set
+from aiducation.models import create_model
+from aiducation.models.checkpoint import save_checkpoint
+from aiducation.training.callbacks import (
+    Callback,
+    Checkpointer,
+    CSVLogger,
+    EarlyStopping,
+    ProgressBar,
+    best_epoch,
+)
+from aiducation.training.config import TrainConfig
+from aiducation.training.metrics import classification_metrics
+from aiducation.training.state import has_state, load_state, save_state
+from aiducation.training.targets import smooth, vote_resample_probs
+
+CONFIG_FILE = "config.json"
+LOG_FILE = "log.csv"
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when the CPU has bfloat16 instructions (AVX512-BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def use_bf16(config: TrainConfig) -> bool:
+    return config.bf16 == "on" or (config.bf16 == "auto" and cpu_has_native_bf16())
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    return (seed * 1_000_003 + epoch) % 2**63
+
+
+def lr_at(step: int, total_steps: int, steps_per_epoch: int, config: TrainConfig) -> float:
+    """Learning rate before optimiser step ``step`` (0-based) of ``total_steps``."""
+    if config.schedule == "constant":
+        return config.lr
+    warmup = round(config.warmup_epochs * steps_per_epoch) if config.schedule == "onecycle" else 0
+    if step < warmup:
+        return config.lr * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total_steps - warmup)
+    return config.lr * 0.5 * (1 + np.cos(np.pi * min(1.0, progress)))
+
+
+def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """No weight decay on biases and normalisation parameters."""
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=True)
+    cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+    return cls(groups, lr=config.lr, betas=(config.momentum, 0.999))
+
+
+def soft_cross_entropy(
+    logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Mean over the batch of ``−Σ t·log softmax(logits)``, optionally weighted per image."""
+    losses = -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1)
+    return (losses * weights).mean() if weights is not None else losses.mean()
+
+
+def to_batch(images: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    """uint8 ``(B, 48, 48)`` → float ``(B, 1, 48, 48)`` in ``[0, 1]``."""
+    batch = images.unsqueeze(1).float().div_(255)
+    return batch.contiguous(memory_format=torch.channels_last) if channels_last else batch
+
+
+@torch.inference_mode()
+def predict(
+    model: nn.Module,
+    images: torch.Tensor,
+    *,
+    batch_size: int = 512,
+    tta_flip: bool = False,
+    channels_last: bool = False,
+) -> torch.Tensor:
+    """Class probabilities (fp32, never augmented; ``tta_flip`` averages with the mirror)."""
+    model.eval()
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = to_batch(images[start : start + batch_size], channels_last)
+        probs = model(x).float().softmax(dim=1)
+        if tta_flip:
+            probs = (probs + model(x.flip(3)).float().softmax(dim=1)) / 2
+        out.append(probs)
+    return torch.cat(out) if out else torch.empty(0, 0)
+
+
+def evaluate(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: np.ndarray,
+    classes: list[str],
+    *,
+    batch_size: int = 512,
+    tta_flip: bool = False,
+    channels_last: bool = False,
+) -> tuple[dict, torch.Tensor]:
+    """Metrics (plus ``loss``: cross-entropy on the hard labels) and the probabilities."""
+    probs = predict(
+        model, images, batch_size=batch_size, tta_flip=tta_flip, channels_last=channels_last
+    )
+    labels_t = torch.as_tensor(labels, dtype=torch.long)
+    loss = F.nll_loss(probs.clamp_min(1e-12).log(), labels_t).item() if len(labels) else 0.0
+    metrics = classification_metrics(labels, probs.argmax(dim=1).numpy(), classes)
+    return {"loss": loss, **metrics}, probs
+
+
+@dataclass
+class FitResult:
+    run_dir: Path
+    best_epoch: int
+    best_checkpoint: Path
+    history: list[dict]
+    val_metrics: dict  # full metrics of the best checkpoint on the validation images
+    stop_reason: str
+    elapsed_s: float = 0.0
+    extras: dict = field(default_factory=dict)
+
+
+class Learner:
+    """State of one training run; the loop functions below read and update it."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        dataset: PreparedDataset,
+        train_idx: np.ndarray,
+        val_idx: np.ndarray,
+        run_dir: Path,
+        sample_weights: np.ndarray | None = None,
+        sampler_weights: np.ndarray | None = None,
+        callbacks: list[Callback] | None = None,
+    ) -> None:
+        self.config, self.run_dir = config, Path(run_dir)
+        self.classes = dataset.classes
+        self.train_idx = np.asarray(train_idx, np.int64)
+        self.val_idx = np.asarray(val_idx, np.int64)
+        self.images = torch.from_numpy(np.ascontiguousarray(dataset.images))
+        self.labels = dataset.labels
+        self.targets = torch.from_numpy(self._targets(dataset)).float()
+        self.sample_weights = _weights(sample_weights, len(self.train_idx), "sample_weights")
+        self.sampler_weights = _weights(sampler_weights, len(self.train_idx), "sampler_weights")
+        if self.sample_weights is not None:
+            self.sample_weights /= self.sample_weights.mean()
+        self.bf16 = use_bf16(config)
+        self.arch_kwargs = {"num_classes": len(self.classes), **config.model_kwargs}
+        torch.manual_seed(config.seed)
+        self.model = create_model(config.model, **self.arch_kwargs)
+        if config.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.optimizer = build_optimizer(self.model, config)
+        self.steps_per_epoch = -(-len(self.train_idx) // config.batch_size)
+        self.epoch = 0  # completed epochs
+        self.history: list[dict] = []
+        self.stop_reason = ""
+        self.callbacks = list(callbacks or [])
+
+    def _targets(self, dataset: PreparedDataset) -> np.ndarray:
+        onehot = np.eye(len(self.classes))[self.labels]
+        if self.config.targets == "soft":
+            rule_set = get_rule_set(dataset.summary.get("rule_set", "seed"))
+            onehot = vote_resample_probs(
+                dataset.votes, self.labels, rule_set, self.config.soft_draws, self.config.seed
+            )
+        return smooth(onehot, self.config.label_smoothing)
+
+    def emit(self, event: str, *args) -> None:
+        for callback in self.callbacks:
+            getattr(callback, event)(self, *args)
+
+    # ----- persistence -----
+    def describe(self) -> dict:
+        return {
+            "train": TrainConfig.to_dict(self.config),
+            "classes": self.classes,
+            "n_train": len(self.train_idx),
+            "n_val": len(self.val_idx),
+            "bf16": self.bf16,
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+        }
+
+    def save_model(self, name: str) -> Path:
+        row = self.history[-1] if self.history else {}
+        return save_checkpoint(
+            self.run_dir / "checkpoints" / name,
+            self.model,
+            arch=self.config.model,
+            arch_kwargs=self.arch_kwargs,
+            classes=self.classes,
+            normalization="inside the model (Normalize layer); input float in [0, 1]",
+            epoch=self.epoch,
+            metrics=row,
+            train_config=self.config.to_dict(),
+        )
+
+    def save_resume_state(self) -> None:
+        save_state(
+            self.run_dir / "checkpoints" / "resume",
+            {
+                "epoch": self.epoch,
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "history": self.history,
+                "config": self.config.to_dict(),
+                "subset": _subset_fingerprint(self.train_idx, self.val_idx),
+            },
+        )
+
+    def load_resume_state(self) -> bool:
+        directory = self.run_dir / "checkpoints" / "resume"
+        if not has_state(directory):
+            return False
+        state = load_state(directory)
+        if state["config"] != self.config.to_dict():
+            raise ValueError(f"{directory}: saved config differs from this run's config")
+        if state["subset"] != _subset_fingerprint(self.train_idx, self.val_idx):
+            raise ValueError(f"{directory}: saved run used other train/val images")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch, self.history = state["epoch"], state["history"]
+        return True
+
+
+def _weights(values: np.ndarray | None, n: int, name: str) -> torch.Tensor | None:
+    if values is None:
+        return None
+    values = torch.as_tensor(np.asarray(values, np.float64), dtype=torch.float32)
+    if values.shape != (n,) or (values < 0).any() or values.sum() <= 0:
+        raise ValueError(f"{name} must hold {n} non-negative values (one per training image)")
+    return values.clone()
+
+
+def _subset_fingerprint(train_idx: np.ndarray, val_idx: np.ndarray) -> list[int]:
+    return [len(train_idx), int(train_idx.sum()), len(val_idx), int(val_idx.sum())]
+
+
+def train_one_epoch(learner: Learner) -> dict:
+    """One pass over the training images; returns mean loss and accuracy (augmented batches)."""
+    config, model, opt = learner.config, learner.model, learner.optimizer
+    seed = epoch_seed(config.seed, learner.epoch)
+    torch.manual_seed(seed)  # dropout
+    generator = torch.Generator().manual_seed(seed)  # order + augmentation
+    n = len(learner.train_idx)
+    if learner.sampler_weights is not None:
+        order = torch.multinomial(learner.sampler_weights, n, replacement=True, generator=generator)
+    else:
+        order = torch.randperm(n, generator=generator)
+    train_idx = torch.from_numpy(learner.train_idx)
+    total_steps = learner.steps_per_epoch * config.epochs
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if learner.bf16 else nullcontext()
+    model.train()
+    loss_sum, correct = 0.0, 0
+    for step in range(learner.steps_per_epoch):
+        positions = order[step * config.batch_size : (step + 1) * config.batch_size]
+        rows = train_idx[positions]
+        x = to_batch(learner.images[rows], config.channels_last)
+        if config.augment.enabled:
+            x = augment_batch(x, config.augment, generator)
+        lr = lr_at(learner.epoch * learner.steps_per_epoch + step, total_steps,
+                   learner.steps_per_epoch, config)  # fmt: skip
+        for group in opt.param_groups:
+            group["lr"] = lr
+        weights = learner.sample_weights[positions] if learner.sample_weights is not None else None
+        with autocast:
+            logits = model(x)
+        loss = soft_cross_entropy(logits, learner.targets[rows], weights)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        hits = int((logits.argmax(dim=1) == torch.from_numpy(learner.labels[rows.numpy()])).sum())
+        loss_sum += loss.item() * len(rows)
+        correct += hits
+        learner.emit("on_batch_end", loss.item(), hits, len(rows))
+    return {"train_loss": loss_sum / n, "train_accuracy": correct / n, "lr": lr}
+
+
+def evaluate_val(learner: Learner) -> tuple[dict, torch.Tensor]:
+    config = learner.config
+    return evaluate(
+        learner.model,
+        learner.images[torch.from_numpy(learner.val_idx)],
+        learner.labels[learner.val_idx],
+        learner.classes,
+        batch_size=config.eval_batch_size,
+        tta_flip=config.tta_flip,
+        channels_last=config.channels_last,
+    )
+
+
+def default_callbacks(config: TrainConfig, run_dir: Path) -> list[Callback]:
+    callbacks: list[Callback] = [CSVLogger(run_dir / LOG_FILE), Checkpointer(), EarlyStopping()]
+    return [*callbacks, ProgressBar(bar=config.progress)]
+
+
+def fit(
+    config: TrainConfig,
+    dataset: PreparedDataset,
+    train_idx: np.ndarray,
+    val_idx: np.ndarray,
+    run_dir: str | Path,
+    *,
+    sample_weights: np.ndarray | None = None,
+    sampler_weights: np.ndarray | None = None,
+    callbacks: list[Callback] | None = None,
+    resume: bool = True,
+) -> FitResult:
+    """Train ``config.model`` on ``train_idx``, choosing the best epoch on ``val_idx``.
+
+    ``sample_weights`` (per training image, in ``train_idx`` order) scale each image's loss;
+    ``sampler_weights`` draw each epoch's images with replacement in proportion to them
+    (over-sampling). ``callbacks`` default to CSV log, checkpoints, early stopping and progress.
+    With ``resume`` the run continues from ``run_dir/checkpoints/resume`` when present.
+    """
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if callbacks is None:
+        callbacks = default_callbacks(config, run_dir)
+    learner = Learner(
+        config, dataset, train_idx, val_idx, run_dir, sample_weights, sampler_weights, callbacks
+    )
+    if resume and learner.load_resume_state():
+        print(f"resuming {run_dir} after epoch {learner.epoch}", flush=True)
+    (run_dir / CONFIG_FILE).write_text(json.dumps(learner.describe(), indent=2) + "\n")
+    elapsed_before = learner.history[-1]["elapsed_s"] if learner.history else 0.0
+    start = time.perf_counter()
+    learner.emit("on_fit_start")
+    while learner.epoch < config.epochs and not learner.stop_reason:
+        learner.emit("on_epoch_start")
+        t0 = time.perf_counter()
+        train_row = train_one_epoch(learner)
+        val_metrics, _ = evaluate_val(learner)
+        learner.epoch += 1
+        row = {"epoch": learner.epoch, **train_row, "val_loss": val_metrics["loss"]}
+        row.update({f"val_{k}": val_metrics[k] for k in _LOGGED_METRICS})
+        row["seconds"] = time.perf_counter() - t0
+        row["elapsed_s"] = elapsed_before + time.perf_counter() - start
+        learner.history.append(row)
+        learner.emit("on_epoch_end", row)
+    learner.emit("on_fit_end")
+    return _result(learner)
+
+
+_LOGGED_METRICS = (
+    "accuracy",
+    "macro_precision",
+    "macro_recall",
+    "macro_f1",
+    "micro_precision",
+    "micro_recall",
+    "micro_f1",
+)
+
+
+def _result(learner: Learner) -> FitResult:
+    from aiducation.models.checkpoint import load_checkpoint
+
+    best = best_epoch(learner.history, learner.config.monitor)
+    best_dir = learner.run_dir / "checkpoints" / "best"
+    model = load_checkpoint(best_dir).model if best_dir.is_dir() else learner.model
+    val_metrics, _ = evaluate(
+        model,
+        learner.images[torch.from_numpy(learner.val_idx)],
+        learner.labels[learner.val_idx],
+        learner.classes,
+        batch_size=learner.config.eval_batch_size,
+        tta_flip=learner.config.tta_flip,
+    )
+    return FitResult(
+        run_dir=learner.run_dir,
+        best_epoch=best,
+        best_checkpoint=best_dir,
+        history=learner.history,
+        val_metrics=val_metrics,
+        stop_reason=learner.stop_reason or "completed all epochs",
+        elapsed_s=learner.history[-1]["elapsed_s"] if learner.history else 0.0,
+    )

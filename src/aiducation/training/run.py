@@ -1,0 +1,55 @@
+"""A complete training run on the official split: fit, plots, and held-out test evaluation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aiducation.data.dataset import PreparedDataset
+from aiducation.models.checkpoint import load_checkpoint
+from aiducation.training.config import TrainConfig
+from aiducation.training.evaluation import evaluate_checkpoint, write_evaluation
+from aiducation.training.learner import CONFIG_FILE, LOG_FILE, FitResult, fit
+from aiducation.training.metrics import format_metrics
+from aiducation.training.plots import plot_history, save_figure
+
+
+def train_run(
+    config: TrainConfig, dataset: PreparedDataset, run_dir: str | Path, *, resume: bool = False
+) -> tuple[FitResult, dict]:
+    """Fit on ``train``, choose on ``val``, evaluate the best checkpoint on ``test``.
+
+    Writes ``plots/history.png``, ``val/`` and ``test/`` (see
+    :mod:`aiducation.training.evaluation`) into ``run_dir``; returns the fit result and the
+    test metrics.
+    """
+    run_dir = Path(run_dir)
+    result = fit(
+        config,
+        dataset,
+        dataset.split_indices("train"),
+        dataset.split_indices("val"),
+        run_dir,
+        resume=resume,
+    )
+    described = json.loads((run_dir / CONFIG_FILE).read_text())
+    described["data"] = str(dataset.root)
+    (run_dir / CONFIG_FILE).write_text(json.dumps(described, indent=2) + "\n")
+    save_figure(
+        plot_history(run_dir / LOG_FILE, title=config.model), run_dir / "plots" / "history.png"
+    )
+    checkpoint = load_checkpoint(result.best_checkpoint)
+    print(f"best epoch {result.best_epoch} ({result.stop_reason}); {result.elapsed_s:.0f}s")
+    test_metrics = {}
+    for split in ("val", "test"):
+        indices = dataset.split_indices(split)
+        if len(indices) == 0:
+            continue
+        metrics, predictions = evaluate_checkpoint(
+            checkpoint, dataset, indices, tta_flip=config.tta_flip
+        )
+        metrics.update(split=split, checkpoint=str(result.best_checkpoint), epoch=result.best_epoch)
+        write_evaluation(run_dir / split, metrics, predictions, f"{config.model}: {split}")
+        print(f"{split} (best checkpoint):\n{format_metrics(metrics)}")
+        test_metrics = metrics if split == "test" else test_metrics
+    return result, test_metrics

@@ -1,0 +1,52 @@
+"""Training targets: one-hot rule labels or soft labels from re-sampled crowd votes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from aiducation.data.labels import RuleSet
+
+
+def vote_resample_probs(
+    votes: np.ndarray,
+    labels: np.ndarray,
+    rule_set: RuleSet,
+    draws: int = 200,
+    seed: int = 0,
+    chunk: int = 25,
+) -> np.ndarray:
+    """Probability of each class when an image's votes are re-drawn from its own distribution.
+
+    Each of ``draws`` re-samplings draws the image's total vote count from the multinomial of its
+    observed vote shares and re-applies ``rule_set``; re-samplings that match no rule are ignored.
+    Images whose re-samplings never match keep their one-hot ``labels``.
+    """
+    votes = np.asarray(votes, np.int64)
+    n, k = len(votes), len(rule_set.classes)
+    totals = votes.sum(axis=1)
+    shares = votes / np.maximum(totals, 1)[:, None]
+    counts = np.zeros((n, k))
+    rng = np.random.default_rng(seed)
+    for start in range(0, draws, chunk):
+        m = min(chunk, draws - start)
+        sampled = rng.multinomial(totals, shares, size=(m, n)).reshape(m * n, -1)
+        ids = rule_set(sampled).reshape(m, n)
+        for c in range(k):
+            counts[:, c] += (ids == c).sum(axis=0)
+    hits = counts.sum(axis=1, keepdims=True)
+    onehot = np.eye(k)[labels]
+    return np.where(hits > 0, counts / np.maximum(hits, 1), onehot)
+
+
+def label_flip_rate(votes: np.ndarray, labels: np.ndarray, rule_set: RuleSet, seed: int = 0):
+    """Share of labelled images whose label changes after one vote re-sampling (≈ 1 in 8)."""
+    votes = np.asarray(votes, np.int64)
+    totals = votes.sum(axis=1)
+    shares = votes / np.maximum(totals, 1)[:, None]
+    sampled = np.random.default_rng(seed).multinomial(totals, shares)
+    return float((rule_set(sampled) != labels).mean())
+
+
+def smooth(targets: np.ndarray, epsilon: float) -> np.ndarray:
+    """Label smoothing: ``(1 − ε)·t + ε/K``."""
+    return targets * (1 - epsilon) + epsilon / targets.shape[1]

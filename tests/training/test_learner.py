@@ -1,0 +1,137 @@
+"""The training engine on the small generated dataset: learns, logs, resumes bit-exactly."""
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from aiducation.data.augment import AugmentConfig
+from aiducation.data.dataset import load_prepared
+from aiducation.models.checkpoint import load_checkpoint
+from aiducation.training.callbacks import Callback, best_epoch, should_stop_early
+from aiducation.training.config import TrainConfig
+from aiducation.training.learner import fit, lr_at
+
+torch.set_num_threads(1)
+
+
+def tiny_config(**overrides) -> TrainConfig:
+    base = dict(model="faceresnet_t", epochs=4, batch_size=16, lr=3e-3, progress=False, threads=1)
+    return TrainConfig(**{**base, **overrides})
+
+
+def splits(root: Path):
+    data = load_prepared(root)
+    return data, data.split_indices("train"), data.split_indices("val")
+
+
+def test_fit_learns_and_writes_run_dir(prepared_dir: Path, tmp_path: Path) -> None:
+    data, train, val = splits(prepared_dir)
+    result = fit(tiny_config(epochs=5), data, train, val, tmp_path / "run")
+    log = pd.read_csv(tmp_path / "run" / "log.csv")
+    assert list(log["epoch"]) == [1, 2, 3, 4, 5]
+    for column in ("train_loss", "val_loss", "val_accuracy", "val_macro_f1", "val_micro_recall",
+                   "lr", "seconds"):  # fmt: skip
+        assert column in log
+    assert log["train_loss"].iloc[-1] < log["train_loss"].iloc[0]
+    assert result.val_metrics["accuracy"] >= 0.8  # the bands are easy to learn
+    assert result.best_epoch == best_epoch(result.history, "val_accuracy")
+    best = load_checkpoint(tmp_path / "run")
+    assert best.config["arch"] == "faceresnet_t" and best.config["epoch"] == result.best_epoch
+    assert best.config["train_config"]["seed"] == 0
+    assert (tmp_path / "run" / "checkpoints" / "last" / "model.safetensors").is_file()
+
+
+class InterruptAt(Callback):
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_epoch_start(self, learner) -> None:
+        if learner.epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def weights(run: Path, name: str = "last") -> dict:
+    return load_file(str(run / "checkpoints" / name / "model.safetensors"))
+
+
+@pytest.mark.parametrize("targets", ["hard", "soft"])
+def test_resume_after_interrupt_is_bit_exact(prepared_dir: Path, tmp_path: Path, targets) -> None:
+    data, train, val = splits(prepared_dir)
+    config = tiny_config(epochs=3, targets=targets, augment=AugmentConfig(erase_prob=0.3))
+    fit(config, data, train, val, tmp_path / "full")
+    with pytest.raises(KeyboardInterrupt):
+        from aiducation.training.learner import default_callbacks
+
+        callbacks = [InterruptAt(2), *default_callbacks(config, tmp_path / "cut")]
+        fit(config, data, train, val, tmp_path / "cut", callbacks=callbacks)
+    assert len(pd.read_csv(tmp_path / "cut" / "log.csv")) == 2
+    resumed = fit(config, data, train, val, tmp_path / "cut")
+    assert [row["epoch"] for row in resumed.history] == [1, 2, 3]
+    full, cut = weights(tmp_path / "full"), weights(tmp_path / "cut")
+    for key in full:
+        torch.testing.assert_close(cut[key], full[key], rtol=0, atol=0)
+    drop = ["seconds", "elapsed_s"]
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "cut" / "log.csv").drop(columns=drop),
+        pd.read_csv(tmp_path / "full" / "log.csv").drop(columns=drop),
+    )
+
+
+def test_resume_refuses_other_config(prepared_dir: Path, tmp_path: Path) -> None:
+    data, train, val = splits(prepared_dir)
+    fit(tiny_config(epochs=1), data, train, val, tmp_path / "run")
+    with pytest.raises(ValueError, match="config differs"):
+        fit(tiny_config(epochs=1, lr=1e-2), data, train, val, tmp_path / "run")
+
+
+def test_early_stopping_rule() -> None:
+    history = [{"epoch": e, "val_accuracy": a} for e, a in enumerate([0.5, 0.7, 0.6, 0.7], 1)]
+    assert not should_stop_early(history, "val_accuracy", 3)
+    assert should_stop_early(history, "val_accuracy", 2)  # best at 2, ties do not count
+    assert not should_stop_early(history, "val_accuracy", 0)
+
+
+def test_early_stopping_stops_fit(prepared_dir: Path, tmp_path: Path) -> None:
+    data, train, val = splits(prepared_dir)
+    result = fit(tiny_config(epochs=30, lr=0.0, schedule="constant", patience=2), data,
+                 train, val, tmp_path / "run")  # fmt: skip
+    assert len(result.history) == 3 and "no val_accuracy improvement" in result.stop_reason
+
+
+def test_schedules() -> None:
+    config = tiny_config(lr=1.0, warmup_epochs=1, schedule="onecycle")
+    lrs = [lr_at(s, 100, 10, config) for s in range(100)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in itertools.pairwise(lrs[9:])) and lrs[-1] < 1e-3
+    assert lr_at(50, 100, 10, tiny_config(lr=0.3, schedule="constant")) == 0.3
+
+
+def test_sample_and_sampler_weights(prepared_dir: Path, tmp_path: Path) -> None:
+    data, train, val = splits(prepared_dir)
+    angry = (data.labels[train] == 0).astype(float)
+    # Loss weight only on Angry images: the model learns to answer Angry everywhere.
+    fit(tiny_config(epochs=3), data, train, val, tmp_path / "w", sample_weights=angry)
+    model = load_checkpoint(tmp_path / "w" / "checkpoints" / "last").model
+    x = torch.from_numpy(data.images[val]).unsqueeze(1).float() / 255
+    assert (model(x).argmax(dim=1) == 0).float().mean() > 0.9
+    # Drawing only Angry images has the same effect through the sampler.
+    fit(tiny_config(epochs=3), data, train, val, tmp_path / "s", sampler_weights=angry)
+    model = load_checkpoint(tmp_path / "s" / "checkpoints" / "last").model
+    assert (model(x).argmax(dim=1) == 0).float().mean() > 0.9
+    with pytest.raises(ValueError, match="one per training image"):
+        fit(tiny_config(), data, train, val, tmp_path / "bad", sample_weights=np.ones(3))
+
+
+def test_config_round_trip_and_validation(tmp_path: Path) -> None:
+    config = tiny_config(model_kwargs={"width": 8}, augment=AugmentConfig(erase_prob=0.25))
+    config.save(tmp_path / "c.json")
+    assert TrainConfig.load(tmp_path / "c.json") == config
+    with pytest.raises(ValueError, match="schedule"):
+        TrainConfig(schedule="linear")
+    with pytest.raises(ValueError, match="unknown TrainConfig fields: colour"):
+        TrainConfig.from_dict({"colour": 1})
