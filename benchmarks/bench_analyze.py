@@ -1,0 +1,211 @@
+"""Speed and detection benchmarks of ``aiducation analyze`` (results for docs/benchmarks.md).
+
+1. Detector comparison on the real media with ground truth (dlib's testing.xml boxes for the
+   five PASCAL VOC photos + boxes checked by eye in benchmarks/media_faces.csv): recall,
+   false positives, ms per image and ms per 640×480 frame.
+2. Classification throughput: 48×48 crops per second in batches.
+3. Full pipeline (detect → crop → classify) on a 640×480 frame holding ~20 faces, in frames/s.
+4. Optionally a peer library (``--peer-python``: a Python with the ``fer`` package installed,
+   run through benchmarks/bench_peer_fer.py) on the same images.
+
+    .venv/bin/python benchmarks/bench_analyze.py --out benchmarks/results/analyze \
+        [--model RUN_OR_CHECKPOINT] [--peer-python /tmp/fer_venv/bin/python]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import torch
+
+from aiducation.inference.api import Analyzer, read_image
+from aiducation.inference.classifier import FaceClassifier
+from aiducation.inference.detectors import create_detector
+from aiducation.inference.evaluation import DetectionCounts, match_boxes, read_dlib_boxes
+from aiducation.inference.outputs import write_json, write_markdown_table, write_table
+from aiducation.models import DEFAULT_MODEL, create_model
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_MEDIA = HERE.parent.parent / "shared" / "data" / "media"
+FRAME_SIZE = (640, 480)
+DETECTORS = {  # label → (registry name, kwargs)
+    "yunet@0.6 (default)": ("yunet", {"score_threshold": 0.6}),
+    "yunet@0.9": ("yunet", {"score_threshold": 0.9}),
+    "haar": ("haar", {}),
+}
+
+
+@dataclass
+class BenchConfig:
+    media: str = str(DEFAULT_MEDIA)
+    model: str | None = None  # None: bundled model, else random-weight DEFAULT_MODEL (speed only)
+    threads: int = 2  # torch and OpenCV threads
+    repeats: int = 5  # timing repeats per image (best-of / mean reported below)
+    batch_size: int = 256  # classification batch
+    n_crops: int = 4096  # crops classified for the throughput number
+    iou_threshold: float = 0.3  # detection ↔ ground-truth match
+
+
+def ground_truth(media: Path) -> dict[Path, list[tuple]]:
+    """Image path → true face boxes (x, y, w, h)."""
+    truth = {
+        media / "pascal_voc_dlib" / name: boxes
+        for name, boxes in read_dlib_boxes(media / "pascal_voc_dlib" / "testing.xml").items()
+    }
+    for name, rows in pd.read_csv(HERE / "media_faces.csv").groupby("file"):
+        truth[media / name] = [tuple(r) for r in rows[["x", "y", "w", "h"]].to_numpy(float)]
+    return truth
+
+
+def timed(fn, repeats: int) -> tuple[float, object]:
+    """Median seconds of ``repeats`` calls (after one warm-up) and the last result."""
+    out = fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)), out
+
+
+def test_frame(media: Path) -> np.ndarray:
+    """The 19-face group photo resized to 640×480 (about 20 faces in one VGA frame)."""
+    return cv2.resize(read_image(media / "group_photo_3rows_19faces.jpg"), FRAME_SIZE)
+
+
+def compare_detectors(config: BenchConfig, truth: dict, frame: np.ndarray) -> list[dict]:
+    rows = []
+    for label, (name, kwargs) in DETECTORS.items():
+        detector = create_detector(name, **kwargs)
+        total, ms = DetectionCounts(0, 0, 0), []
+        for path, boxes in truth.items():
+            image = read_image(path)
+            seconds, found = timed(lambda d=detector, im=image: d.detect(im), config.repeats)
+            total += match_boxes([d.box for d in found], boxes, config.iou_threshold)
+            ms.append(seconds * 1000)
+        vga_seconds, _ = timed(lambda d=detector: d.detect(frame), config.repeats)
+        rows.append(
+            {
+                "detector": label,
+                "images": len(truth),
+                "faces": total.faces,
+                "found": total.true_positives,
+                "recall": round(total.true_positives / total.faces, 3),
+                "false_positives": total.false_positives,
+                "ms_per_image": round(float(np.mean(ms)), 1),
+                "ms_per_640x480": round(vga_seconds * 1000, 1),
+            }
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def classifier(config: BenchConfig) -> tuple[FaceClassifier, str]:
+    if config.model is not None or _bundled_exists():
+        loaded = FaceClassifier.load(config.model, config.batch_size)
+        return loaded, str(config.model or "bundled")
+    model = create_model(DEFAULT_MODEL).eval()
+    classes = ["Angry", "Bored", "Focused", "Neutral"]
+    return FaceClassifier(model, classes, config.batch_size), f"{DEFAULT_MODEL} (random weights)"
+
+
+def _bundled_exists() -> bool:
+    from aiducation.models.checkpoint import bundled_model_dir
+
+    return (bundled_model_dir() / "model.json").is_file()
+
+
+def classification_speed(config: BenchConfig, clf: FaceClassifier) -> dict:
+    crops = np.random.default_rng(0).integers(0, 256, (config.n_crops, 48, 48), dtype=np.uint8)
+    seconds, _ = timed(lambda: clf.predict(crops), max(1, config.repeats // 2))
+    small_seconds, _ = timed(lambda: clf.predict(crops[:20]), config.repeats * 4)
+    return {
+        "crops": config.n_crops,
+        "batch_size": config.batch_size,
+        "crops_per_s": round(config.n_crops / seconds),
+        "ms_per_batch_of_20": round(small_seconds * 1000, 2),
+    }
+
+
+def pipeline_speed(config: BenchConfig, clf: FaceClassifier, frame: np.ndarray) -> dict:
+    analyzer = Analyzer(create_detector("yunet"), clf)
+    seconds, (result, _) = timed(lambda: analyzer.analyze_frame(frame), config.repeats * 4)
+    return {
+        "detector": "yunet@0.6",
+        "frame": f"{FRAME_SIZE[0]}x{FRAME_SIZE[1]}",
+        "faces": len(result.faces),
+        "ms_per_frame": round(seconds * 1000, 1),
+        "frames_per_s": round(1 / seconds, 1),
+    }
+
+
+def run_peer(python: str, config: BenchConfig) -> dict:
+    """Run bench_peer_fer.py with another interpreter; its JSON result, or the failure."""
+    command = [python, str(HERE / "bench_peer_fer.py"), "--media", config.media]
+    command += ["--repeats", str(config.repeats), "--threads", str(config.threads)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1200)
+    if done.returncode != 0:
+        return {"peer": "fer", "error": done.stderr.strip().splitlines()[-5:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(HERE / "results" / "analyze"))
+    parser.add_argument("--media", default=BenchConfig.media)
+    parser.add_argument("--model")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--peer-python", help="Python interpreter with the `fer` package")
+    args = parser.parse_args()
+    config = BenchConfig(args.media, args.model, args.threads, args.repeats)
+    torch.set_num_threads(config.threads)
+    cv2.setNumThreads(config.threads)
+    media = Path(config.media)
+    if not (media / "pascal_voc_dlib" / "testing.xml").is_file():
+        sys.exit(f"media not found at {media}")
+    truth, frame = ground_truth(media), test_frame(media)
+    clf, model_name = classifier(config)
+    results = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()} {platform.processor() or ''} cpus={_cpus()}".strip(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "opencv": cv2.__version__,
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "model": model_name,
+        "config": asdict(config),
+        "detectors": compare_detectors(config, truth, frame),
+        "classification": classification_speed(config, clf),
+        "pipeline": pipeline_speed(config, clf, frame),
+    }
+    print(results["classification"], results["pipeline"], flush=True)
+    if args.peer_python:
+        results["peer"] = run_peer(args.peer_python, config)
+        print(results["peer"], flush=True)
+    out = Path(args.out)
+    write_json(out / "results.json", results)
+    write_table(out / "detectors.csv", results["detectors"])
+    write_markdown_table(out / "detectors.md", results["detectors"])
+    print(f"written to {out}/")
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+if __name__ == "__main__":
+    main()
