@@ -27,7 +27,8 @@ def test_parse_pixels_round_trips() -> None:
     [
         ("", "got 0 values"),
         ("1 2 3", "got 3 values"),
-        ("-1 " + "0 " * 2303, "non-numeric"),
+        ("-1 " + "0 " * 2303, "got -1 at position 0"),
+        ("7, " * 2304, "non-numeric"),
         ("1.5 " + "0 " * 2303, "non-numeric"),
         ("0 " * 2303 + "256", "got 256 at position 2303"),
     ],

@@ -7,6 +7,7 @@ the file, the row (0-based data row and 1-based file line) and the field, and wh
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -117,41 +118,32 @@ def read_ferplus_votes(path: Path | str) -> pd.DataFrame:
     return table
 
 
+def _pixel_error(path: Path | str, row: int, problem: str) -> InputError:
+    return InputError(
+        f"{where(path, row)}, field 'pixels': expected {N_PIXELS} space-separated integers "
+        f"0–255 (a 48×48 image), {problem}"
+    )
+
+
 def parse_pixels(pixels: Sequence[str], path: Path | str, first_row: int = 0) -> np.ndarray:
     """Space-separated pixel strings → ``(N, 48, 48)`` uint8; each must hold 2,304 ints 0–255."""
-    pixels = list(pixels)
-    joined = "\n".join(pixels)
-    data = np.frombuffer(joined.encode("latin-1", errors="replace"), dtype=np.uint8)
-    newline, space = data == 10, data == 32
-    ends = np.append(np.flatnonzero(newline), len(data))
-    starts = np.concatenate([[0], ends[:-1] + 1])
-    row_of_byte = np.cumsum(newline) if len(data) else data
-    bad_char = ~(newline | space | ((data >= 48) & (data <= 57)))
-    if bad_char.any():
-        i = int(row_of_byte[np.flatnonzero(bad_char)[0]])
-        raise InputError(
-            f"{where(path, first_row + i)}, field 'pixels': expected {N_PIXELS} space-separated "
-            f"integers 0–255, found a non-numeric value in {pixels[i][:40]!r}..."
-        )
-    token = ~(newline | space)
-    token_start = token & ~np.concatenate([[False], token[:-1]])
-    counts = np.add.reduceat(token_start, starts) if len(data) else np.zeros(len(pixels))
-    counts[starts == ends] = 0  # empty rows (reduceat returns the element itself)
-    wrong = counts != N_PIXELS
-    if wrong.any():
-        i = int(np.flatnonzero(wrong)[0])
-        raise InputError(
-            f"{where(path, first_row + i)}, field 'pixels': expected {N_PIXELS} space-separated "
-            f"integers 0–255 (a 48×48 image), got {int(counts[i])} values"
-        )
-    values = np.fromstring(joined, dtype=np.int32, sep=" ")  # validated above: digits only
-    too_big = values > 255
-    if too_big.any():
-        k = int(np.flatnonzero(too_big)[0])
-        raise InputError(
-            f"{where(path, first_row + k // N_PIXELS)}, field 'pixels': expected integers 0–255, "
-            f"got {values[k]} at position {k % N_PIXELS}"
-        )
+    values = np.empty((len(pixels), N_PIXELS), dtype=np.int32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # numpy < 2.3 only warned
+        for i, text in enumerate(pixels):
+            try:
+                row = np.fromstring(str(text), dtype=np.int32, sep=" ")
+            except (ValueError, DeprecationWarning):
+                raise _pixel_error(path, first_row + i, "found a non-numeric value") from None
+            if row.size != N_PIXELS:
+                raise _pixel_error(path, first_row + i, f"got {row.size} values")
+            values[i] = row
+    out_of_range = (values < 0) | (values > 255)
+    if out_of_range.any():
+        k = int(np.flatnonzero(out_of_range)[0])
+        row, position = divmod(k, N_PIXELS)
+        problem = f"got {values[row, position]} at position {position}"
+        raise _pixel_error(path, first_row + row, problem)
     return values.astype(np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
 
 
@@ -163,7 +155,7 @@ def read_fer2013(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``fer2013.csv`` (``[emotion,]pixels,Usage``) → (images ``(N, 48, 48)`` uint8, usage)."""
     path = Path(path)
-    frame = _read_csv(path, dtype=str, usecols=lambda c: c in FER2013_COLUMNS)
+    frame = _read_csv(path, dtype=object, usecols=lambda c: c in FER2013_COLUMNS)
     _require_columns(frame, path, FER2013_COLUMNS)
     usage = frame["Usage"].str.strip().to_numpy(dtype=object)
     _validate_usage(usage, path)
