@@ -1,0 +1,89 @@
+"""Shared pieces of grid and k-fold experiments: datasets, result files and tables on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from aiducation.data.dataset import PreparedDataset, load_prepared
+
+RESULT_FILE = "result.json"  # written last in a trial's run directory: its presence = done
+
+
+def subsample(dataset: PreparedDataset, limit: int, seed: int = 0) -> PreparedDataset:
+    """A seeded random subset of ``limit`` images (all images when ``limit`` is 0 or larger).
+
+    Meant for smoke runs on small machines; rows keep their order, splits and duplicate groups.
+    """
+    if limit <= 0 or limit >= len(dataset.meta):
+        return dataset
+    keep = np.sort(np.random.default_rng(seed).permutation(len(dataset.meta))[:limit])
+    return PreparedDataset(
+        root=dataset.root,
+        images=np.ascontiguousarray(dataset.images[keep]),
+        meta=dataset.meta.iloc[keep].reset_index(drop=True),
+        summary=dataset.summary,
+    )
+
+
+def load_dataset(data: str | Path, limit: int = 0, seed: int = 0) -> PreparedDataset:
+    """The prepared dataset at ``data``, subsampled to ``limit`` images when asked."""
+    return subsample(load_prepared(data), limit, seed)
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json(path: Path, data: dict) -> Path:
+    text = json.dumps(data, indent=2, default=str) + "\n"
+    return atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def read_result(run_dir: Path) -> dict | None:
+    """The finished trial's result row, or ``None`` if the trial has not finished."""
+    path = Path(run_dir) / RESULT_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
+    """A GitHub Markdown table; floats rounded to ``digits``, missing values blank."""
+
+    def cell(value) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return ""
+        if isinstance(value, float | np.floating):
+            return f"{value:.{digits}f}"
+        return str(value)
+
+    lines = [
+        "| " + " | ".join(map(str, frame.columns)) + " |",
+        "|" + "|".join("---" for _ in frame.columns) + "|",
+        *("| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_table(frame: pd.DataFrame, stem: Path, markdown: str | None = None) -> tuple[Path, Path]:
+    """Write ``stem.csv`` and ``stem.md`` (``markdown`` or a plain table) atomically."""
+    csv = atomic_write(stem.with_suffix(".csv"), lambda tmp: frame.to_csv(tmp, index=False))
+    text = markdown if markdown is not None else markdown_table(frame)
+    md = atomic_write(stem.with_suffix(".md"), lambda tmp: tmp.write_text(text))
+    return csv, md
