@@ -1,0 +1,57 @@
+"""``aiducation serve``: the local web app (Analyse, Experiments, Annotate, Model)."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "Start the local web app: analyse media, browse experiments, annotate, model card."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default %(default)s)")
+    parser.add_argument("--results", default="results", help="folder with runs and reports")
+    parser.add_argument("--model", help="checkpoint or run directory (default: bundled model)")
+    parser.add_argument("--detector", default="yunet", help="face detector: yunet, haar")
+    parser.add_argument("--max-upload-mb", type=float, default=50.0, help="upload size limit")
+    parser.add_argument(
+        "--video-fps", type=float, default=2.0, help="video frames analysed per second of video"
+    )
+    parser.add_argument("--max-frames", type=int, default=240, help="analysed frames per video")
+    parser.add_argument("--data", help="prepared dataset whose images the Annotate page shows")
+    parser.add_argument(
+        "--annotations", default="annotations/attributes.csv",
+        help="attribute CSV written by the Annotate page (default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument("--attributes", help="JSON file defining the attributes to label")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+    import uvicorn
+
+    from aiducation.errors import InputError
+    from aiducation.web.app import WebConfig, create_app
+
+    if not 0 < args.port < 65536:
+        raise InputError(f"--port must be between 1 and 65535, got {args.port}")
+    if args.max_upload_mb <= 0:
+        raise InputError(f"--max-upload-mb must be positive, got {args.max_upload_mb}")
+    torch.set_num_threads(max(1, args.threads))
+    config = WebConfig(
+        results=args.results,
+        model=args.model,
+        detector=args.detector,
+        max_upload_mb=args.max_upload_mb,
+        video_fps=args.video_fps,
+        max_frames=args.max_frames,
+        annotate_data=args.data,
+        annotate_out=args.annotations,
+        annotate_config=args.attributes,
+    )
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: binding {args.host}: other computers on the network can reach the app")
+    print(f"A.I.ducation web app on http://{args.host}:{args.port}/ (Ctrl-C to stop)")
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
+    return 0

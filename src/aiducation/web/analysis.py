@@ -1,0 +1,196 @@
+"""Analyse one uploaded photo or video for the web app, on top of :mod:`aiducation.inference`.
+
+Images are decoded in memory; a video is written to a private temporary folder that is removed
+before the function returns, error or not. Nothing about faces is kept on the server: the
+result holds the annotated picture and the CSV/JSON downloads as in-page data.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+from PIL import Image, UnidentifiedImageError
+
+from aiducation.errors import InputError
+from aiducation.inference.api import Analyzer, analyze_stream
+from aiducation.inference.draw import annotate
+from aiducation.inference.results import (
+    FrameResult,
+    face_records,
+    record_columns,
+    summarize,
+)
+from aiducation.inference.runner import USE_NOTICE
+from aiducation.inference.video import frame_step, open_video, video_fps
+from aiducation.web.uploads import CheckedUpload
+
+THUMBNAILS = 6  # annotated frames shown for a video
+
+
+@dataclass(frozen=True)
+class WebAnalysisOptions:
+    """Switches of the Analyse page (as in ``aiducation analyze``) and video sampling limits."""
+
+    aggregate_only: bool = False  # shares only: no per-face rows, no annotated picture
+    blur: bool = False  # blur faces in the annotated picture
+    video_fps: float = 2.0  # analyse about this many video frames per second
+    max_frames: int = 240  # stop a video after this many analysed frames
+    tmp_dir: str | None = None  # parent of the temporary video folder (None: system default)
+
+
+@dataclass
+class WebAnalysis:
+    """What the result page shows and the JSON API returns."""
+
+    name: str
+    kind: str  # "image" or "video"
+    classes: list[str]
+    summary: dict
+    records: list[dict] = field(default_factory=list)  # empty when aggregate-only
+    images: list[str] = field(default_factory=list)  # annotated JPEGs as data: URLs
+    timeline_png: str | None = None  # data: URL (video only)
+    options: WebAnalysisOptions = field(default_factory=WebAnalysisOptions)
+
+    def to_json(self) -> dict:
+        """Downloadable JSON: summary, per-face rows (unless aggregate-only), options, notice."""
+        return {
+            "source": self.name,
+            "kind": self.kind,
+            "classes": self.classes,
+            "summary": self.summary,
+            "faces": None if self.options.aggregate_only else self.records,
+            "aggregate_only": self.options.aggregate_only,
+            "notice": USE_NOTICE,
+        }
+
+    def csv_text(self) -> str:
+        """Per-face rows, or per-frame state counts when aggregate-only."""
+        if self.options.aggregate_only:
+            return pd.DataFrame(self.summary["per_frame"]).to_csv(index=False)
+        return pd.DataFrame(self.records, columns=record_columns(self.classes)).to_csv(index=False)
+
+
+def data_url(data: bytes, media_type: str) -> str:
+    return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def jpeg_url(image: np.ndarray, max_side: int = 1280, quality: int = 85) -> str:
+    """A BGR image, shrunk to ``max_side``, as a JPEG data: URL."""
+    scale = max_side / max(image.shape[:2])
+    if scale < 1:
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("cannot encode the annotated image")
+    return data_url(encoded.tobytes(), "image/jpeg")
+
+
+def decode_image(upload: CheckedUpload) -> np.ndarray:
+    """BGR ``uint8`` pixels of an uploaded image, decoded in memory."""
+    image = cv2.imdecode(np.frombuffer(upload.data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:  # e.g. GIF: OpenCV lacks it, Pillow reads it
+        try:
+            with Image.open(io.BytesIO(upload.data)) as pil:
+                image = cv2.cvtColor(np.asarray(pil.convert("RGB")), cv2.COLOR_RGB2BGR)
+        except (UnidentifiedImageError, OSError) as exc:
+            raise InputError(f"{upload.name}: the image is damaged or cannot be decoded") from exc
+    if image.size == 0:
+        raise InputError(f"{upload.name}: the image has no pixels")
+    return image
+
+
+def _result(
+    upload: CheckedUpload, kind: str, frames: list[FrameResult], classes: list[str], options
+) -> WebAnalysis:
+    summary = summarize(frames, classes)
+    summary["sources"] = 1
+    for row in summary["per_frame"]:
+        row["source"] = upload.name
+    records = [] if options.aggregate_only else face_records(frames, classes)
+    for row in records:
+        row["source"] = upload.name
+    return WebAnalysis(upload.name, kind, classes, summary, records, options=options)
+
+
+def analyze_upload_image(
+    upload: CheckedUpload, analyzer: Analyzer, options: WebAnalysisOptions
+) -> WebAnalysis:
+    image = decode_image(upload)
+    frame, _ = analyzer.analyze_frame(image, source=upload.name)
+    result = _result(upload, "image", [frame], analyzer.classes, options)
+    if not options.aggregate_only:
+        result.images = [jpeg_url(annotate(image, frame.faces, options.blur))]
+    return result
+
+
+def analyze_upload_video(
+    upload: CheckedUpload, analyzer: Analyzer, options: WebAnalysisOptions
+) -> WebAnalysis:
+    """Sample the video at about ``options.video_fps`` frames/s; keep a few annotated frames."""
+    from aiducation.inference.plots import timeline_figure
+
+    thumbnails: list[tuple[int, np.ndarray]] = []
+    with tempfile.TemporaryDirectory(prefix="aiducation-web-", dir=options.tmp_dir) as tmp:
+        path = Path(tmp) / f"upload{upload.suffix}"
+        path.write_bytes(upload.data)
+        capture = open_video(path)
+        try:
+            rate = video_fps(capture)
+            step = frame_step(rate, fps=options.video_fps)
+            total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) // step + 1
+            analysed = min(total, options.max_frames)
+            wanted = set(np.linspace(0, max(analysed - 1, 0), THUMBNAILS).round().astype(int))
+            counter = iter(range(10**9))
+
+            def keep(frame: np.ndarray, result: FrameResult, _crops) -> None:
+                if next(counter) in wanted and not options.aggregate_only:
+                    thumbnails.append((result.frame, annotate(frame, result.faces, options.blur)))
+
+            video = analyze_stream(
+                capture, upload.name, rate, step, analyzer, None, keep,
+                max_frames=options.max_frames,
+            )  # fmt: skip
+        finally:
+            capture.release()
+    if not video.frames:
+        raise InputError(f"{upload.name}: no frame could be decoded (corrupt or empty video)")
+    result = _result(upload, "video", video.frames, analyzer.classes, options)
+    result.summary["students"] = len(video.track_ids)
+    result.summary["fps"] = round(rate, 3)
+    result.images = [jpeg_url(image, max_side=640) for _, image in thumbnails]
+    figure = timeline_figure(video.frames, analyzer.classes, f"Learning states: {upload.name}")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+    result.timeline_png = data_url(buffer.getvalue(), "image/png")
+    return result
+
+
+def analyze_upload(
+    upload: CheckedUpload, analyzer: Analyzer, options: WebAnalysisOptions
+) -> WebAnalysis:
+    """Analyse an accepted upload (image or video) with ``analyzer``."""
+    if upload.is_video:
+        return analyze_upload_video(upload, analyzer, options)
+    return analyze_upload_image(upload, analyzer, options)
+
+
+def downloads(result: WebAnalysis) -> dict[str, str]:
+    """``{file name: data: URL}`` for the CSV and JSON downloads of a result."""
+    stem = Path(result.name).stem or "analysis"
+    suffix = "timeline" if result.options.aggregate_only else "faces"
+    payload = json.dumps(result.to_json(), indent=2, default=str).encode()
+    return {
+        f"{stem}_{suffix}.csv": data_url(result.csv_text().encode(), "text/csv"),
+        f"{stem}.json": data_url(payload, "application/json"),
+    }

@@ -1,0 +1,228 @@
+"""The local web app behind ``aiducation serve``: Analyse, Experiments, Annotate and Model pages.
+
+Build it with :func:`create_app` (FastAPI); every page works offline (templates and assets are
+in the package). The app adds no analysis of its own: it calls :mod:`aiducation.inference`,
+:mod:`aiducation.fairness.annotate` and the plot functions of :mod:`aiducation.training`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException
+
+from aiducation import __version__
+from aiducation.errors import InputError
+from aiducation.web import experiments
+from aiducation.web.charts import shares_svg, state_colour
+from aiducation.web.uploads import (
+    ACCEPTED_SUFFIXES,
+    UnsupportedMedia,
+    UploadLimitMiddleware,
+    UploadTooLarge,
+    check_upload,
+)
+
+HERE = Path(__file__).parent
+PAGES = (("analyze", "Analyse"), ("experiments", "Experiments"), ("annotate", "Annotate"),
+         ("model", "Model"))  # fmt: skip
+
+
+@dataclass
+class WebConfig:
+    """Settings of one server (``aiducation serve`` flags)."""
+
+    results: str = "results"  # folder searched for runs, grid/k-fold tables and bias reports
+    model: str | None = None  # checkpoint or run directory (None: the bundled model)
+    detector: str = "yunet"
+    max_upload_mb: float = 50.0  # largest accepted upload, MiB
+    video_fps: float = 2.0  # video frames analysed per second of video
+    max_frames: int = 240  # analysed frames per video at most
+    tmp_dir: str | None = None  # parent folder of temporary video files (None: system temp)
+    annotate_data: str | None = None  # prepared dataset whose images are labelled
+    annotate_out: str = "annotations/attributes.csv"  # attribute CSV written by the Annotate page
+    annotate_config: str | None = None  # attribute definitions (None: gender + age)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 2**20)
+
+
+class AppState:
+    """Lazily loaded analyzer (shared, one analysis at a time) and the annotation session."""
+
+    def __init__(self, config: WebConfig, analyzer=None, annotator=None) -> None:
+        self.config = config
+        self._analyzer = analyzer
+        self.annotator = annotator
+        self.lock = threading.Lock()
+
+    def analyzer(self):
+        if self._analyzer is None:
+            from aiducation.inference.api import Analyzer
+
+            self._analyzer = Analyzer.load(self.config.model, self.config.detector)
+        return self._analyzer
+
+
+def _status(exc: Exception) -> int:
+    if isinstance(exc, UploadTooLarge):
+        return 413
+    if isinstance(exc, UnsupportedMedia):
+        return 415
+    return 400
+
+
+def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None) -> FastAPI:
+    """The web app; ``analyzer``/``annotator`` replace the ones built from ``config`` (tests)."""
+    config = config or WebConfig()
+    state = AppState(config, analyzer, annotator)
+    app = FastAPI(title="A.I.ducation Analytics", version=__version__, docs_url=None,
+                  redoc_url=None, openapi_url=None)  # fmt: skip
+    app.state.web = state
+    app.add_middleware(UploadLimitMiddleware, max_bytes=config.max_upload_bytes + 2**16)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.globals.update(pages=PAGES, version=__version__, state_colour=state_colour)
+
+    def page(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
+        return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+    def error(request: Request, status: int, message: str) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, status_code=status)
+        return page(request, "error.html", status, status=status, message=message)
+
+    @app.exception_handler(InputError)
+    async def input_error(request: Request, exc: InputError) -> Response:
+        return error(request, _status(exc), str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        messages = {
+            404: "Page or file not found.",
+            405: "Method not allowed here.",
+            413: f"Upload too large: the limit is {config.max_upload_mb:.0f} MiB.",
+        }
+        return error(request, exc.status_code, messages.get(exc.status_code, str(exc.detail)))
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/analyze", status_code=302)
+
+    # ---- Analyse -------------------------------------------------------------------------
+    from aiducation.web.analysis import WebAnalysisOptions, analyze_upload, downloads
+
+    def options(aggregate_only: bool, blur: bool) -> WebAnalysisOptions:
+        return WebAnalysisOptions(
+            aggregate_only=aggregate_only, blur=blur, video_fps=config.video_fps,
+            max_frames=config.max_frames, tmp_dir=config.tmp_dir,
+        )  # fmt: skip
+
+    async def analyse(file: UploadFile, aggregate_only: bool, blur: bool):
+        data = await file.read(config.max_upload_bytes + 1)
+        await file.close()
+        upload = check_upload(file.filename or "upload", data, config.max_upload_bytes)
+
+        def work():
+            with state.lock:
+                return analyze_upload(upload, state.analyzer(), options(aggregate_only, blur))
+
+        return await asyncio.to_thread(work)
+
+    @app.get("/analyze", response_class=HTMLResponse)
+    async def analyze_page(request: Request) -> HTMLResponse:
+        return page(request, "analyze.html", active="analyze", accept=",".join(ACCEPTED_SUFFIXES),
+                    max_mb=config.max_upload_mb)  # fmt: skip
+
+    @app.post("/analyze", response_class=HTMLResponse)
+    async def analyze_submit(
+        request: Request,
+        file: Annotated[UploadFile, File()],
+        aggregate_only: Annotated[bool, Form()] = False,
+        blur: Annotated[bool, Form()] = False,
+    ) -> HTMLResponse:
+        result = await analyse(file, aggregate_only, blur)
+        chart = shares_svg(result.summary["state_shares"], result.summary["state_counts"])
+        return page(request, "result.html", active="analyze", result=result,
+                    chart=chart, downloads=downloads(result))  # fmt: skip
+
+    @app.post("/api/analyze")
+    async def analyze_api(
+        file: Annotated[UploadFile, File()],
+        aggregate_only: Annotated[bool, Form()] = False,
+        blur: Annotated[bool, Form()] = False,
+    ) -> JSONResponse:
+        """Per-face results and shares as JSON (used by the webcam view)."""
+        result = await analyse(file, aggregate_only, blur)
+        return JSONResponse(result.to_json())
+
+    # ---- Experiments ---------------------------------------------------------------------
+    @app.get("/experiments", response_class=HTMLResponse)
+    async def experiments_page(request: Request) -> HTMLResponse:
+        entries = await asyncio.to_thread(experiments.find_entries, config.results)
+        return page(request, "experiments.html", active="experiments", entries=entries,
+                    results=config.results)  # fmt: skip
+
+    @app.get("/experiments/view", response_class=HTMLResponse)
+    async def experiment_page(request: Request, path: str) -> HTMLResponse:
+        entry = experiments.entry_at(config.results, path)
+        if entry is None:
+            raise HTTPException(404)
+        tables = [t for t in (experiments.read_table(config.results, p) for p in entry.tables) if t]
+        return page(request, "experiment.html", active="experiments", entry=entry, tables=tables)
+
+    @app.get("/results/{relative:path}")
+    async def result_file(relative: str) -> FileResponse:
+        path = experiments.safe_path(config.results, relative)
+        if path is None:
+            raise HTTPException(404)
+        return FileResponse(path, media_type=experiments.MEDIA_TYPES[path.suffix.lower()])
+
+    @app.get("/experiments/history.png")
+    async def history_png(path: str) -> Response:
+        """Training curves drawn from a run's current log.csv (works while it trains)."""
+        log = experiments.safe_path(config.results, f"{path}/log.csv")
+        if log is None:
+            raise HTTPException(404)
+
+        def draw() -> bytes:
+            import matplotlib.pyplot as plt
+            import pandas as pd
+
+            from aiducation.training.plots import plot_history
+
+            frame = pd.read_csv(log)
+            if frame.empty:
+                raise HTTPException(404)
+            figure = plot_history(frame, title=path)
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png", dpi=90)
+            plt.close(figure)
+            return buffer.getvalue()
+
+        return Response(await asyncio.to_thread(draw), media_type="image/png")
+
+    # ---- Model ---------------------------------------------------------------------------
+    @app.get("/model", response_class=HTMLResponse)
+    async def model_page(request: Request) -> HTMLResponse:
+        from aiducation.web.modelcard import model_info
+
+        info = await asyncio.to_thread(model_info, config.model)
+        return page(request, "model.html", active="model", info=info,
+                    settings=asdict(config))  # fmt: skip
+
+    # ---- Annotate ------------------------------------------------------------------------
+    from aiducation.web.annotate_routes import add_annotate_routes
+
+    add_annotate_routes(app, state, page)
+    return app

@@ -1,0 +1,171 @@
+"""Find result folders under a results root and list what each holds, for the Experiments page.
+
+Nothing here computes metrics: it only recognises the folders the training, experiment and
+fairness code write (run directories, grid/k-fold tables, bias reports) and lists their
+tables, plots and reports.
+
+* run: ``config.json`` + ``log.csv`` (``val/`` and ``test/`` with metrics.json, confusion.png)
+* bias: ``report.json`` + ``groups.csv`` (table_3_3.csv, gaps.csv, plots/)
+* tables: any other folder with CSV tables, plots or an HTML report (grid, k-fold, ...)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+SKIP_DIRS = frozenset({"checkpoints", "__pycache__", "crops", "annotated"})
+SHOWN_SUFFIXES = frozenset({".png", ".svg", ".csv", ".json", ".md", ".html", ".txt"})
+MEDIA_TYPES = {
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".csv": "text/csv; charset=utf-8",
+    ".json": "application/json",
+    ".md": "text/markdown; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+}
+HEADLINE = ("accuracy", "macro_precision", "macro_recall", "macro_f1")
+MAX_ROWS = 200
+
+
+@dataclass
+class Table:
+    """A CSV shown as an HTML table (at most ``MAX_ROWS`` rows)."""
+
+    path: str  # relative to the results root
+    columns: list[str]
+    rows: list[list]
+    total_rows: int
+
+
+@dataclass
+class Entry:
+    """One result folder: its kind, headline metrics and the files worth showing."""
+
+    path: str  # relative posix path under the results root ("." for the root itself)
+    kind: str  # run | bias | tables
+    headline: dict[str, float] = field(default_factory=dict)
+    images: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
+    reports: list[str] = field(default_factory=list)  # HTML and Markdown reports
+    has_log: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.path if self.path != "." else "(results root)"
+
+
+def _kind(directory: Path) -> str | None:
+    names = {p.name for p in directory.iterdir()}
+    if {"config.json", "log.csv"} <= names:
+        return "run"
+    if {"report.json", "groups.csv"} <= names:
+        return "bias"
+    if any(Path(n).suffix in {".csv", ".png", ".html"} for n in names):
+        return "tables"
+    return None
+
+
+def _files(directory: Path, root: Path, kind: str) -> list[Path]:
+    """Files shown for an entry: its own, plus those in plots/, val/ and test/ sub-folders."""
+    folders = [directory] + [directory / d for d in ("plots", "val", "test")]
+    found = []
+    for folder in folders:
+        if folder.is_dir():
+            found += sorted(
+                p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+            )
+    if kind == "run":  # predictions are long and per-image: leave them to the download link
+        found = [p for p in found if p.name != "predictions.csv"]
+    return [p for p in found if p.suffix.lower() in SHOWN_SUFFIXES]
+
+
+def _headline(directory: Path, kind: str) -> dict[str, float]:
+    for candidate in (directory / "test" / "metrics.json", directory / "metrics.json"):
+        if candidate.is_file():
+            try:
+                metrics = json.loads(candidate.read_text())
+            except (OSError, ValueError):
+                return {}
+            return {
+                k: float(metrics[k]) for k in HEADLINE if isinstance(metrics.get(k), int | float)
+            }
+    return {}
+
+
+def describe(directory: Path, root: Path, kind: str) -> Entry:
+    rel = lambda p: p.relative_to(root).as_posix()  # noqa: E731
+    files = _files(directory, root, kind)
+    return Entry(
+        path=rel(directory) if directory != root else ".",
+        kind=kind,
+        headline=_headline(directory, kind),
+        images=[rel(p) for p in files if p.suffix in {".png", ".svg"}],
+        tables=[rel(p) for p in files if p.suffix == ".csv" and p.name != "log.csv"],
+        reports=[rel(p) for p in files if p.suffix in {".html", ".md"}],
+        has_log=(directory / "log.csv").is_file(),
+    )
+
+
+def find_entries(root: str | Path, max_depth: int = 4) -> list[Entry]:
+    """Result folders under ``root`` (depth-limited), runs first, then by path."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    entries: list[Entry] = []
+    stack = [(root, 0)]
+    while stack:
+        directory, depth = stack.pop()
+        kind = _kind(directory)
+        if kind is not None:
+            entries.append(describe(directory, root, kind))
+            if kind in ("run", "bias"):
+                continue  # their sub-folders are part of them
+        if depth < max_depth:
+            children = sorted(p for p in directory.iterdir() if p.is_dir())
+            stack += [
+                (p, depth + 1)
+                for p in children
+                if p.name not in SKIP_DIRS and not p.name.startswith(".")
+            ]
+    order = {"run": 0, "tables": 1, "bias": 2}
+    return sorted(entries, key=lambda e: (order[e.kind], e.path))
+
+
+def safe_path(root: str | Path, relative: str) -> Path | None:
+    """``root / relative`` if it is an existing file inside ``root`` with a shown suffix."""
+    root = Path(root).resolve()
+    try:
+        path = (root / relative).resolve()
+    except (OSError, ValueError):
+        return None
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return path if path.suffix.lower() in SHOWN_SUFFIXES else None
+
+
+def entry_at(root: str | Path, relative: str) -> Entry | None:
+    """The entry for the folder ``relative`` under ``root``, or ``None`` if it is not one."""
+    root = Path(root).resolve()
+    directory = (root / relative).resolve()
+    if not directory.is_relative_to(root) or not directory.is_dir():
+        return None
+    kind = _kind(directory)
+    return describe(directory, root, kind) if kind else None
+
+
+def read_table(root: str | Path, relative: str) -> Table | None:
+    """The CSV at ``relative`` as a :class:`Table` (numbers rounded to 4 digits)."""
+    path = safe_path(root, relative)
+    if path is None or path.suffix != ".csv":
+        return None
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError):
+        return None
+    shown = frame.head(MAX_ROWS).round(4).astype(object).where(frame.head(MAX_ROWS).notna(), "")
+    return Table(relative, [str(c) for c in frame.columns], shown.values.tolist(), len(frame))
