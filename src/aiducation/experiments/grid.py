@@ -24,6 +24,7 @@ from aiducation.experiments.backends import BackendConfig, run_trials, threads_p
 from aiducation.experiments.runs import (
     RESULT_FILE,
     atomic_write,
+    check_unchanged,
     load_dataset,
     markdown_table,
     read_result,
@@ -208,11 +209,12 @@ def run_grid(spec: GridSpec) -> pd.DataFrame:
     spec.out.mkdir(parents=True, exist_ok=True)
     described = {
         "models": spec.models,
-        "config": spec.config.to_dict(),
+        "config": {**spec.config.to_dict(), "threads": 0, "progress": True},
         "data": str(spec.data),
         "limit": spec.limit,
         "backend": asdict(spec.backend),
     }
+    check_unchanged(spec.out / GRID_FILE, described, ("config", "data", "limit"))
     write_json(spec.out / GRID_FILE, described)
     rows = run_trials(run_grid_trial, spec.trials(), spec.backend, desc="grid")
     return write_grid_outputs(spec.out, rows, spec.config)

@@ -67,7 +67,7 @@ def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
     """A GitHub Markdown table; floats rounded to ``digits``, missing values blank."""
 
     def cell(value) -> str:
-        if value is None or (isinstance(value, float) and np.isnan(value)):
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
             return ""
         if isinstance(value, float | np.floating):
             return f"{value:.{digits}f}"
@@ -87,3 +87,20 @@ def write_table(frame: pd.DataFrame, stem: Path, markdown: str | None = None) ->
     text = markdown if markdown is not None else markdown_table(frame)
     md = atomic_write(stem.with_suffix(".md"), lambda tmp: tmp.write_text(text))
     return csv, md
+
+
+def check_unchanged(path: Path, described: dict, keys: tuple[str, ...]) -> None:
+    """Raise ``ValueError`` if an earlier experiment in this directory used other ``keys``."""
+    if not Path(path).is_file():
+        return
+    saved = json.loads(Path(path).read_text())
+    changed = [
+        k
+        for k in keys
+        if k in saved and saved[k] != json.loads(json.dumps(described[k], default=str))
+    ]
+    if changed:
+        raise ValueError(
+            f"{path} was written with other {', '.join(changed)}; finished runs there would be "
+            "mixed with new ones"
+        )

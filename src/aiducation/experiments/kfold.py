@@ -1,0 +1,267 @@
+"""K-fold cross-validation of one model: Table 3.2 and out-of-fold predictions.
+
+Folds are stratified by class, seeded, and keep every duplicate group (identical images) in
+one fold (:func:`aiducation.data.splits.grouped_stratified_kfold`). In each fold the model
+trains on the other folds minus an inner validation split (also grouped and stratified) that
+chooses the checkpoint; the held-out fold is evaluated once, with that checkpoint.
+
+Layout of a k-fold directory::
+
+    kfold.json               model, folds, seed, base TrainConfig, data, limit, backend
+    folds.csv                dataset index, image_name, fold, role in its own fold's run
+    fold_<i>/                the fit run (log, checkpoints), predictions.csv of the held-out
+                             fold, result.json once finished (resumable like the grid)
+    table_3_2.csv/.md        per-fold metrics, then mean and std rows
+    oof_predictions.csv      image_name, source_row, y_true, y_pred, p_<class>..., fold
+    plots/folds.png          per-fold metrics with the mean
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from aiducation.experiments.backends import BackendConfig, run_trials, threads_per_trial
+from aiducation.experiments.runs import (
+    RESULT_FILE,
+    atomic_write,
+    check_unchanged,
+    load_dataset,
+    markdown_table,
+    read_result,
+    write_json,
+    write_table,
+)
+from aiducation.training.config import TrainConfig
+
+KFOLD_FILE = "kfold.json"
+SPEC_KEYS = ("config", "data", "folds", "seed", "val_fraction", "splits", "limit")
+METRICS = ("accuracy", "macro_precision", "macro_recall", "macro_f1")
+
+
+@dataclass
+class FoldTrial:
+    """One fold: everything a worker needs, picklable."""
+
+    fold: int
+    config: dict
+    data: str
+    run_dir: str
+    train_idx: np.ndarray  # inner training images (dataset rows)
+    val_idx: np.ndarray  # inner validation images: choose the checkpoint
+    test_idx: np.ndarray  # the held-out fold
+    limit: int = 0
+
+
+@dataclass
+class KFoldSpec:
+    config: TrainConfig  # its ``model`` is the model cross-validated
+    data: Path
+    out: Path
+    folds: int = 10
+    seed: int = 0  # fold assignment and inner splits
+    val_fraction: float = 0.1  # of each fold's training images, for checkpoint choice
+    splits: tuple[str, ...] = ("train", "val", "test")  # prepared splits pooled for the folds
+    limit: int = 0
+    backend: BackendConfig = field(default_factory=BackendConfig)
+
+
+def pooled_indices(dataset, splits: tuple[str, ...]) -> np.ndarray:
+    return np.sort(np.concatenate([dataset.split_indices(s) for s in splits]))
+
+
+def fold_plan(dataset, spec: KFoldSpec) -> pd.DataFrame:
+    """Every pooled image's fold and its role (train/val) in the other folds' inner splits.
+
+    Returns ``index, image_name, fold`` plus one column per fold ``role_<i>`` (``train``,
+    ``val`` or ``test``).
+    """
+    from aiducation.data.splits import grouped_stratified_kfold, random_grouped_split
+
+    pool = pooled_indices(dataset, spec.splits)
+    labels, groups = dataset.labels[pool], dataset.groups[pool]
+    plan = pd.DataFrame({"index": pool, "image_name": dataset.meta["image_name"].to_numpy()[pool]})
+    plan["fold"] = -1
+    for i, (train, test) in enumerate(
+        grouped_stratified_kfold(labels, groups, spec.folds, spec.seed)
+    ):
+        plan.loc[test, "fold"] = i
+        role = np.full(len(pool), "test", dtype=object)
+        role[train] = random_grouped_split(
+            labels[train],
+            groups[train],
+            (1 - spec.val_fraction, spec.val_fraction),
+            seed=spec.seed + 1 + i,
+            names=("train", "val"),
+        )
+        plan[f"role_{i}"] = role
+    return plan
+
+
+def fold_trials(spec: KFoldSpec, plan: pd.DataFrame) -> list[FoldTrial]:
+    threads = spec.config.threads or threads_per_trial(spec.backend)
+    quiet = spec.backend.name == "ray" or spec.backend.workers > 1
+    config = replace(spec.config, threads=threads, progress=spec.config.progress and not quiet)
+    index = plan["index"].to_numpy()
+    return [
+        FoldTrial(
+            fold=i,
+            config=config.to_dict(),
+            data=str(spec.data),
+            run_dir=str(spec.out / f"fold_{i:02d}"),
+            train_idx=index[plan[f"role_{i}"].to_numpy() == "train"],
+            val_idx=index[plan[f"role_{i}"].to_numpy() == "val"],
+            test_idx=index[plan[f"role_{i}"].to_numpy() == "test"],
+            limit=spec.limit,
+        )
+        for i in range(spec.folds)
+    ]
+
+
+def oof_frame(dataset, indices: np.ndarray, probs: np.ndarray, fold: int) -> pd.DataFrame:
+    """Out-of-fold predictions in the format the bias analysis reads."""
+    classes = dataset.classes
+    meta = dataset.meta.iloc[indices]
+    return pd.DataFrame(
+        {
+            "index": indices,
+            "image_name": meta["image_name"].to_numpy(),
+            "source_row": meta["source_row"].to_numpy(),
+            "y_true": [classes[i] for i in dataset.labels[indices]],
+            "y_pred": [classes[i] for i in probs.argmax(axis=1)],
+            **{f"p_{c}": probs[:, j].round(6) for j, c in enumerate(classes)},
+            "fold": fold,
+        }
+    )
+
+
+def run_fold_trial(trial: FoldTrial) -> dict:
+    """Train one fold (resuming if interrupted), evaluate the held-out fold, return its row."""
+    run_dir = Path(trial.run_dir)
+    done = read_result(run_dir)
+    if done is not None:
+        return done
+    from aiducation.models.checkpoint import load_checkpoint
+    from aiducation.training.learner import evaluate, fit
+    from aiducation.training.plots import plot_history, save_figure
+
+    dataset = load_dataset(trial.data, trial.limit)
+    config = TrainConfig.from_dict(trial.config)
+    result = fit(config, dataset, trial.train_idx, trial.val_idx, run_dir, resume=True)
+    save_figure(plot_history(run_dir / "log.csv", f"fold {trial.fold}"), run_dir / "history.png")
+    import torch
+
+    images = torch.from_numpy(np.ascontiguousarray(dataset.images[trial.test_idx]))
+    model = load_checkpoint(result.best_checkpoint).model
+    metrics, probs = evaluate(
+        model,
+        images,
+        dataset.labels[trial.test_idx],
+        dataset.classes,
+        batch_size=config.eval_batch_size,
+        tta_flip=config.tta_flip,
+    )
+    predictions = oof_frame(dataset, trial.test_idx, probs.numpy(), trial.fold)
+    atomic_write(run_dir / "predictions.csv", lambda tmp: predictions.to_csv(tmp, index=False))
+    row = {
+        "fold": trial.fold,
+        **{k: metrics[k] for k in METRICS},
+        "n_train": len(trial.train_idx),
+        "n_val": len(trial.val_idx),
+        "n_test": len(trial.test_idx),
+        "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history),
+        "train_minutes": result.elapsed_s / 60,
+        "stop_reason": result.stop_reason,
+        "run_dir": str(run_dir),
+    }
+    write_json(run_dir / RESULT_FILE, row)
+    return row
+
+
+def table_3_2(rows: list[dict]) -> pd.DataFrame:
+    """Per-fold metrics, then ``mean`` and ``std`` (sample std over folds) rows."""
+    table = pd.DataFrame(rows)[["fold", *METRICS, "train_minutes", "n_test", "best_epoch"]]
+    table["fold"] = table["fold"].astype(str)
+    numeric = table[[*METRICS, "train_minutes"]]
+    summary = pd.DataFrame(
+        [{"fold": "mean", **numeric.mean()}, {"fold": "std", **numeric.std(ddof=1)}]
+    )
+    table = pd.concat([table, summary], ignore_index=True)
+    return table.astype({"n_test": "Int64", "best_epoch": "Int64"})
+
+
+def kfold_markdown(table: pd.DataFrame, note: str, pooled: dict) -> str:
+    folds = table[~table["fold"].isin(["mean", "std"])]
+    mean, std = table.set_index("fold").loc["mean"], table.set_index("fold").loc["std"]
+    summary = " · ".join(f"{m} {mean[m]:.4f} ± {std[m]:.4f}" for m in METRICS)
+    return (
+        f"# Table 3.2: {len(folds)}-fold cross-validation\n\n{note}\n\n{markdown_table(table)}\n"
+        f"Mean ± std over folds: {summary}.\n\n"
+        f"Pooled out-of-fold: accuracy {pooled['accuracy']:.4f}, macro F1 "
+        f"{pooled['macro_f1']:.4f} on {pooled['n']} images.\n"
+    )
+
+
+def plot_folds(table: pd.DataFrame):
+    """Per-fold metrics (lines) with dashed mean lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folds = table[~table["fold"].isin(["mean", "std"])]
+    mean = table.set_index("fold").loc["mean"]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    x = folds["fold"].astype(int)
+    for metric in METRICS:
+        (line,) = ax.plot(x, folds[metric], marker="o", label=metric)
+        ax.axhline(mean[metric], color=line.get_color(), linestyle="--", alpha=0.6)
+    ax.set_xticks(list(x))
+    ax.set(xlabel="fold", ylabel="held-out fold score", title="Per-fold metrics (dashed: mean)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def run_kfold(spec: KFoldSpec) -> pd.DataFrame:
+    """Run (or resume) every fold, then write Table 3.2, out-of-fold predictions and the plot."""
+    from aiducation.training.metrics import classification_metrics
+    from aiducation.training.plots import save_figure
+
+    spec.out.mkdir(parents=True, exist_ok=True)
+    dataset = load_dataset(spec.data, spec.limit)
+    plan = fold_plan(dataset, spec)
+    described = {
+        **{k: v for k, v in asdict(spec).items() if k not in ("config", "backend")},
+        "config": {**spec.config.to_dict(), "threads": 0, "progress": True},
+        "backend": asdict(spec.backend),
+    }
+    check_unchanged(spec.out / KFOLD_FILE, described, SPEC_KEYS)
+    write_json(spec.out / KFOLD_FILE, described)
+    atomic_write(spec.out / "folds.csv", lambda tmp: plan.to_csv(tmp, index=False))
+    rows = run_trials(run_fold_trial, fold_trials(spec, plan), spec.backend, desc="folds")
+    oof = pd.concat(
+        [pd.read_csv(Path(row["run_dir"]) / "predictions.csv") for row in rows], ignore_index=True
+    ).sort_values("index")
+    atomic_write(spec.out / "oof_predictions.csv", lambda tmp: oof.to_csv(tmp, index=False))
+    classes = dataset.classes
+    pooled = classification_metrics(
+        oof["y_true"].map(classes.index), oof["y_pred"].map(classes.index), classes
+    )
+    write_json(spec.out / "oof_metrics.json", pooled)
+    table = table_3_2(rows)
+    note = (
+        f"{spec.config.model}: held-out fold metrics of the checkpoint chosen on an inner "
+        f"validation split ({spec.val_fraction:.0%} of each fold's training images); folds "
+        f"stratified, duplicate-aware, seed {spec.seed}; up to {spec.config.epochs} epochs"
+        + (f" ({spec.limit} images subset)" if spec.limit else "")
+        + "."
+    )
+    write_table(table, spec.out / "table_3_2", kfold_markdown(table, note, pooled))
+    save_figure(plot_folds(table), spec.out / "plots" / "folds.png")
+    return table
