@@ -28,11 +28,11 @@ import pandas as pd
 
 LOAD_SNIPPET = """
 import sys, time
-t = time.perf_counter()
+t0 = time.perf_counter()
 from aiducation.data.dataset import load_prepared
+t1 = time.perf_counter()
 d = load_prepared(sys.argv[1])
-n = len(d.images) + len(d.meta)
-print(time.perf_counter() - t)
+print(time.perf_counter() - t1, t1 - t0)
 """
 
 

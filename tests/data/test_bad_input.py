@@ -57,7 +57,7 @@ CASES: dict[str, tuple[str, Callable[[RawWorld], object], list[str]]] = {
     "row count mismatch": (
         "csv",
         lambda w: edit_csv(w.fer2013_csv, lambda f: f.iloc[:-1]),
-        ["fer2013.csv", "has 56 data rows", "fer2013new.csv has 57"],
+        ["fer2013.csv", "has 56 data rows, not the 57 rows of", "fer2013new.csv"],
     ),
     "pixel string too short": (
         "csv",
@@ -100,6 +100,11 @@ CASES: dict[str, tuple[str, Callable[[RawWorld], object], list[str]]] = {
         ["fer2013.csv: row 0 (line 2), field 'Usage'", "same order"],
     ),
     "empty vote file": ("csv", lambda w: w.votes_csv.write_text(""), ["fer2013new.csv", "empty"]),
+    "extra fer2013 row": (
+        "csv",
+        lambda w: edit_csv(w.fer2013_csv, lambda f: pd.concat([f, f.iloc[:1]])),
+        ["fer2013.csv", "has more than the 57 rows of", "fer2013new.csv"],
+    ),
     "header-only fer2013": (
         "csv",
         lambda w: w.fer2013_csv.write_text("emotion,pixels,Usage\n"),

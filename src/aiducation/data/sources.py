@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -39,16 +40,23 @@ def where(path: Path | str, row: int) -> str:
     return f"{path}: row {row} (line {row + 2})"
 
 
-def _read_csv(path: Path, **kwargs) -> pd.DataFrame:
-    path = Path(path)
+@contextmanager
+def _csv_errors(path: Path) -> Iterator[None]:
+    """Turn pandas' reading errors into one-line :class:`InputError` naming ``path``."""
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     try:
-        frame = pd.read_csv(path, keep_default_na=False, **kwargs)
+        yield
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: file is empty (expected a CSV with a header row)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a readable CSV ({exc})") from None
+
+
+def _read_csv(path: Path, **kwargs) -> pd.DataFrame:
+    path = Path(path)
+    with _csv_errors(path):
+        frame = pd.read_csv(path, keep_default_na=False, **kwargs)
     if frame.empty:
         raise InputError(f"{path}: CSV has a header but no data rows")
     return frame
@@ -88,12 +96,13 @@ def validate_votes(
     return out
 
 
-def _validate_usage(usage: np.ndarray, path: Path) -> None:
+def _validate_usage(usage: np.ndarray, path: Path, first_row: int = 0) -> None:
     bad = ~pd.Series(usage).isin(USAGE_VALUES).to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(
-            f"{where(path, i)}, field 'Usage': expected one of {', '.join(USAGE_VALUES)}, "
+            f"{where(path, first_row + i)}, field 'Usage': expected one of "
+            f"{', '.join(USAGE_VALUES)}, "
             f"got {usage[i]!r}"
         )
 
@@ -153,23 +162,40 @@ def read_fer2013(
     votes_path: Path | str = "the FER+ vote file",
     progress: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``fer2013.csv`` (``[emotion,]pixels,Usage``) → (images ``(N, 48, 48)`` uint8, usage)."""
+    """``fer2013.csv`` (``[emotion,]pixels,Usage``) → (images ``(N, 48, 48)`` uint8, usage).
+
+    Read and parsed in chunks of rows, so memory stays near the size of the image array.
+    """
     path = Path(path)
-    frame = _read_csv(path, dtype=object, usecols=lambda c: c in FER2013_COLUMNS)
-    _require_columns(frame, path, FER2013_COLUMNS)
-    usage = frame["Usage"].str.strip().to_numpy(dtype=object)
-    _validate_usage(usage, path)
-    if len(frame) != expected_rows:
+    images = np.empty((expected_rows, IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
+    usage = np.empty(expected_rows, dtype=object)
+    n_rows = 0
+    bar = tqdm(total=expected_rows, desc="parse pixels", unit="row", disable=not progress)
+    with _csv_errors(path), bar:
+        reader = pd.read_csv(
+            path,
+            dtype=object,
+            keep_default_na=False,
+            usecols=lambda c: c in FER2013_COLUMNS,
+            chunksize=_PARSE_CHUNK,
+        )
+        for chunk in reader:
+            _require_columns(chunk, path, FER2013_COLUMNS)
+            start, n_rows = n_rows, n_rows + len(chunk)
+            if n_rows > expected_rows:
+                break
+            usage[start:n_rows] = chunk["Usage"].str.strip().to_numpy(dtype=object)
+            _validate_usage(usage[start:n_rows], path, start)
+            images[start:n_rows] = parse_pixels(chunk["pixels"].to_numpy(), path, start)
+            bar.update(len(chunk))
+    if n_rows == 0:
+        raise InputError(f"{path}: CSV has a header but no data rows")
+    if n_rows != expected_rows:
+        more = "more than" if n_rows > expected_rows else f"{n_rows} data rows, not"
         raise InputError(
-            f"{path}: has {len(frame)} data rows but {votes_path} has {expected_rows}; "
+            f"{path}: has {more} the {expected_rows} rows of {votes_path}; "
             "the two files must describe the same rows in the same order"
         )
-    pixels = frame["pixels"].to_numpy(dtype=object)
-    images = np.empty((len(frame), IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
-    chunks = range(0, len(frame), _PARSE_CHUNK)
-    for start in tqdm(chunks, desc="parse pixels", unit="chunk", disable=not progress):
-        stop = min(start + _PARSE_CHUNK, len(frame))
-        images[start:stop] = parse_pixels(pixels[start:stop], path, first_row=start)
     return images, usage
 
 
