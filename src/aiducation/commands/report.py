@@ -1,0 +1,59 @@
+"""``aiducation report``: one self-contained HTML page of the dataset and the experiments."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from aiducation.errors import InputError
+
+HELP = "Write one self-contained HTML report (dataset, runs, Table 2.2/3.2, plots, bias tables)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--data", type=Path, default=Path("prepared/ferplus"), help="prepared dataset")
+    add("--grid", type=Path, default=Path("runs/grid"), help="output of `aiducation grid`")
+    add("--kfold", type=Path, default=Path("runs/kfold"), help="output of `aiducation kfold`")
+    add(
+        "--bias",
+        type=Path,
+        action="append",
+        default=[],
+        help="output of `aiducation bias` (repeatable)",
+    )
+    add("--title", default="A.I.ducation Analytics: experiment report")
+    add("--out", type=Path, default=Path("reports/report.html"), help="HTML file to write")
+    add("--check", action="store_true", help="render the file in headless Chromium afterwards")
+
+
+def run(args: argparse.Namespace) -> int:
+    from aiducation.experiments.report import ReportInputs, render_in_chromium, write_report
+
+    for name in ("data", "grid", "kfold"):
+        path = getattr(args, name)
+        if path is not None and path.exists() and not path.is_dir():
+            raise InputError(f"--{name} {path}: expected a directory")
+    for path in args.bias:
+        if not path.is_dir():
+            raise InputError(f"--bias {path}: no such directory (an `aiducation bias` output)")
+    inputs = ReportInputs(
+        data=args.data if args.data.is_dir() else None,
+        grid=args.grid if args.grid.is_dir() else None,
+        kfold=args.kfold if args.kfold.is_dir() else None,
+        bias=list(args.bias),
+        title=args.title,
+    )
+    out = write_report(inputs, args.out)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    if args.check:
+        dom = render_in_chromium(out)
+        match = re.search(r'data-images="(\d+)/(\d+)"', dom)
+        if match is None or match.group(1) != match.group(2):
+            raise InputError(
+                f"{out}: Chromium rendered it but not every image decoded "
+                f"({match and match.group(0)})"
+            )
+        print(f"Chromium rendered it: {match.group(1)} images decoded")
+    return 0
