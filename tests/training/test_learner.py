@@ -20,7 +20,15 @@ torch.set_num_threads(1)
 
 
 def tiny_config(**overrides) -> TrainConfig:
-    base = dict(model="faceresnet_t", epochs=4, batch_size=16, lr=3e-3, progress=False, threads=1)
+    base = dict(
+        model="faceresnet_t",
+        model_kwargs={"width": 8},
+        epochs=4,
+        batch_size=16,
+        lr=3e-3,
+        progress=False,
+        threads=1,
+    )
     return TrainConfig(**{**base, **overrides})
 
 
@@ -31,9 +39,9 @@ def splits(root: Path):
 
 def test_fit_learns_and_writes_run_dir(prepared_dir: Path, tmp_path: Path) -> None:
     data, train, val = splits(prepared_dir)
-    result = fit(tiny_config(epochs=5), data, train, val, tmp_path / "run")
+    result = fit(tiny_config(epochs=6, lr=1e-2), data, train, val, tmp_path / "run")
     log = pd.read_csv(tmp_path / "run" / "log.csv")
-    assert list(log["epoch"]) == [1, 2, 3, 4, 5]
+    assert list(log["epoch"]) == [1, 2, 3, 4, 5, 6]
     for column in ("train_loss", "val_loss", "val_accuracy", "val_macro_f1", "val_micro_recall",
                    "lr", "seconds"):  # fmt: skip
         assert column in log

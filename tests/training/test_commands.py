@@ -1,0 +1,69 @@
+"""`aiducation train` / `aiducation evaluate` end to end on the generated dataset."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from aiducation.cli import main
+
+TINY = ["--model", "faceresnet_t", "--model-arg", "width=8", "--epochs", "2",
+        "--batch-size", "16", "--threads", "1", "--no-progress"]  # fmt: skip
+
+
+def test_train_then_evaluate_reproduces_test_metrics(prepared_dir: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(prepared_dir), "--out", str(run), *TINY]) == 0
+    for name in ("config.json", "log.csv", "plots/history.png", "test/metrics.json",
+                 "test/confusion.png", "val/metrics.md", "checkpoints/best/model.safetensors",
+                 "checkpoints/last/model.json", "checkpoints/resume/state.json"):  # fmt: skip
+        assert (run / name).is_file(), name
+    assert json.loads((run / "config.json").read_text())["data"] == str(prepared_dir)
+    out = tmp_path / "eval"
+    assert (
+        main(["evaluate", "--model", str(run), "--data", str(prepared_dir), "--out", str(out)]) == 0
+    )
+    ours, theirs = (json.loads((d / "metrics.json").read_text()) for d in (out, run / "test"))
+    for key in ("accuracy", "macro_f1", "confusion_matrix", "per_class", "n"):
+        assert ours[key] == theirs[key]
+    assert ours["n"] == 32
+
+
+def test_resume_from_cli_matches_uninterrupted(prepared_dir: Path, tmp_path: Path) -> None:
+    from aiducation.data.dataset import load_prepared
+    from aiducation.training.config import TrainConfig
+    from aiducation.training.learner import CONFIG_FILE, default_callbacks, fit
+
+    from .test_learner import InterruptAt
+
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    assert main(["train", "--data", str(prepared_dir), "--out", str(full), *TINY]) == 0
+    config = TrainConfig.from_dict(json.loads((full / CONFIG_FILE).read_text())["train"])
+    data = load_prepared(prepared_dir)
+    with pytest.raises(KeyboardInterrupt):  # simulated Ctrl-C during epoch 2
+        callbacks = [InterruptAt(1), *default_callbacks(config, cut)]
+        fit(config, data, data.split_indices("train"), data.split_indices("val"), cut,
+            callbacks=callbacks)  # fmt: skip
+    meta = json.loads((cut / CONFIG_FILE).read_text())
+    (cut / CONFIG_FILE).write_text(json.dumps({**meta, "data": str(prepared_dir)}))
+    assert main(["train", "--resume", str(cut), "--no-progress"]) == 0
+    a = load_file(str(full / "checkpoints/last/model.safetensors"))
+    b = load_file(str(cut / "checkpoints/last/model.safetensors"))
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+
+
+def test_user_errors_exit_2(prepared_dir: Path, tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "none"), "--out", str(run), *TINY]) == 2
+    assert "not a prepared dataset" in capsys.readouterr().err
+    assert main(["train", "--data", str(prepared_dir), "--model", "resnet9000"]) == 2
+    assert "unknown model" in capsys.readouterr().err
+    run.mkdir()
+    (run / "config.json").write_text("{}")  # an earlier run lives there
+    assert main(["train", "--data", str(prepared_dir), "--out", str(run), *TINY]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["evaluate", "--model", str(tmp_path), "--data", str(prepared_dir)]) == 2
+    assert "no checkpoint" in capsys.readouterr().err
