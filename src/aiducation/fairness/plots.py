@@ -64,6 +64,28 @@ def plot_group_metrics(
     return fig
 
 
+def plot_model_comparison(reports: dict, attribute: str, metric: str = "accuracy") -> Figure:
+    """Per-group ``metric`` of each model (baseline and mitigations) with 95% CIs."""
+    fig = Figure(figsize=(2.5 + 1.4 * len(reports), 3.8), layout="constrained")
+    ax = fig.subplots()
+    first = next(iter(reports.values())).groups
+    group_names = first.loc[first["attribute"] == attribute, "group"].tolist()
+    width = 0.8 / len(reports)
+    x = np.arange(len(group_names))
+    for i, (name, report) in enumerate(reports.items()):
+        part = report.groups.set_index("group").loc[group_names]
+        values = part[metric].to_numpy(float)
+        err = np.vstack([values - part[f"{metric}_ci_low"], part[f"{metric}_ci_high"] - values])
+        ax.bar(x + i * width, values, width, yerr=err, capsize=4, label=name)
+    ax.set_xticks(x + width * (len(reports) - 1) / 2, group_names)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel(f"{metric} (95% CI)")
+    ax.set_title(f"{metric} by {attribute}: before and after mitigation")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
 def save_figure(fig: Figure, path) -> None:
     """Write ``fig`` as PNG (the caller writes into a temporary directory for atomicity)."""
     fig.savefig(path, dpi=120, format="png")

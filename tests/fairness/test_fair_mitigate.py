@@ -1,0 +1,143 @@
+"""Mitigation strategies, the annotated hold-out split and ``aiducation mitigate`` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aiducation.cli import main
+from aiducation.data.dataset import load_prepared
+from aiducation.fairness.experiment import group_values
+from aiducation.fairness.holdout import annotated_folds, holdout_indices
+from aiducation.fairness.inputs import read_attributes
+from aiducation.fairness.mitigate import (
+    MitigationInputs,
+    get_strategy,
+    group_balance_weights,
+    group_log_prior_shift,
+    list_strategies,
+)
+
+
+def test_registry_lists_strategies_and_rejects_unknown():
+    assert {"none", "reweight", "oversample", "group_prior"} <= set(list_strategies())
+    with pytest.raises(ValueError, match="unknown mitigation strategy 'magic'"):
+        get_strategy("magic")
+
+
+def test_group_balance_weights_equalise_group_totals():
+    groups = pd.Series(["adult"] * 6 + ["child"] * 2 + [np.nan] * 2)
+    weights = group_balance_weights(groups, np.arange(10))
+    np.testing.assert_allclose(weights, [1] * 6 + [3, 3] + [1, 1])
+    assert weights[:6].sum() == weights[6:8].sum()
+    inputs = MitigationInputs(np.zeros(10, int), groups, np.arange(10), 4)
+    assert get_strategy("oversample")(inputs).sampler_weights[7] == 3
+    assert get_strategy("reweight")(inputs).sample_weights[7] == 3
+    assert not get_strategy("none")(inputs).retrains
+
+
+def test_group_prior_moves_predictions_towards_the_group_class_mix():
+    labels = np.array([0] * 50 + [1] * 50 + [1] * 18 + [0] * 2)
+    groups = pd.Series(["adult"] * 100 + ["child"] * 20)
+    shifts = group_log_prior_shift(labels, groups, np.arange(120), 4)
+    assert shifts["child"][1] > 0 > shifts["child"][0]
+    mitigation = get_strategy("group_prior")(MitigationInputs(labels, groups, np.arange(120), 4))
+    proba = np.tile([[0.55, 0.45, 0.0, 0.0]], (2, 1))
+    adjusted = mitigation.adjust(proba, np.array([0, 110]))  # an adult row, a child row
+    assert adjusted.argmax(1).tolist() == [0, 1]
+    np.testing.assert_allclose(adjusted.sum(1), 1.0)
+
+
+def annotate_half(dataset, seed=0):
+    meta = dataset.meta
+    rng = np.random.default_rng(seed)
+    rows = meta[meta["split"] != "test"].index
+    age = pd.Series(np.nan, index=meta.index, dtype=object)
+    age[rows] = rng.choice(["adult", "child"], len(rows), p=[0.7, 0.3])
+    return age
+
+
+def test_annotated_folds_and_holdout_keep_reserved_images_and_duplicates_out(prepared_dir):
+    dataset = load_prepared(prepared_dir)
+    dataset.meta.loc[[0, 1, 2], "dup_group"] = 999_999  # three copies of one face
+    dataset.meta.loc[[0, 1, 2], "split"] = ["train", "train", "val"]
+    groups = annotate_half(dataset)
+    groups[[1, 2]] = np.nan  # only one copy is annotated
+    groups[0] = "child"
+    folds = annotated_folds(dataset, groups, k=2, seed=0)
+    annotated = np.flatnonzero(groups.notna())
+    assert sorted(np.concatenate(folds).tolist()) == annotated.tolist()
+    assert not set(folds[0]) & set(folds[1])
+    assert abs(len(folds[0]) - len(folds[1])) <= 8  # at most one per class × group stratum
+    fold = next(f for f in folds if 0 in f)
+    train_idx, val_idx, excluded = holdout_indices(dataset, fold)
+    used = set(train_idx) | set(val_idx)
+    assert not used & set(fold)
+    assert {1, 2} <= set(excluded) and not used & {1, 2}
+    assert not used & set(dataset.split_indices("test"))
+
+
+def test_mitigate_cli_end_to_end_then_bias_on_its_checkpoint(tmp_path, prepared_dir, capsys):
+    dataset = load_prepared(prepared_dir)
+    age = annotate_half(dataset)
+    keep = age.notna()
+    attrs = pd.DataFrame({"image": dataset.meta["image_name"][keep], "age": age[keep]})
+    attrs.to_csv(tmp_path / "age.csv", index=False)
+    train = {"model": "faceresnet_t", "epochs": 1, "progress": False, "batch_size": 32}
+    (tmp_path / "train.json").write_text(json.dumps(train))
+    out = tmp_path / "mitigate"
+    args = ["mitigate", "--attributes", str(tmp_path / "age.csv"), "--data", str(prepared_dir)]
+    args += ["--out", str(out), "--config", str(tmp_path / "train.json"), "--threads", "1"]
+    args += ["--strategy", "oversample", "group_prior", "--min-group-size", "5"]
+    args += ["--bootstrap", "100", "--permutations", "100"]
+    assert main(args) == 0
+    assert "group_prior on official test" in capsys.readouterr().out
+
+    report = out / "report"
+    table = pd.read_csv(report / "table_3_4.csv")
+    assert set(table["model"]) == {"none", "oversample", "group_prior"}
+    assert set(table["group"]) == {"adult", "child", "average"}
+    predictions = pd.read_csv(report / "predictions.csv")
+    reserved = set(predictions["image_name"])
+    split = pd.read_csv(out / "fold0" / "split.csv")
+    assert not reserved & set(split.loc[split["role"].isin(["train", "val"]), "image_name"])
+    assert reserved == set(split.loc[split["role"] == "bias_test", "image_name"])
+    deltas = pd.read_csv(report / "deltas.csv")
+    assert {"oversample", "group_prior"} == set(deltas["model"])
+    assert (deltas["delta_ci_low"] <= deltas["delta"] + 1e-9).all()
+    cost = pd.read_csv(report / "cost.csv")
+    assert set(cost["images"]) == {"reserved annotated", "official test"}
+    official = cost[(cost["images"] == "official test") & (cost["model"] == "group_prior")]
+    assert (official["delta"] == 0).all()  # unannotated images are not post-processed
+    assert (report / "plots" / "before_after_age.png").is_file()
+    assert json.loads((out / "mitigate.json").read_text())["strategies"] == [
+        "oversample",
+        "group_prior",
+    ]
+    assert (out / "fold0" / "oversample" / "checkpoints" / "best" / "model.json").is_file()
+
+    # `bias` on the baseline checkpoint: the annotated training half is refused ...
+    bias = ["bias", "--checkpoint", str(out / "fold0" / "none"), "--data", str(prepared_dir)]
+    bias += ["--min-group-size", "5", "--bootstrap", "100", "--permutations", "100"]
+    bias += ["--no-intersections"]
+    all_half = ["--attributes", str(tmp_path / "age.csv"), "--out", str(tmp_path / "b")]
+    assert main([*bias, *all_half]) == 2
+    # ... the reserved half is accepted, and matches the experiment's baseline predictions.
+    attrs[attrs["image"].isin(reserved)].to_csv(tmp_path / "held.csv", index=False)
+    held = ["--attributes", str(tmp_path / "held.csv"), "--out", str(tmp_path / "b")]
+    assert main([*bias, *held]) == 0
+    groups = pd.read_csv(tmp_path / "b" / "groups.csv").set_index("group")
+    base = table[table["model"] == "none"].set_index("group")
+    assert groups.loc["child", "accuracy"] == pytest.approx(base.loc["child", "accuracy"])
+
+
+def test_group_values_blank_for_unannotated_and_repeated_names(prepared_dir, tmp_path):
+    dataset = load_prepared(prepared_dir)
+    dataset.meta.loc[5, "image_name"] = dataset.meta.loc[4, "image_name"]
+    path = tmp_path / "a.csv"
+    path.write_text(f"image,age\n{dataset.meta.loc[4, 'image_name']},child\n")
+    values = group_values(dataset, read_attributes(path), "age")
+    assert values[4] == "child" and pd.isna(values[5]) and values.notna().sum() == 1
