@@ -141,7 +141,10 @@ def analyze_upload_video(
     with tempfile.TemporaryDirectory(prefix="aiducation-web-", dir=options.tmp_dir) as tmp:
         path = Path(tmp) / f"upload{upload.suffix}"
         path.write_bytes(upload.data)
-        capture = open_video(path)
+        try:
+            capture = open_video(path)
+        except InputError as exc:  # name the user's file, not the temporary one
+            raise InputError(str(exc).replace(str(path), upload.name)) from None
         try:
             rate = video_fps(capture)
             step = frame_step(rate, fps=options.video_fps)

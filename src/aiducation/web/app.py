@@ -179,7 +179,9 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
         if entry is None:
             raise HTTPException(404)
         tables = [t for t in (experiments.read_table(config.results, p) for p in entry.tables) if t]
-        return page(request, "experiment.html", active="experiments", entry=entry, tables=tables)
+        reports = experiments.markdown_reports(config.results, entry)
+        return page(request, "experiment.html", active="experiments", entry=entry,
+                    tables=tables, reports=reports)  # fmt: skip
 
     @app.get("/results/{relative:path}")
     async def result_file(relative: str) -> FileResponse:

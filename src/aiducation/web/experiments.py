@@ -4,9 +4,11 @@ Nothing here computes metrics: it only recognises the folders the training, expe
 fairness code write (run directories, grid/k-fold tables, bias reports) and lists their
 tables, plots and reports.
 
-* run: ``config.json`` + ``log.csv`` (``val/`` and ``test/`` with metrics.json, confusion.png)
+* grid (``grid.json``: Table 2.2), kfold (``kfold.json``: Table 3.2), mitigation
+  (``mitigate.json``: its ``report/`` holds Table 3.4)
 * bias: ``report.json`` + ``groups.csv`` (table_3_3.csv, gaps.csv, plots/)
-* tables: any other folder with CSV tables, plots or an HTML report (grid, k-fold, ...)
+* run: ``config.json`` + ``log.csv`` (``val/`` and ``test/`` with metrics.json, confusion.png)
+* tables: any other folder with CSV tables, plots or an HTML report
 """
 
 from __future__ import annotations
@@ -47,10 +49,11 @@ class Entry:
     """One result folder: its kind, headline metrics and the files worth showing."""
 
     path: str  # relative posix path under the results root ("." for the root itself)
-    kind: str  # run | bias | tables
+    kind: str  # one of KIND_ORDER
     headline: dict[str, float] = field(default_factory=dict)
     images: list[str] = field(default_factory=list)
-    tables: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)  # shown as HTML tables
+    downloads: list[str] = field(default_factory=list)  # per-image CSVs and logs: links only
     reports: list[str] = field(default_factory=list)  # HTML and Markdown reports
     has_log: bool = False
 
@@ -59,8 +62,16 @@ class Entry:
         return self.path if self.path != "." else "(results root)"
 
 
+MARKERS = {"grid.json": "grid", "kfold.json": "kfold", "mitigate.json": "mitigation"}
+KIND_ORDER = ("grid", "kfold", "mitigation", "bias", "tables", "run")
+PER_IMAGE_TABLES = frozenset({"predictions.csv", "oof_predictions.csv", "folds.csv", "split.csv"})
+
+
 def _kind(directory: Path) -> str | None:
     names = {p.name for p in directory.iterdir()}
+    for marker, kind in MARKERS.items():
+        if marker in names:
+            return kind
     if {"config.json", "log.csv"} <= names:
         return "run"
     if {"report.json", "groups.csv"} <= names:
@@ -70,21 +81,20 @@ def _kind(directory: Path) -> str | None:
     return None
 
 
-def _files(directory: Path, root: Path, kind: str) -> list[Path]:
-    """Files shown for an entry: its own, plus those in plots/, val/ and test/ sub-folders."""
-    folders = [directory] + [directory / d for d in ("plots", "val", "test")]
+def _files(directory: Path) -> list[Path]:
+    """Files shown for an entry: its own, plus those in plots/, val/, test/ and report/."""
+    folders = [directory] + [directory / d for d in ("plots", "val", "test", "report")]
+    folders += [directory / "report" / "plots"]
     found = []
     for folder in folders:
         if folder.is_dir():
             found += sorted(
                 p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
             )
-    if kind == "run":  # predictions are long and per-image: leave them to the download link
-        found = [p for p in found if p.name != "predictions.csv"]
     return [p for p in found if p.suffix.lower() in SHOWN_SUFFIXES]
 
 
-def _headline(directory: Path, kind: str) -> dict[str, float]:
+def _headline(directory: Path) -> dict[str, float]:
     for candidate in (directory / "test" / "metrics.json", directory / "metrics.json"):
         if candidate.is_file():
             try:
@@ -99,13 +109,15 @@ def _headline(directory: Path, kind: str) -> dict[str, float]:
 
 def describe(directory: Path, root: Path, kind: str) -> Entry:
     rel = lambda p: p.relative_to(root).as_posix()  # noqa: E731
-    files = _files(directory, root, kind)
+    files = _files(directory)
+    csvs = [p for p in files if p.suffix == ".csv"]
     return Entry(
         path=rel(directory) if directory != root else ".",
         kind=kind,
-        headline=_headline(directory, kind),
+        headline=_headline(directory),
         images=[rel(p) for p in files if p.suffix in {".png", ".svg"}],
-        tables=[rel(p) for p in files if p.suffix == ".csv" and p.name != "log.csv"],
+        tables=[rel(p) for p in csvs if p.name not in PER_IMAGE_TABLES | {"log.csv"}],
+        downloads=[rel(p) for p in csvs if p.name in PER_IMAGE_TABLES | {"log.csv"}],
         reports=[rel(p) for p in files if p.suffix in {".html", ".md"}],
         has_log=(directory / "log.csv").is_file(),
     )
@@ -130,10 +142,11 @@ def find_entries(root: str | Path, max_depth: int = 4) -> list[Entry]:
             stack += [
                 (p, depth + 1)
                 for p in children
-                if p.name not in SKIP_DIRS and not p.name.startswith(".")
+                if p.name not in SKIP_DIRS
+                and not p.name.startswith(".")
+                and not (kind == "mitigation" and p.name == "report")
             ]
-    order = {"run": 0, "tables": 1, "bias": 2}
-    return sorted(entries, key=lambda e: (order[e.kind], e.path))
+    return sorted(entries, key=lambda e: (KIND_ORDER.index(e.kind), e.path))
 
 
 def safe_path(root: str | Path, relative: str) -> Path | None:
@@ -169,3 +182,15 @@ def read_table(root: str | Path, relative: str) -> Table | None:
         return None
     shown = frame.head(MAX_ROWS).round(4).astype(object).where(frame.head(MAX_ROWS).notna(), "")
     return Table(relative, [str(c) for c in frame.columns], shown.values.tolist(), len(frame))
+
+
+def markdown_reports(root: str | Path, entry: Entry) -> list[tuple[str, object]]:
+    """``(name, HTML)`` of the entry's Markdown reports (``report.md`` and ``*.md`` tables)."""
+    from aiducation.web.markdown import markdown_to_html
+
+    shown = []
+    for relative in entry.reports:
+        path = safe_path(root, relative)
+        if path is not None and path.suffix == ".md":
+            shown.append((path.name, markdown_to_html(path.read_text(errors="replace"))))
+    return sorted(shown, key=lambda item: item[0] != "report.md")

@@ -1,0 +1,189 @@
+"""Analyse page and JSON API through FastAPI's test client: results, switches, bad uploads,
+upload limits and that nothing is left on the server."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from webworld import encode, scene
+
+from aiducation.web.app import WebConfig, create_app
+from aiducation.web.uploads import check_upload, sniff_kind
+
+
+def data_urls(html: str, prefix: str) -> list[bytes]:
+    return [
+        base64.b64decode(m)
+        for m in re.findall(rf'"data:{re.escape(prefix)}[^;]*;base64,([A-Za-z0-9+/=]+)"', html)
+    ]
+
+
+def error_message(html: str) -> str:
+    return re.search(r'id="error-message">(.*?)</p>', html, re.S).group(1)
+
+
+def post(client: TestClient, data: bytes, name: str = "class.jpg", **form) -> object:
+    return client.post("/analyze", files={"file": (name, data, "image/jpeg")}, data=form)
+
+
+def test_photo_result_shows_annotated_picture_chart_and_downloads(client, photo_bytes):
+    response = post(client, photo_bytes)
+    assert response.status_code == 200
+    html = response.text
+    assert re.search(r'id="faces-seen">2<', html)
+    bars = dict(re.findall(r'data-state="(\w+)" x="\d+" y="\d+" width="([\d.]+)"', html))
+    assert float(bars["Angry"]) == float(bars["Bored"]) > 0 == float(bars["Focused"])
+    (picture,) = data_urls(html, "image/jpeg")
+    image = cv2.imdecode(np.frombuffer(picture, np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape == (240, 320, 3)
+    table = pd.read_csv(io.BytesIO(data_urls(html, "text/csv")[0]))
+    assert sorted(table["state"]) == ["Angry", "Bored"]
+    assert set(table["source"]) == {"class.jpg"}
+    payload = json.loads(data_urls(html, "application/json")[0])
+    assert payload["summary"]["state_counts"] == {
+        "Angry": 1,
+        "Bored": 1,
+        "Focused": 0,
+        "Neutral": 0,
+    }
+    assert len(payload["faces"]) == 2
+
+
+def test_aggregate_only_shows_shares_but_no_face_data(client, photo_bytes):
+    html = post(client, photo_bytes, aggregate_only="true").text
+    assert "aggregate only" in html
+    assert data_urls(html, "image/jpeg") == []
+    assert 'id="faces"' not in html
+    payload = json.loads(data_urls(html, "application/json")[0])
+    assert payload["faces"] is None and payload["summary"]["faces_seen"] == 2
+    table = pd.read_csv(io.BytesIO(data_urls(html, "text/csv")[0]))
+    assert "x" not in table.columns and table.loc[0, "Angry"] == 1
+
+
+def test_blur_hides_the_faces_in_the_annotated_picture(client):
+    image = scene([(200, 120, 72, 72, 40)])
+    image[120:192:8, 200:272] = 70  # stripes: detail the blur must remove
+    photo = encode(image, ".png")
+
+    def face_detail(html: str) -> float:
+        (picture,) = data_urls(html, "image/jpeg")
+        shown = cv2.imdecode(np.frombuffer(picture, np.uint8), cv2.IMREAD_GRAYSCALE)
+        return float(shown[140:185, 210:262].astype(float).std())  # inside the face, off labels
+
+    plain, blurred = post(client, photo).text, post(client, photo, blur="true").text
+    assert "faces blurred" in blurred
+    assert face_detail(plain) > 8 > 2 * face_detail(blurred)
+
+
+def test_video_result_has_timeline_frames_and_tracks(client, video_bytes, web_config):
+    response = client.post("/analyze", files={"file": ("lesson.mp4", video_bytes, "video/mp4")})
+    assert response.status_code == 200, response.text[:500]
+    html = response.text
+    assert 'id="timeline-chart"' in html
+    (timeline,) = data_urls(html, "image/png")
+    assert timeline.startswith(b"\x89PNG")
+    assert 1 <= len(data_urls(html, "image/jpeg")) <= 6
+    payload = json.loads(data_urls(html, "application/json")[0])
+    assert payload["kind"] == "video" and payload["summary"]["frames"] == 10  # 5 of 10 fps
+    assert payload["summary"]["students"] == 2
+    assert list(Path(web_config.tmp_dir).iterdir()) == []  # the temporary video is gone
+
+
+def test_api_returns_json(client, photo_bytes):
+    response = client.post("/api/analyze", files={"file": ("cam.jpg", photo_bytes)})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["summary"]["faces_seen"] == 2
+    assert {f["state"] for f in body["faces"]} == {"Angry", "Bored"}
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "status", "words"),
+    [
+        ("notes.jpg", b"just some text, not a picture", 415, "not a supported image or video"),
+        ("empty.png", b"", 400, "the file is empty"),
+        ("broken.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 200, 400, "damaged"),
+        ("broken.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200, 400, "video"),
+    ],
+)
+def test_bad_uploads_get_a_clear_error_page(client, name, data, status, words):
+    response = post(client, data, name)
+    assert response.status_code == status
+    message = error_message(response.text)
+    assert name in message and words in message
+    api = client.post("/api/analyze", files={"file": (name, data)})
+    assert api.status_code == status and name in api.json()["error"]
+
+
+def test_upload_over_the_limit_is_refused(client):
+    big = b"\xff\xd8\xff" + bytes(int(1.2 * 2**20))
+    response = post(client, big)
+    assert response.status_code == 413
+    assert "limit is 1 MiB" in error_message(response.text)
+
+
+def test_size_check_counts_bytes_not_headers():
+    with pytest.raises(Exception, match="larger than the 1 MiB"):
+        check_upload("x.jpg", b"\xff\xd8\xff" + bytes(2**20), 2**20)
+    assert check_upload("x.jpg", b"\xff\xd8\xff" + bytes(100), 2**20).kind == "jpeg"
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (b"\xff\xd8\xff\xe0", "jpeg"),
+        (b"\x89PNG\r\n\x1a\n", "png"),
+        (b"GIF89a", "gif"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "webp"),
+        (b"BM" + bytes(20), "bmp"),
+        (b"\x00\x00\x00\x20ftypisom", "mp4"),
+        (b"\x1a\x45\xdf\xa3\x01", "webm"),
+        (b"RIFF\x00\x00\x00\x00AVI LIST", "avi"),
+        (b"%PDF-1.7", None),
+        (b"<svg xmlns=", None),
+    ],
+)
+def test_sniff_kind(head, kind):
+    assert sniff_kind(head) == kind
+
+
+def test_nothing_is_stored_after_analysis(client, web_config, photo_bytes, video_bytes, tmp_path):
+    before = sorted(p for p in tmp_path.rglob("*"))
+    post(client, photo_bytes)
+    client.post("/analyze", files={"file": ("v.mp4", video_bytes)})
+    post(client, b"\x00\x00\x00\x18ftypmp42" + bytes(100), "bad.mp4")
+    assert sorted(p for p in tmp_path.rglob("*")) == before
+
+
+def test_real_pipeline_on_the_bundled_demo_photo(web_config):
+    """YuNet + a real (untrained) checkpoint through the web app: faces found and classified."""
+    from aiducation.inference.runner import demo_image_path
+
+    client = TestClient(create_app(WebConfig(**{**web_config.__dict__, "max_upload_mb": 10})))
+    response = client.post(
+        "/api/analyze", files={"file": ("demo.jpg", demo_image_path().read_bytes())}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["summary"]["faces_seen"] >= 10
+    probabilities = [[f[f"p_{c}"] for c in body["classes"]] for f in body["faces"]]
+    assert np.allclose(np.sum(probabilities, axis=1), 1, atol=1e-3)
+
+
+def test_pages_and_not_found(client):
+    page = client.get("/analyze")
+    assert page.status_code == 200 and 'enctype="multipart/form-data"' in page.text
+    assert client.get("/").url.path == "/analyze"
+    missing = client.get("/no/such/page")
+    assert missing.status_code == 404 and "not found" in error_message(missing.text)
+    assert client.get("/static/style.css").status_code == 200
+    assert client.get("/static/analyze.js").status_code == 200
