@@ -73,6 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import fer
+    from fer.fer import FER
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
@@ -83,7 +84,7 @@ def main() -> None:
     frame = cv2.resize(cv2.imread(str(media / "group_photo_3rows_19faces.jpg")), (640, 480))
     results = {"peer": f"fer {fer.__version__}", "tensorflow": tf.__version__, "variants": []}
     for min_face in (50, 20):  # 50 is fer's default
-        detector = fer.FER(mtcnn=False, min_face_size=min_face)
+        detector = FER(mtcnn=False, min_face_size=min_face)
         faces = found = false_pos = 0
         ms = []
         for path, boxes in gt.items():

@@ -12,12 +12,14 @@ Output folder: ``annotated/`` (images, ``.mp4`` per video), ``faces.csv`` + ``fa
 
 from __future__ import annotations
 
+import math
 import sys
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -135,11 +137,19 @@ class _Run:
     def video(self, capture, source: str, name: str, live: bool = False) -> None:
         rate = video_fps(capture)
         step = frame_step(rate, self.config.every, self.config.fps)
+        video_name = name if name.lower().endswith(".mp4") else f"{name}.mp4"
         sink = None if self.config.aggregate_only else VideoSink(
-            self.out / "annotated" / f"{Path(name).with_suffix('')}.mp4", rate / step
+            self.out / "annotated" / video_name, rate / step
+        )  # fmt: skip
+        frames = capture.get(cv2.CAP_PROP_FRAME_COUNT) if not live else 0
+        bar = tqdm(
+            total=math.ceil(frames / step) if frames > 0 else None,
+            desc=Path(name).name[-30:], unit="frame", leave=False,
+            disable=not self.config.progress,
         )  # fmt: skip
 
         def on_frame(frame: np.ndarray, result: FrameResult, crops: np.ndarray) -> None:
+            bar.update()
             shown = annotate(frame, result.faces, self.config.blur)
             if sink is not None:
                 sink.write(shown)
@@ -159,6 +169,7 @@ class _Run:
                     )
         finally:
             capture.release()
+            bar.close()
         stem = Path(name).with_suffix("").as_posix().replace("/", "_")
         counts = summarize(result.frames, self.analyzer.classes)["per_frame"]
         write_table(self.out / f"timeline_{stem}.csv", counts)
@@ -194,8 +205,6 @@ class _Run:
 
 
 def _show(frame: np.ndarray) -> None:
-    import cv2
-
     try:
         cv2.imshow("aiducation analyze (Ctrl-C to stop)", frame)
         cv2.waitKey(1)
