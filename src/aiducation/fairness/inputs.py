@@ -18,6 +18,9 @@ from aiducation.errors import InputError
 NON_ATTRIBUTE_COLUMNS = ("split", "usage", "label", "notes", "annotator")
 """Columns of an attribute CSV that are bookkeeping, not attributes (unless named explicitly)."""
 
+MISSING_VALUES = ("", "unsure", "?", "NA", "n/a")
+"""Cell values read as 'no annotation' (``unsure`` is what ``aiducation annotate`` records)."""
+
 TRUE_COLUMNS = ("y_true", "label", "true")
 PRED_COLUMNS = ("y_pred", "predicted", "pred", "prediction")
 NAME_COLUMNS = ("image_name", "image")
@@ -67,7 +70,7 @@ def read_attributes(
     if (keys == "").any():
         row = int(np.flatnonzero(keys == "")[0]) + 2
         raise InputError(f"{path}: row {row}: empty {id_column!r}")
-    values = table[columns].apply(lambda s: s.str.strip()).replace("", np.nan)
+    values = table[columns].apply(lambda s: s.str.strip()).replace(list(MISSING_VALUES), np.nan)
     values.index = pd.Index(keys, name="image")
     duplicated = values.index.duplicated(keep=False)
     if duplicated.any():

@@ -1,0 +1,71 @@
+"""``aiducation annotate``: label an attribute (e.g. gender) for a class-stratified sample of
+images in the terminal; resumable, never changes earlier labels."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "Annotate an attribute (e.g. gender) of a class-stratified image sample; resumable."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--data", type=Path, default=Path("prepared/ferplus"), help="prepared dataset")
+    add("--out", type=Path, required=True, help="attribute CSV to create or extend")
+    add("--attribute", required=True, help="column to fill, e.g. gender")
+    add("--choices", nargs="+", required=True, help="allowed values, e.g. female male")
+    add("--per-class", type=int, default=100, help="images per class in the sample")
+    add("--splits", nargs="+", default=["train", "val", "test"], help="splits to sample from")
+    add("--seed", type=int, default=0, help="seed of the sample (keep it to resume)")
+    add("--no-art", action="store_true", help="do not draw the face in the terminal")
+    add("--preview", type=Path, help="also write the face, enlarged, to this PNG each time")
+
+
+def run(args: argparse.Namespace) -> int:
+    from aiducation.data.dataset import load_prepared
+    from aiducation.errors import InputError
+    from aiducation.fairness.annotate import (
+        UNSURE,
+        AnnotationSession,
+        half_block_art,
+        save_preview,
+    )
+
+    try:
+        dataset = load_prepared(args.data, mmap=True)
+    except (FileNotFoundError, ValueError) as exc:
+        raise InputError(str(exc)) from exc
+    session = AnnotationSession(
+        dataset,
+        args.out,
+        args.attribute,
+        tuple(args.choices),
+        per_class=args.per_class,
+        splits=tuple(args.splits),
+        seed=args.seed,
+    )
+    keys = {str(i + 1): choice for i, choice in enumerate(session.choices)} | {"s": UNSURE}
+    menu = "  ".join(f"[{k}] {v}" for k, v in keys.items()) + "  [q] quit"
+    while (row := session.next_item()) is not None:
+        done, total = session.progress()
+        meta = dataset.meta.iloc[row]
+        face = dataset.images[row]
+        if not args.no_art:
+            print(half_block_art(face))
+        if args.preview:
+            save_preview(face, args.preview)
+        print(f"{done + 1}/{total}  {meta['image_name']}  ({meta['label']})  {menu}")
+        try:
+            answer = input(f"{args.attribute}> ").strip().lower()
+        except EOFError:
+            answer = "q"
+        if answer == "q":
+            break
+        if answer not in keys:
+            print(f"unknown key {answer!r}")
+            continue
+        session.record(row, keys[answer])
+    done, total = session.progress()
+    print(f"{done}/{total} labelled; saved in {args.out}")
+    return 0

@@ -1,0 +1,153 @@
+"""Annotating attributes (e.g. gender) of a class-stratified sample of images.
+
+:class:`AnnotationSession` is the whole workflow as a small API, so the terminal command and a
+web page share it: :meth:`~AnnotationSession.next_item` gives the next unlabelled image,
+:meth:`~AnnotationSession.record` stores one label. The attribute CSV (``image,split,<attr>...``)
+is rewritten atomically on every label; existing values are never changed, so labelling is
+resumable and safe to interrupt.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from aiducation.data.dataset import PreparedDataset
+from aiducation.errors import InputError
+from aiducation.fairness.inputs import image_key
+
+UNSURE = "unsure"
+"""Recorded when the annotator cannot tell; analyses treat it as a missing value."""
+
+
+def stratified_queue(
+    labels: np.ndarray, rows: np.ndarray, per_class: int, seed: int = 0
+) -> np.ndarray:
+    """Up to ``per_class`` seeded random rows of each class, interleaved class by class so any
+    prefix of the queue stays balanced."""
+    rng = np.random.default_rng(seed)
+    by_class = [rng.permutation(rows[labels[rows] == k])[:per_class] for k in np.unique(labels)]
+    longest = max((len(part) for part in by_class), default=0)
+    order = [part[i] for i in range(longest) for part in by_class if i < len(part)]
+    return np.asarray(order, dtype=np.int64)
+
+
+@dataclass
+class AnnotationSession:
+    """Label ``attribute`` with one of ``choices`` for a stratified sample of ``dataset``."""
+
+    dataset: PreparedDataset
+    path: Path  # attribute CSV to create or extend
+    attribute: str
+    choices: tuple[str, ...]
+    per_class: int = 100  # images per class in the sample
+    splits: tuple[str, ...] = ("train", "val", "test")
+    seed: int = 0
+    queue: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        bad = [c for c in self.choices if not c.strip() or "," in c or c == UNSURE]
+        if not self.choices or bad:
+            raise InputError(
+                f"choices must be non-empty words without commas, not {UNSURE!r}: {bad}"
+            )
+        rows = np.flatnonzero(self.dataset.meta["split"].isin(self.splits).to_numpy())
+        self.queue = stratified_queue(self.dataset.labels, rows, self.per_class, self.seed)
+
+    def table(self) -> pd.DataFrame:
+        """The attribute CSV as it is on disk (an empty ``image,split`` table if absent)."""
+        if not self.path.is_file():
+            return pd.DataFrame(columns=["image", "split", self.attribute], dtype=str)
+        table = pd.read_csv(self.path, dtype=str, keep_default_na=False)
+        if "image" not in table.columns:
+            raise InputError(f"{self.path}: no 'image' column; cannot extend this file")
+        if self.attribute not in table.columns:
+            table[self.attribute] = ""
+        return table
+
+    def labelled(self) -> set[str]:
+        """Image keys that already have a value (including 'unsure') for the attribute."""
+        table = self.table()
+        done = table[self.attribute].str.strip() != ""
+        return set(table.loc[done, "image"].map(image_key))
+
+    def progress(self) -> tuple[int, int]:
+        """(labelled images of the sample, sample size)."""
+        done = self.labelled()
+        keys = self.dataset.meta["image_name"].to_numpy()[self.queue]
+        return sum(image_key(k) in done for k in keys), len(self.queue)
+
+    def next_item(self) -> int | None:
+        """Dataset row of the next image to label, or ``None`` when the sample is done."""
+        done = self.labelled()
+        names = self.dataset.meta["image_name"].to_numpy()
+        for row in self.queue:
+            if image_key(names[row]) not in done:
+                return int(row)
+        return None
+
+    def record(self, row: int, value: str) -> None:
+        """Store ``value`` for image ``row``; refuses to change an existing value."""
+        value = value.strip()
+        if value not in (*self.choices, UNSURE):
+            raise InputError(f"{value!r} is not one of {', '.join(self.choices)} or {UNSURE}")
+        meta = self.dataset.meta
+        name, split = str(meta["image_name"].iloc[row]), str(meta["split"].iloc[row])
+        table = self.table()
+        keys = table["image"].map(image_key)
+        match = np.flatnonzero(keys == image_key(name))
+        if len(match):
+            current = table.at[match[0], self.attribute].strip()
+            if current:
+                raise InputError(f"{name} already has {self.attribute}={current!r}; not changed")
+            table.at[match[0], self.attribute] = value
+        else:
+            new = {c: "" for c in table.columns}
+            new.update(image=name, split=split, **{self.attribute: value})
+            table = pd.concat([table, pd.DataFrame([new])], ignore_index=True)
+        write_csv_atomic(table, self.path)
+
+
+def write_csv_atomic(table: pd.DataFrame, path: Path) -> None:
+    """Write ``table`` to a temporary file beside ``path``, then rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            table.to_csv(handle, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def half_block_art(face: np.ndarray, width: int = 48) -> str:
+    """A grayscale face as 24-bit-colour half-block characters (two pixel rows per line)."""
+    face = np.asarray(face, dtype=np.uint8)
+    step = max(1, face.shape[1] // width)
+    face = face[::step, ::step]
+    if len(face) % 2:
+        face = np.vstack([face, face[-1:]])
+    lines = []
+    for top, bottom in zip(face[0::2], face[1::2], strict=True):
+        cells = (
+            f"\x1b[38;2;{t};{t};{t}m\x1b[48;2;{b};{b};{b}m▀"
+            for t, b in zip(top, bottom, strict=True)
+        )
+        lines.append("".join(cells) + "\x1b[0m")
+    return "\n".join(lines)
+
+
+def save_preview(face: np.ndarray, path: Path, scale: int = 6) -> Path:
+    """The face enlarged ``scale`` times (nearest neighbour) as a PNG, for an image viewer."""
+    from PIL import Image
+
+    big = np.kron(np.asarray(face, np.uint8), np.ones((scale, scale), np.uint8))
+    Image.fromarray(big).save(path)
+    return path

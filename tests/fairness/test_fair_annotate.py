@@ -1,0 +1,78 @@
+"""Annotation: stratified sample, resumable sessions, never overwriting earlier labels."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aiducation.cli import main
+from aiducation.data.dataset import load_prepared
+from aiducation.errors import InputError
+from aiducation.fairness.annotate import (
+    UNSURE,
+    AnnotationSession,
+    half_block_art,
+    stratified_queue,
+)
+from aiducation.fairness.inputs import read_attributes
+
+
+def test_stratified_queue_is_balanced_interleaved_and_seeded():
+    labels = np.array([0] * 50 + [1] * 30 + [2] * 5)
+    queue = stratified_queue(labels, np.arange(85), per_class=10, seed=1)
+    assert np.bincount(labels[queue]).tolist() == [10, 10, 5]
+    assert labels[queue[:3]].tolist() == [0, 1, 2]  # every prefix stays balanced
+    assert len(set(queue)) == len(queue)
+    np.testing.assert_array_equal(queue, stratified_queue(labels, np.arange(85), 10, seed=1))
+    assert not np.array_equal(queue, stratified_queue(labels, np.arange(85), 10, seed=2))
+
+
+def test_session_records_resumes_and_never_overwrites(prepared_dir, tmp_path):
+    dataset = load_prepared(prepared_dir)
+    path = tmp_path / "attrs.csv"
+    first_image = dataset.meta["image_name"].iloc[0]
+    path.write_text(f"image,split,age\n{first_image},Train,adult\nother.png,Valid,child\n")
+    session = AnnotationSession(dataset, path, "gender", ("female", "male"), per_class=3)
+    assert session.progress() == (0, 12)
+    row = session.next_item()
+    session.record(row, "female")
+    with pytest.raises(InputError, match="already has gender='female'"):
+        session.record(row, "male")
+    with pytest.raises(InputError, match="not one of female, male or unsure"):
+        session.record(session.next_item(), "robot")
+    session.record(session.next_item(), UNSURE)
+
+    resumed = AnnotationSession(dataset, path, "gender", ("female", "male"), per_class=3)
+    assert resumed.progress() == (2, 12)
+    assert resumed.next_item() not in (row,)
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert table.loc[table["image"] == "other.png", "age"].item() == "child"  # untouched
+    assert list(table.columns) == ["image", "split", "age", "gender"]
+    attrs = read_attributes(path)
+    assert attrs["gender"].notna().sum() == 1  # 'unsure' counts as missing
+    assert not list(tmp_path.glob(".attrs.csv.*"))  # no temporary files left behind
+
+
+def test_annotate_cli_reads_keys_and_continues(prepared_dir, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "gender.csv"
+    args = ["annotate", "--data", str(prepared_dir), "--out", str(out), "--attribute", "gender"]
+    args += ["--choices", "female", "male", "--per-class", "2", "--no-art"]
+    args += ["--preview", str(tmp_path / "face.png")]
+    monkeypatch.setattr("sys.stdin", io.StringIO("1\n2\nx\ns\nq\n"))
+    assert main(args) == 0
+    assert "unknown key 'x'" in capsys.readouterr().out
+    assert pd.read_csv(out)["gender"].tolist() == ["female", "male", UNSURE]
+    assert (tmp_path / "face.png").is_file()
+    monkeypatch.setattr("sys.stdin", io.StringIO("2\n" * 10))  # finish, then stop by itself
+    assert main(args) == 0
+    assert "8/8 labelled" in capsys.readouterr().out
+    table = pd.read_csv(out)
+    assert len(table) == 8 and table["gender"].tolist()[:3] == ["female", "male", UNSURE]
+
+
+def test_half_block_art_has_one_line_per_two_rows():
+    art = half_block_art((np.arange(48 * 48) % 256).astype(np.uint8).reshape(48, 48))
+    assert len(art.splitlines()) == 24 and art.count("▀") == 24 * 48
