@@ -64,6 +64,7 @@ class Entry:
 
 MARKERS = {"grid.json": "grid", "kfold.json": "kfold", "mitigate.json": "mitigation"}
 KIND_ORDER = ("grid", "kfold", "mitigation", "bias", "tables", "run")
+PART_DIRS = ("plots", "val", "test", "report")  # sub-folders shown as part of their entry
 PER_IMAGE_TABLES = frozenset({"predictions.csv", "oof_predictions.csv", "folds.csv", "split.csv"})
 
 
@@ -83,8 +84,7 @@ def _kind(directory: Path) -> str | None:
 
 def _files(directory: Path) -> list[Path]:
     """Files shown for an entry: its own, plus those in plots/, val/, test/ and report/."""
-    folders = [directory] + [directory / d for d in ("plots", "val", "test", "report")]
-    folders += [directory / "report" / "plots"]
+    folders = [directory, *(directory / d for d in PART_DIRS), directory / "report" / "plots"]
     found = []
     for folder in folders:
         if folder.is_dir():
@@ -139,12 +139,11 @@ def find_entries(root: str | Path, max_depth: int = 4) -> list[Entry]:
                 continue  # their sub-folders are part of them
         if depth < max_depth:
             children = sorted(p for p in directory.iterdir() if p.is_dir())
+            own = frozenset(PART_DIRS if kind is not None else ())  # shown with their parent
             stack += [
                 (p, depth + 1)
                 for p in children
-                if p.name not in SKIP_DIRS
-                and not p.name.startswith(".")
-                and not (kind == "mitigation" and p.name == "report")
+                if p.name not in SKIP_DIRS | own and not p.name.startswith(".")
             ]
     return sorted(entries, key=lambda e: (KIND_ORDER.index(e.kind), e.path))
 

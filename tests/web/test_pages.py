@@ -1,0 +1,113 @@
+"""Experiments, Model and serve: result folders found and shown, files served safely,
+model card rendered, and the ``aiducation serve`` command's arguments."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from aiducation.cli import build_parser, main
+from aiducation.web.app import WebConfig, create_app
+from aiducation.web.experiments import find_entries
+from aiducation.web.markdown import markdown_to_html
+
+
+def test_find_entries_recognises_each_kind(results_dir):
+    entries = {e.path: e for e in find_entries(results_dir)}
+    assert {p: e.kind for p, e in entries.items()} == {
+        "grid": "grid",
+        "bias_age": "bias",
+        "runs/faceresnet_t": "run",
+    }
+    run = entries["runs/faceresnet_t"]
+    assert run.headline["accuracy"] == pytest.approx(0.5432)
+    assert run.has_log and "runs/faceresnet_t/test/confusion.png" in run.images
+    assert "runs/faceresnet_t/test/predictions.csv" in run.downloads  # linked, not rendered
+    assert run.tables == []
+    assert entries["grid"].tables == ["grid/table_2_2.csv"]
+    assert "grid/report.html" in entries["grid"].reports
+    assert entries["bias_age"].images == ["bias_age/plots/metrics_age.png"]
+
+
+def test_experiments_list_links_every_entry(client):
+    html = client.get("/experiments").text
+    assert re.findall(r'href="/experiments/view\?path=([^"]+)"', html) == [
+        "grid",
+        "bias_age",
+        "runs/faceresnet_t",
+    ]
+    assert "0.5432" in html and 'href="/results/grid/report.html"' in html
+
+
+def test_experiments_list_without_results(tmp_path, stub_analyzer):
+    client = TestClient(
+        create_app(WebConfig(results=str(tmp_path / "none")), analyzer=stub_analyzer)
+    )
+    assert 'id="no-entries"' in client.get("/experiments").text
+
+
+def test_run_page_shows_curves_metrics_and_confusion(client):
+    html = client.get("/experiments/view", params={"path": "runs/faceresnet_t"}).text
+    assert 'id="history"' in html and "0.5432" in html
+    assert 'src="/results/runs/faceresnet_t/test/confusion.png"' in html
+    curves = client.get("/experiments/history.png", params={"path": "runs/faceresnet_t"})
+    assert curves.status_code == 200 and curves.content.startswith(b"\x89PNG")
+
+
+def test_grid_and_bias_pages_render_tables_and_reports(client):
+    grid = client.get("/experiments/view", params={"path": "grid"}).text
+    assert "B16_N8_FC2_K5_AP20" in grid and "0.6234" in grid
+    assert 'src="/results/grid/plots/comparison.png"' in grid
+    bias = client.get("/experiments/view", params={"path": "bias_age"}).text
+    assert "<h1>Bias analysis</h1>" in bias and "<strong>lower</strong>" in bias
+    assert "0.709" in bias and "child" in bias
+
+
+def test_result_files_are_served_only_inside_the_results_folder(client):
+    assert client.get("/results/grid/table_2_2.csv").text.startswith("model,accuracy")
+    assert client.get("/results/grid/report.html").headers["content-type"].startswith("text/html")
+    for bad in (
+        "/results/../conftest.py",
+        "/results/%2e%2e/%2e%2e/etc/passwd",
+        "/results/secret.npy",
+    ):
+        assert client.get(bad).status_code == 404
+    assert client.get("/experiments/view", params={"path": "../.."}).status_code == 404
+    assert client.get("/experiments/view", params={"path": "empty_folder"}).status_code == 404
+    assert client.get("/experiments/history.png", params={"path": "grid"}).status_code == 404
+
+
+def test_model_page_shows_checkpoint_and_card(client, checkpoint_dir):
+    html = client.get("/model").text
+    assert str(checkpoint_dir) in html and "faceresnet_t" in html
+    assert "<h1>Test model card</h1>" in html and "<td>0.25</td>" in html
+    assert "<script>x" not in html and "&lt;script&gt;x" in html
+
+
+def test_model_page_explains_a_missing_model(tmp_path, stub_analyzer):
+    config = WebConfig(model=str(tmp_path / "nothing"))
+    html = TestClient(create_app(config, analyzer=stub_analyzer)).get("/model").text
+    assert 'id="model-error"' in html and "no checkpoint" in html
+
+
+def test_markdown_renderer_escapes_and_links():
+    html = str(markdown_to_html("# T\n\nSee [docs](https://x.org) and `a<b`.\n\n1. one\n2. two"))
+    assert '<a href="https://x.org">docs</a>' in html and "<code>a&lt;b</code>" in html
+    assert "<ol><li>one</li><li>two</li></ol>" in html
+    assert "<a" not in str(markdown_to_html("[x](javascript:alert(1))"))
+
+
+def test_serve_arguments_default_to_localhost():
+    args = build_parser().parse_args(["serve"])
+    assert (args.host, args.port, args.results) == ("127.0.0.1", 8000, "results")
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [(["serve", "--port", "0"], "--port"), (["serve", "--max-upload-mb", "0"], "--max-upload-mb")],
+)
+def test_serve_rejects_bad_arguments(argv, words, capsys):
+    assert main(argv) == 2
+    assert words in capsys.readouterr().err
