@@ -1,0 +1,133 @@
+"""Training throughput: our data path versus a re-creation of the report's, same model/machine.
+
+Report's path (re-created): one PNG file per image read with PIL inside a ``Dataset``,
+per-sample transforms (random horizontal flip, random rotation ±10°, to fp32 tensor) and a
+``DataLoader`` (batch 64, shuffled, no workers), fp32 NCHW model, Adam lr 1e-3, wd 1e-4.
+Ours: the prepared uint8 array in memory, batched tensor augmentation, channels-last,
+bf16 autocast where the CPU has native bf16 (``aiducation.training.learner.train_one_epoch``).
+
+Both paths train the same architecture from the same initial weights for the same number of
+images; the paths alternate (A B A B ...) so machine load affects both alike. Throughput is
+training images per second, end to end (data loading + forward + backward + optimiser step);
+the per-epoch time is extrapolated to the 12,923 training images.
+
+    .venv/bin/python benchmarks/bench_train.py --data prepared/ferplus --steps 8 --repeats 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+
+from aiducation.data.dataset import load_prepared
+from aiducation.models import count_parameters, create_model
+from aiducation.training.config import TrainConfig
+from aiducation.training.learner import Learner, train_one_epoch
+
+
+class PngFaces(Dataset):
+    """The report's dataset: a PNG per face, decoded and transformed one sample at a time."""
+
+    def __init__(self, files: list[Path], labels: np.ndarray) -> None:
+        self.files, self.labels = files, labels
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        image = Image.open(self.files[i]).convert("L")
+        if random.random() < 0.5:
+            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        image = image.rotate(random.uniform(-10, 10))
+        x = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255).unsqueeze(0)
+        return x, int(self.labels[i])
+
+
+def report_epoch(model: torch.nn.Module, loader: DataLoader) -> int:
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    model.train()
+    seen = 0
+    for x, y in loader:
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        seen += len(y)
+    return seen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("prepared/ferplus"))
+    parser.add_argument("--model", default="B16_N8_FC2_K5_AP20")
+    parser.add_argument("--hidden", default="seed", help="hidden FC width ('seed' = B·AP²)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=8, help="optimiser steps per measurement")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--bf16", choices=("auto", "on", "off"), default="auto")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    data = load_prepared(args.data)
+    n = args.steps * args.batch_size
+    train_idx = data.split_indices("train")[:n]
+    hidden = args.hidden if args.hidden == "seed" else int(args.hidden)
+    config = TrainConfig(
+        model=args.model, model_kwargs={"hidden": hidden}, epochs=1, batch_size=args.batch_size,
+        optimizer="adam", lr=1e-3, weight_decay=1e-4, schedule="constant", progress=False,
+        bf16=args.bf16, threads=args.threads,
+    )  # fmt: skip
+    results: dict[str, list[float]] = {"report": [], "ours": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for i in train_idx:
+            path = Path(tmp) / f"{i}.png"
+            Image.fromarray(data.images[i]).save(path)
+            files.append(path)
+        loader = DataLoader(
+            PngFaces(files, data.labels[train_idx]), batch_size=args.batch_size, shuffle=True
+        )
+        for _ in range(args.repeats):
+            torch.manual_seed(0)
+            model = create_model(args.model, hidden=hidden)
+            start = time.perf_counter()
+            seen = report_epoch(model, loader)
+            results["report"].append(seen / (time.perf_counter() - start))
+
+            learner = Learner(config, data, train_idx, train_idx[:1], Path(tmp) / "run")
+            start = time.perf_counter()
+            train_one_epoch(learner)
+            results["ours"].append(len(train_idx) / (time.perf_counter() - start))
+    best = {k: max(v) for k, v in results.items()}
+    params = count_parameters(create_model(args.model, hidden=hidden))
+    summary = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.processor() or platform.machine()}, "
+        f"{torch.get_num_threads()} threads, torch {torch.__version__}",
+        "model": args.model,
+        "hidden": args.hidden,
+        "parameters": params,
+        "images_per_measurement": n,
+        "bf16": learner.bf16,
+        "images_per_s": results,
+        "best_images_per_s": best,
+        "epoch_s_extrapolated": {k: 12923 / v for k, v in best.items()},
+        "speedup": best["ours"] / best["report"],
+    }
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
