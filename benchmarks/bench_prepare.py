@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,28 +38,35 @@ print(time.perf_counter() - t1, t1 - t0)
 
 @dataclass
 class Measure:
+    """Repeated measurements of one step: wall seconds, CPU seconds, peak RSS (MiB)."""
+
     name: str
-    seconds: list[float]
-    peak_mib: list[float]
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    peak_mib: list[float] = field(default_factory=list)
 
     def row(self) -> str:
+        cpu = f"{statistics.median(self.cpu):.2f}" if self.cpu else "–"
+        peak = f"{max(self.peak_mib):.0f}" if self.peak_mib else "–"
         return (
-            f"| {self.name} | {min(self.seconds):.2f} | {statistics.median(self.seconds):.2f} | "
-            f"{max(self.peak_mib):.0f} |"
+            f"| {self.name} | {min(self.wall):.2f} | {statistics.median(self.wall):.2f} | "
+            f"{cpu} | {peak} |"
         )
 
 
-def run_measured(command: list[str]) -> tuple[float, float, str]:
-    """Run ``command``; return (wall seconds, the child's own peak RSS in MiB, stdout)."""
+def run_measured(command: list[str], measure: Measure) -> str:
+    """Run ``command`` and add its wall time, CPU time and own peak RSS to ``measure``."""
     start = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     out = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - start
+    measure.wall.append(time.perf_counter() - start)
+    measure.cpu.append(usage.ru_utime + usage.ru_stime)
+    measure.peak_mib.append(usage.ru_maxrss / 1024)
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode:
         raise SystemExit(f"{' '.join(command)} failed with exit code {child.returncode}")
-    return seconds, usage.ru_maxrss / 1024, out
+    return out
 
 
 def make_fer2013_csv(ferplus_dir: Path, target: Path) -> None:
@@ -106,22 +113,19 @@ def main() -> None:
     for name, inputs in paths.items():
         out = args.work / ("out_csv" if "csv" in name else "out_folders")
         for extra, label in (([], ""), (["--no-report"], ", --no-report")):
-            measure = Measure(f"prepare, {name}{label}", [], [])
+            measure = Measure(f"prepare, {name}{label}")
             for _ in range(args.repeats):
-                seconds, peak, _ = run_measured([*prepare, *inputs, "--out", str(out), *extra])
-                measure.seconds.append(seconds)
-                measure.peak_mib.append(peak)
+                run_measured([*prepare, *inputs, "--out", str(out), *extra], measure)
             results.append(measure)
             print(measure.row(), flush=True)
-    load = Measure("load_prepared (in-process, incl. imports)", [], [])
+    load = Measure("load_prepared (16,256 images; process totals incl. imports)")
+    imports = Measure("  of which: import numpy + pandas + aiducation")
     for _ in range(args.repeats):
-        _, peak, out = run_measured(
-            [sys.executable, "-c", LOAD_SNIPPET, str(args.work / "out_csv")]
-        )
-        load.seconds.append(float(out.strip()))
-        load.peak_mib.append(peak)
-    results.append(load)
-    print(load.row())
+        out = run_measured([sys.executable, "-c", LOAD_SNIPPET, str(args.work / "out_csv")], load)
+        load_s, import_s = map(float, out.split())
+        load.wall[-1] = load_s  # wall time of the load call itself
+        imports.wall.append(import_s)
+    results += [load, imports]
     a = np.load(args.work / "out_csv" / "images.npy")
     b = np.load(args.work / "out_folders" / "images.npy")
     print(f"\nboth paths give identical images: {a.shape == b.shape and bool((a == b).all())}")
@@ -129,7 +133,8 @@ def main() -> None:
         f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {platform.machine()}, "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, repeats {args.repeats}"
     )
-    print("| step | best s | median s | peak RSS MiB |\n|---|---|---|---|")
+    print("| step | best wall s | median wall s | median CPU s | peak RSS MiB |")
+    print("|---|---|---|---|---|")
     print("\n".join(m.row() for m in results))
     shutil.rmtree(args.work / "out_folders", ignore_errors=True)
 
