@@ -63,7 +63,7 @@ class AppState:
     def __init__(self, config: WebConfig, analyzer=None, annotator=None) -> None:
         self.config = config
         self._analyzer = analyzer
-        self.annotator = annotator
+        self._annotator = annotator
         self.lock = threading.Lock()
 
     def analyzer(self):
@@ -72,6 +72,16 @@ class AppState:
 
             self._analyzer = Analyzer.load(self.config.model, self.config.detector)
         return self._analyzer
+
+    def annotator(self):
+        """The annotation sessions, or ``None`` when the server was started without ``--data``."""
+        if self._annotator is None and self.config.annotate_data is not None:
+            from aiducation.web.annotate import Annotator
+
+            self._annotator = Annotator.load(
+                self.config.annotate_data, self.config.annotate_out, self.config.annotate_config
+            )
+        return self._annotator
 
 
 def _status(exc: Exception) -> int:
@@ -224,7 +234,7 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
                     settings=asdict(config))  # fmt: skip
 
     # ---- Annotate ------------------------------------------------------------------------
-    from aiducation.web.annotate_routes import add_annotate_routes
+    from aiducation.web.annotate import add_annotate_routes
 
     add_annotate_routes(app, state, page)
     return app
