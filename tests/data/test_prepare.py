@@ -19,13 +19,15 @@ META_COLUMNS = ["index", "source_row", "image_name", "usage", "split", "label", 
                 "dup_group", *VOTE_COLUMNS]  # fmt: skip
 
 
-def run_prepare(world: RawWorld, mode: str, out: Path, *extra: str) -> int:
+def run_prepare(world: RawWorld, mode: str, out: Path, *extra: str, report: bool = False) -> int:
+    """Run the CLI on the world; the report (slow matplotlib) only when asked for."""
     inputs = (
         ["--fer2013", str(world.fer2013_csv), "--ferplus", str(world.votes_csv)]
         if mode == "csv"
         else ["--ferplus-dir", str(world.ferplus_dir), "--ferplus", str(world.votes_csv)]
     )
-    return main(["prepare", *inputs, "--out", str(out), "--quiet", *extra])
+    flags = ["--quiet", *([] if report else ["--no-report"])]
+    return main(["prepare", *inputs, "--out", str(out), *flags, *extra])
 
 
 @pytest.mark.parametrize("mode", ["csv", "folders"])
@@ -82,7 +84,7 @@ def test_folder_input_reports_label_csv_disagreement(world: RawWorld, tmp_path: 
 def test_ferplus_defaults_to_the_vote_file_in_the_folder(world: RawWorld, tmp_path: Path) -> None:
     (world.ferplus_dir / "fer2013new.csv").write_bytes(world.votes_csv.read_bytes())
     args = ["prepare", "--ferplus-dir", str(world.ferplus_dir), "--out", str(tmp_path / "o")]
-    assert main([*args, "--quiet"]) == 0
+    assert main([*args, "--quiet", "--no-report"]) == 0
     assert load_prepared(tmp_path / "o").summary["images"] == EXPECTED["images"]
 
 
@@ -104,7 +106,7 @@ def test_random_split_is_seeded_and_keeps_duplicates_together(
 
 def test_report_and_png_export(world: RawWorld, tmp_path: Path) -> None:
     out, pngs = tmp_path / "out", tmp_path / "pngs"
-    assert run_prepare(world, "folders", out, "--export-png", str(pngs)) == 0
+    assert run_prepare(world, "folders", out, "--export-png", str(pngs), report=True) == 0
     data = load_prepared(out)
     report = out / "report"
     for name in ("class_counts.png", "samples.png", "split_counts.csv", "split_counts.md"):
@@ -122,10 +124,11 @@ def test_report_and_png_export(world: RawWorld, tmp_path: Path) -> None:
 
 def test_existing_output_needs_overwrite(world: RawWorld, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert run_prepare(world, "csv", out, "--no-report") == 0
+    assert run_prepare(world, "csv", out) == 0
     assert not (out / "report").exists()
-    assert run_prepare(world, "csv", out) == 2
-    assert run_prepare(world, "csv", out, "--overwrite") == 0
+    assert run_prepare(world, "csv", out, report=True) == 2
+    assert not (out / "report").exists()
+    assert run_prepare(world, "csv", out, "--overwrite", report=True) == 0
     assert (out / "report" / "report.md").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "raw"]
 
@@ -139,6 +142,7 @@ def test_failure_while_writing_leaves_nothing(
     monkeypatch.setattr("aiducation.data.prepare.write_report", broken_report)
     config = PrepareConfig(out=tmp_path / "out", fer2013=world.fer2013_csv,
                            ferplus=world.votes_csv, progress=False)  # fmt: skip
+    assert config.report  # the failure comes from writing the report
     with pytest.raises(OSError, match="disk full"):
         prepare(config)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]

@@ -14,7 +14,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -69,6 +69,8 @@ class Prepared:
 
 
 def _check_config(config: PrepareConfig) -> PrepareConfig:
+    """A validated copy of ``config`` with defaults filled in (``ferplus``, ``fractions``)."""
+    config = replace(config)
     if config.fer2013 and config.ferplus_dir:
         raise InputError(
             "give either --fer2013 (CSV pair) or --ferplus-dir (PNG folders), not both"
@@ -260,6 +262,7 @@ def write(prepared: Prepared, config: PrepareConfig) -> Path:
 
 def prepare(config: PrepareConfig) -> dict:
     """Build and write the prepared dataset; returns its summary."""
+    config = _check_config(config)
     prepared = build(config)
     write(prepared, config)
     return prepared.summary
