@@ -53,7 +53,7 @@ def class_bar_figure(summary: dict):
         ax.annotate(f"{int(total):,}", (x, total), ha="center", va="bottom", fontsize=8)
     ax.set_ylabel("images")
     ax.set_title(f"Images per class (rule set {summary['rule_set']!r})")
-    ax.legend(title="split")
+    ax.legend(title="split", loc="upper left", bbox_to_anchor=(1, 1))
     ax.margins(y=0.1)
     return fig
 
@@ -98,7 +98,7 @@ def write_report(root: Path, images: np.ndarray, labels: np.ndarray, summary: di
         ("class_counts.png", class_bar_figure(summary)),
         ("samples.png", sample_grid_figure(images, labels, list(summary["classes"]))),
     ):
-        fig.savefig(root / name, dpi=120)
+        fig.savefig(root / name, dpi=120, bbox_inches="tight")
         plt.close(fig)
     removed_nf = ", ".join(f"NF={k}: {v}" for k, v in summary["removed_by_nf"].items())
     removed_unknown = ", ".join(
