@@ -1,0 +1,195 @@
+"""End-to-end tests in headless Chromium (Selenium): upload a photo and see the annotated
+result and the chart; label three images with the keyboard and find them in the CSV.
+
+They skip when Chromium or chromedriver is missing. Set ``AIDUCATION_SCREENSHOTS=DIR`` to keep
+one screenshot per page there (``docs/screenshots`` holds the committed ones).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from aiducation.inference.runner import demo_image_path
+from aiducation.web.app import WebConfig, create_app
+
+CHROMIUM = (
+    shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+)
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="browser tests need Chromium + chromedriver (apt-get install chromium chromium-driver)",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(app) -> Iterator[str]:
+    """Run ``app`` with uvicorn in a background thread; yield its base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-dev-shm-usage", "--window-size=1200,900",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):  # fmt: skip
+        options.add_argument(arg)
+    browser = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    browser.set_page_load_timeout(120)
+    yield browser
+    browser.quit()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = os.environ.get("AIDUCATION_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def screenshot(driver, path: Path) -> None:
+    """Full-page PNG (the window grows to the page's height, at most 2400 px)."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1200, min(max(height + 20, 600), 2400))
+    driver.save_screenshot(str(path))
+    driver.set_window_size(1200, 900)
+
+
+def wait_for(driver, css: str, timeout: float = 120):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, css))
+    )
+
+
+@pytest.fixture
+def site(tmp_path, checkpoint_dir, results_dir, prepared_dir) -> Iterator[tuple[str, Path]]:
+    """The real pipeline (YuNet + a small checkpoint) with results and a prepared dataset."""
+    root = tmp_path
+    config = WebConfig(
+        results=str(results_dir),
+        model=str(checkpoint_dir),
+        annotate_data=str(prepared_dir),
+        annotate_out=str(root / "annotations" / "attributes.csv"),
+    )
+    yield from ((url, root) for url in serve(create_app(config)))
+
+
+def test_upload_photo_shows_annotated_result_and_chart(driver, site, shots):
+    from selenium.webdriver.common.by import By
+
+    url, _ = site
+    driver.get(f"{url}/analyze")
+    screenshot(driver, shots / "analyze.png")
+    driver.find_element(By.ID, "file").send_keys(str(demo_image_path()))
+    driver.find_element(By.ID, "analyze-button").click()
+    wait_for(driver, "#shares svg")
+    assert int(driver.find_element(By.ID, "faces-seen").text) >= 10
+    picture = driver.find_element(By.CSS_SELECTOR, "img.annotated")
+    assert (
+        driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", picture)
+        > 0
+    )
+    bars = driver.find_elements(By.CSS_SELECTOR, "#shares svg rect.bar")
+    assert [b.get_attribute("data-state") for b in bars] == ["Angry", "Bored", "Focused", "Neutral"]
+    assert sum(float(b.get_attribute("width")) for b in bars) > 0
+    links = [
+        a.get_attribute("download") for a in driver.find_elements(By.CSS_SELECTOR, "a.download")
+    ]
+    assert any(n.endswith(".csv") for n in links) and any(n.endswith(".json") for n in links)
+    screenshot(driver, shots / "result.png")
+
+
+def test_bad_upload_shows_error_page(driver, site, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    url, _ = site
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a picture")
+    driver.get(f"{url}/analyze")
+    driver.find_element(By.ID, "file").send_keys(str(bad))
+    driver.find_element(By.ID, "analyze-button").click()
+    message = wait_for(driver, "#error-message").text
+    assert "notes.jpg" in message and "not a supported image or video" in message
+
+
+def test_label_three_images_with_the_keyboard(driver, site, shots):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    url, root = site
+    driver.get(f"{url}/annotate?attribute=gender")
+    screenshot(driver, shots / "annotate.png")
+    shown = []
+    for done, key in enumerate(("1", "2", "s")):
+        assert driver.find_element(By.ID, "progress-text").text.startswith(f"{done} of")
+        shown.append(driver.find_element(By.CSS_SELECTOR, "p.hint").text.split(" · ")[0])
+        ActionChains(driver).send_keys(key).perform()
+        wait_for(driver, "#progress-text")
+        deadline = time.monotonic() + 30
+        while not driver.find_element(By.ID, "progress-text").text.startswith(f"{done + 1} of"):
+            assert time.monotonic() < deadline, "the label was not recorded"
+            time.sleep(0.1)
+    table = pd.read_csv(root / "annotations" / "attributes.csv", dtype=str)
+    assert dict(zip(table["image"], table["gender"], strict=True)) == dict(
+        zip(shown, ("female", "male", "unsure"), strict=True)
+    )
+
+
+def test_experiments_and_model_pages(driver, site, shots):
+    from selenium.webdriver.common.by import By
+
+    url, _ = site
+    driver.get(f"{url}/experiments")
+    rows = driver.find_elements(By.CSS_SELECTOR, "#entries tbody tr")
+    assert len(rows) == 3
+    screenshot(driver, shots / "experiments.png")
+    driver.find_element(By.LINK_TEXT, "runs/faceresnet_t").click()
+    curves = wait_for(driver, "#history")
+    deadline = time.monotonic() + 60
+    while not driver.execute_script(
+        "return arguments[0].complete && arguments[0].naturalWidth", curves
+    ):
+        assert time.monotonic() < deadline, "training curves did not load"
+        time.sleep(0.1)
+    screenshot(driver, shots / "experiment_run.png")
+    driver.get(f"{url}/model")
+    assert "faceresnet_t" in driver.find_element(By.ID, "model-facts").text
+    screenshot(driver, shots / "model.png")
