@@ -63,3 +63,35 @@ def test_rule_sets_are_pluggable() -> None:
         get_rule_set("nope")
     with pytest.raises(ValueError, match="shape"):
         get_rule_set("seed")(np.zeros((3, 7)))
+
+
+def spec_label(row: np.ndarray) -> str | None:
+    """The SPEC's rules written out plainly, one image at a time: first match wins."""
+    v = dict(zip(VOTE_COLUMNS, row.tolist(), strict=True))
+    basic = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear")
+
+    def beats_others(e: str) -> bool:
+        return all(v[e] > v[o] for o in basic if o != e)
+
+    if v["anger"] > 2 or beats_others("anger"):
+        return "Angry"
+    if beats_others("neutral") and v["sadness"] == 0 and v["anger"] == 0:
+        return "Focused"
+    if beats_others("neutral") and v["neutral"] > 6:
+        return "Neutral"
+    if (v["happiness"] == 0 and v["fear"] == 0 and v["sadness"] != 0 and v["neutral"] != 0
+            and v["anger"] + 2 < v["sadness"]):  # fmt: skip
+        return "Bored"
+    return None
+
+
+def test_seed_rules_match_the_spec_on_random_votes() -> None:
+    rng = np.random.default_rng(0)
+    # 10 annotators, votes concentrated on neutral/sadness/anger so that rules overlap often.
+    weights = np.array([4, 1, 1, 3, 3, 1, 1, 0.5, 0.5, 0.0])
+    picks = rng.choice(len(VOTE_COLUMNS), size=(20000, 10), p=weights / weights.sum())
+    votes = np.stack([np.bincount(p, minlength=len(VOTE_COLUMNS)) for p in picks])
+    got = seed_rules(votes)
+    expected = [spec_label(row) for row in votes]
+    assert [None if g < 0 else LEARNING_STATES[g] for g in got] == expected
+    assert {e for e in expected} == {*LEARNING_STATES, None}  # every outcome exercised
