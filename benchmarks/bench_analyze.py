@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 
 from aiducation.inference.api import Analyzer, read_image
-from aiducation.inference.classifier import FaceClassifier
+from aiducation.inference.classifier import FaceClassifier, fuse_for_inference
 from aiducation.inference.detectors import create_detector
 from aiducation.inference.evaluation import DetectionCounts, match_boxes, read_dlib_boxes
 from aiducation.inference.outputs import write_json, write_markdown_table, write_table
@@ -115,7 +115,7 @@ def classifier(config: BenchConfig) -> tuple[FaceClassifier, str]:
     if config.model is not None or _bundled_exists():
         loaded = FaceClassifier.load(config.model, config.batch_size)
         return loaded, str(config.model or "bundled")
-    model = create_model(DEFAULT_MODEL).eval()
+    model = fuse_for_inference(create_model(DEFAULT_MODEL).eval())
     classes = ["Angry", "Bored", "Focused", "Neutral"]
     return FaceClassifier(model, classes, config.batch_size), f"{DEFAULT_MODEL} (random weights)"
 

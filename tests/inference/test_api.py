@@ -104,3 +104,13 @@ def test_missing_model_and_unknown_detector_are_clear_input_errors(
         FaceClassifier.load(tmp_path / "no such")
     with pytest.raises(InputError, match="unknown detector 'nope'"):
         Analyzer.load(checkpoint_dir, detector="nope")
+
+
+def test_fused_classifier_matches_the_checkpoint(checkpoint_dir: Path) -> None:
+    crops = np.random.default_rng(0).integers(0, 256, (40, 48, 48), dtype=np.uint8)
+    fused = FaceClassifier.load(checkpoint_dir, batch_size=16).predict(crops)
+    plain = FaceClassifier.load(checkpoint_dir, fuse=False).predict(crops)
+    assert fused.shape == (40, 4)
+    np.testing.assert_allclose(fused, plain, atol=1e-4)
+    np.testing.assert_allclose(fused.sum(axis=1), 1, atol=1e-5)
+    assert FaceClassifier.load(checkpoint_dir).predict(crops[:0]).shape == (0, 4)
