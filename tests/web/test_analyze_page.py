@@ -187,3 +187,10 @@ def test_pages_and_not_found(client):
     assert missing.status_code == 404 and "not found" in error_message(missing.text)
     assert client.get("/static/style.css").status_code == 200
     assert client.get("/static/analyze.js").status_code == 200
+
+
+def test_demo_photo_button_analyses_the_bundled_photo(client):
+    response = client.post("/analyze/demo", data={"aggregate_only": "true"})
+    assert response.status_code == 200
+    assert "Result: classroom_19faces.jpg" in response.text
+    assert "AI Act" in response.text  # the use notice of `aiducation analyze`

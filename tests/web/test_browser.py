@@ -64,6 +64,7 @@ def driver(tmp_path_factory):
     for arg in (
         "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-dev-shm-usage", "--window-size=1200,900",
+        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",  # test camera
         f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
     ):  # fmt: skip
         options.add_argument(arg)
@@ -135,6 +136,24 @@ def test_upload_photo_shows_annotated_result_and_chart(driver, site, shots):
     ]
     assert any(n.endswith(".csv") for n in links) and any(n.endswith(".json") for n in links)
     screenshot(driver, shots / "result.png")
+
+
+def test_webcam_frames_are_analysed_live(driver, site):
+    """Chromium's fake camera feeds the page; frames go to /api/analyze about once a second."""
+    from selenium.webdriver.common.by import By
+
+    url, _ = site
+    driver.get(f"{url}/analyze")
+    driver.find_element(By.ID, "webcam-start").click()
+    status = driver.find_element(By.ID, "webcam-status")
+    deadline = time.monotonic() + 60
+    while not status.text.startswith(("2 frames", "3 frames", "4 frames")):
+        assert "failed" not in status.text and "No camera" not in status.text, status.text
+        assert time.monotonic() < deadline, f"no frames analysed: {status.text!r}"
+        time.sleep(0.2)
+    driver.find_element(By.ID, "webcam-stop").click()
+    assert driver.find_element(By.ID, "webcam-download").is_displayed()
+    assert driver.find_element(By.ID, "webcam-stop").get_attribute("disabled")
 
 
 def test_bad_upload_shows_error_page(driver, site, tmp_path):

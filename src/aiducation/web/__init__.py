@@ -1,0 +1,1 @@
+"""The local web app (``aiducation serve``): FastAPI + Jinja2 templates + vanilla JS, offline."""

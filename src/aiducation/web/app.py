@@ -142,7 +142,9 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
         data = await file.read(config.max_upload_bytes + 1)
         await file.close()
         upload = check_upload(file.filename or "upload", data, config.max_upload_bytes)
+        return await run_analysis(upload, aggregate_only, blur)
 
+    async def run_analysis(upload, aggregate_only: bool, blur: bool):
         def work():
             with state.lock:
                 return analyze_upload(upload, state.analyzer(), options(aggregate_only, blur))
@@ -161,10 +163,27 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
         aggregate_only: Annotated[bool, Form()] = False,
         blur: Annotated[bool, Form()] = False,
     ) -> HTMLResponse:
-        result = await analyse(file, aggregate_only, blur)
+        return result_page(request, await analyse(file, aggregate_only, blur))
+
+    @app.post("/analyze/demo", response_class=HTMLResponse)
+    async def analyze_demo(
+        request: Request,
+        aggregate_only: Annotated[bool, Form()] = False,
+        blur: Annotated[bool, Form()] = False,
+    ) -> HTMLResponse:
+        """The bundled demo photo, for a first look without a photo of one's own."""
+        from aiducation.inference.runner import demo_image_path
+
+        path = demo_image_path()
+        upload = check_upload(path.name, path.read_bytes(), 2**31)
+        return result_page(request, await run_analysis(upload, aggregate_only, blur))
+
+    def result_page(request: Request, result) -> HTMLResponse:
+        from aiducation.inference.runner import USE_NOTICE
+
         chart = shares_svg(result.summary["state_shares"], result.summary["state_counts"])
-        return page(request, "result.html", active="analyze", result=result,
-                    chart=chart, downloads=downloads(result))  # fmt: skip
+        return page(request, "result.html", active="analyze", result=result, chart=chart,
+                    downloads=downloads(result), notice=USE_NOTICE)  # fmt: skip
 
     @app.post("/api/analyze")
     async def analyze_api(
