@@ -122,3 +122,16 @@ def test_cli_bad_input_exits_2_with_one_line(extra, message, checkpoint_dir, tmp
     assert main(["analyze", *model, "--out", str(tmp_path / "o"), *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: ") and message in err[-1]
+
+
+def test_webcam_run_writes_summary_and_timeline(
+    stub_analyzer, synthetic_video, tmp_path, monkeypatch
+):
+    from aiducation.inference import runner
+
+    monkeypatch.setattr(runner, "open_webcam", lambda index: cv2.VideoCapture(str(synthetic_video)))
+    summary = run(stub_analyzer, tmp_path / "cam", [], webcam=0, max_frames=6, blur=True)
+    assert summary["frames"] == 6 and summary["per_source"][0]["kind"] == "webcam"
+    assert summary["per_source"][0]["source"] == "webcam:0"
+    assert (tmp_path / "cam" / "timeline_webcam.png").is_file()
+    assert (tmp_path / "cam" / "annotated" / "webcam.mp4").is_file()

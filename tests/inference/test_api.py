@@ -114,3 +114,30 @@ def test_fused_classifier_matches_the_checkpoint(checkpoint_dir: Path) -> None:
     np.testing.assert_allclose(fused, plain, atol=1e-4)
     np.testing.assert_allclose(fused.sum(axis=1), 1, atol=1e-5)
     assert FaceClassifier.load(checkpoint_dir).predict(crops[:0]).shape == (0, 4)
+
+
+class InterruptedCapture:
+    """A capture that yields ``n`` frames, then behaves as if Ctrl-C was pressed."""
+
+    def __init__(self, frame: np.ndarray, n: int) -> None:
+        self.frame, self.left = frame, n
+
+    def grab(self) -> bool:
+        if self.left == 0:
+            raise KeyboardInterrupt
+        self.left -= 1
+        return True
+
+    def retrieve(self) -> tuple[bool, np.ndarray]:
+        return True, self.frame
+
+
+def test_live_stream_stops_cleanly_on_ctrl_c(stub_analyzer: Analyzer) -> None:
+    from aiducation.inference.api import analyze_stream
+
+    capture = InterruptedCapture(scene([(10, 10, 60, 60, BRIGHT)]), n=4)
+    result = analyze_stream(capture, "webcam:0", 30.0, 1, stub_analyzer, live=True)
+    assert len(result.frames) == 4 and result.track_ids == [0]
+    assert all(f.time is not None and f.time < 5 for f in result.frames)  # wall-clock seconds
+    with pytest.raises(KeyboardInterrupt):  # files are not live: Ctrl-C propagates
+        analyze_stream(InterruptedCapture(scene([]), 1), "f.mp4", 30.0, 1, stub_analyzer)
