@@ -98,7 +98,7 @@ def main() -> None:
         ("web: POST /analyze, 10 s 640×400 video at 2 fps (20 frames)",
          lambda: post("/analyze", "lesson.mp4", video)),
         ("web: GET /analyze (page)", lambda: client.get("/analyze")),
-        ("API again (order check): analyze_frame, demo photo", lambda: analyzer.analyze_frame(image)),
+        ("API again (order check), demo photo", lambda: analyzer.analyze_frame(image)),
     ]  # fmt: skip
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
           f"{torch.get_num_threads()} torch threads, model {model or 'bundled'}{note}")  # fmt: skip
