@@ -88,7 +88,11 @@ def dataset_section(data: Path | None) -> str:
     from aiducation.data.report import split_table
 
     summary = json.loads((data / "summary.json").read_text())
-    counts = split_table(summary).reset_index()
+    split_counts = summary.get("split_counts", {})
+    if all(isinstance(v, dict) for v in split_counts.values()):
+        counts = split_table(summary).reset_index()
+    else:  # older summaries: images per split only
+        counts = pd.DataFrame(list(split_counts.items()), columns=["split", "images"])
     cleaning = [
         ("rows in the vote file", summary.get("rows_total")),
         ("after dropping NF > 0", summary.get("rows_after_nf")),
