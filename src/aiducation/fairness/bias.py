@@ -56,7 +56,7 @@ class BiasReport:
         return {
             "config": asdict(self.config),
             "classes": self.classes,
-            "overall": self.overall,
+            "overall": {k: None if v != v else v for k, v in self.overall.items()},
             "groups": _records(self.groups),
             "gaps": _records(self.gaps),
             "distribution": _records(self.distribution),

@@ -55,7 +55,9 @@ def paired_deltas(
                     float(fn(np.bincount(c[keep], minlength=n_classes**2).reshape(n_classes, -1)))
                     for c in codes
                 ]
-                low, high = percentile_interval(fn(boot[1, :, g]) - fn(boot[0, :, g]), 0.95)
+                low, high = percentile_interval(
+                    fn(boot[1, :, g]) - fn(boot[0, :, g]), config.confidence
+                )
                 rows.append(
                     {
                         "group": group,
