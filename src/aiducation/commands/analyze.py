@@ -16,8 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="checkpoint or run directory (default: bundled model)")
     parser.add_argument("--detector", default="yunet", help="face detector: yunet (default), haar")
     parser.add_argument(
-        "--margin", type=float, default=0.1,
-        help="grow each face box by this fraction of its side before cropping (default 0.1)",
+        "--margin", type=float, default=0.0,
+        help="grow each (squared) face box by this fraction of its side per side (default 0)",
     )  # fmt: skip
     sampling = parser.add_mutually_exclusive_group()
     sampling.add_argument("--every", type=int, default=1, help="analyse every N-th video frame")
