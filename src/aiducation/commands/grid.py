@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--models",
         nargs="+",
         metavar="NAME",
-        help="models to train instead of (or with) the preset's",
+        help="models to train (default with --preset seed: the report's 12)",
     )
     parser.add_argument(
         "--out",
