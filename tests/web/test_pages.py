@@ -111,3 +111,30 @@ def test_serve_arguments_default_to_localhost():
 def test_serve_rejects_bad_arguments(argv, words, capsys):
     assert main(argv) == 2
     assert words in capsys.readouterr().err
+
+
+def test_serve_builds_the_app_and_binds_localhost(monkeypatch, tmp_path, capsys):
+    import uvicorn
+
+    calls = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.update(app=app, **kw))
+    argv = ["serve", "--port", "8765", "--results", str(tmp_path), "--max-upload-mb", "5"]
+    assert main(argv) == 0
+    assert (calls["host"], calls["port"]) == ("127.0.0.1", 8765)
+    config = calls["app"].state.web.config
+    assert config.results == str(tmp_path) and config.max_upload_bytes == 5 * 2**20
+    assert "http://127.0.0.1:8765/" in capsys.readouterr().out
+
+
+def test_model_page_shows_the_test_score_of_a_run_checkpoint(
+    results_dir, checkpoint_dir, stub_analyzer
+):
+    import shutil
+
+    best = results_dir / "runs" / "faceresnet_t" / "checkpoints" / "best"
+    shutil.rmtree(best)
+    shutil.copytree(checkpoint_dir, best)
+    config = WebConfig(model=str(results_dir / "runs" / "faceresnet_t"))
+    html = TestClient(create_app(config, analyzer=stub_analyzer)).get("/model").text
+    assert str(best) in html
+    assert re.search(r'id="model-test">\s*accuracy 0.5432', html)

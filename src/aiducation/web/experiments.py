@@ -95,7 +95,8 @@ def _files(directory: Path) -> list[Path]:
 
 
 def _headline(directory: Path) -> dict[str, float]:
-    for candidate in (directory / "test" / "metrics.json", directory / "metrics.json"):
+    candidates = ("test/metrics.json", "metrics.json", "oof_metrics.json")  # run, eval, k-fold
+    for candidate in (directory / c for c in candidates):
         if candidate.is_file():
             try:
                 metrics = json.loads(candidate.read_text())
@@ -184,12 +185,13 @@ def read_table(root: str | Path, relative: str) -> Table | None:
 
 
 def markdown_reports(root: str | Path, entry: Entry) -> list[tuple[str, object]]:
-    """``(name, HTML)`` of the entry's Markdown reports (``report.md`` and ``*.md`` tables)."""
+    """``(name in the entry, HTML)`` of its Markdown reports, ``report.md`` first."""
     from aiducation.web.markdown import markdown_to_html
 
     shown = []
     for relative in entry.reports:
         path = safe_path(root, relative)
         if path is not None and path.suffix == ".md":
-            shown.append((path.name, markdown_to_html(path.read_text(errors="replace"))))
-    return sorted(shown, key=lambda item: item[0] != "report.md")
+            name = relative if entry.path == "." else relative[len(entry.path) + 1 :]
+            shown.append((name, markdown_to_html(path.read_text(errors="replace"))))
+    return sorted(shown, key=lambda item: Path(item[0]).name != "report.md")

@@ -26,6 +26,7 @@ class ModelInfo:
     config: dict = field(default_factory=dict)
     card_html: Markup | None = None
     weights_mb: float | None = None
+    test_metrics: dict[str, float] = field(default_factory=dict)  # when inside a run directory
     error: str | None = None
 
 
@@ -41,6 +42,11 @@ def model_info(model: str | Path | None) -> ModelInfo:
     except (OSError, ValueError) as exc:
         info.error = f"{directory / CONFIG_FILE}: unreadable ({exc})"
     info.weights_mb = round((directory / WEIGHTS_FILE).stat().st_size / 2**20, 2)
+    if directory.parent.name == "checkpoints":  # run/checkpoints/best: show the run's test score
+        from aiducation.web.experiments import describe
+
+        run = directory.parent.parent
+        info.test_metrics = describe(run, run, "run").headline
     for name in CARD_NAMES:
         for folder in (directory, directory.parent):
             if (folder / name).is_file():
