@@ -125,6 +125,9 @@ def test_mitigate_cli_end_to_end_then_bias_on_its_checkpoint(tmp_path, prepared_
     bias += ["--no-intersections"]
     all_half = ["--attributes", str(tmp_path / "age.csv"), "--out", str(tmp_path / "b")]
     assert main([*bias, *all_half]) == 2
+    assert main([*bias, *all_half, "--held-out-only"]) == 0
+    kept = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert kept["overall"]["n"] == len(predictions) and "dropped" in kept["inputs"]["held_out"]
     # ... the reserved half is accepted, and matches the experiment's baseline predictions.
     attrs[attrs["image"].isin(reserved)].to_csv(tmp_path / "held.csv", index=False)
     held = ["--attributes", str(tmp_path / "held.csv"), "--out", str(tmp_path / "b")]

@@ -29,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="predictions are known to be on images the model never trained on",
     )
     parser.add_argument(
+        "--held-out-only",
+        action="store_true",
+        help="drop images the model trained on (known from split.csv/--trained-on) and report "
+        "on the rest",
+    )
+    parser.add_argument(
         "--force", action="store_true", help="report even on images the model trained on"
     )
     parser.add_argument("--out", default="reports/bias", help="output directory")
@@ -75,6 +81,13 @@ def run(args: argparse.Namespace) -> int:
             f"{frame['image_name'].iloc[0] if len(frame) else '?'})"
         )
     frame, joined = frame[matched].reset_index(drop=True), joined[matched]
+    dropped = ""
+    if args.held_out_only and how != "unknown":
+        keep = ~frame["in_training"].astype(bool).to_numpy()
+        if not keep.any():
+            raise InputError(f"every annotated image was in the model's training set ({how})")
+        dropped = f"; {int((~keep).sum())} training images dropped by --held-out-only"
+        frame, joined = frame[keep].reset_index(drop=True), joined[keep]
     held_out = require_held_out(frame, how, force=args.force, assume_held_out=args.assume_held_out)
     config = BiasConfig(
         min_group_size=args.min_group_size,
@@ -85,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     report = analyze_bias(frame["y_true"], frame["y_pred"], joined, classes, config)
+    held_out += dropped
     report.notes.insert(0, held_out)
     inputs = {
         "attributes": args.attributes,

@@ -93,15 +93,17 @@ def trained_rows(
 ) -> tuple[np.ndarray, str] | None:
     """Which dataset rows the checkpoint trained on (bool mask) and how that is known.
 
-    Sources, in order: ``split.csv`` in the run directory (role ``train``); the splits the user
-    declared (``--trained-on``). ``None`` when unknown.
+    Sources, in order: ``split.csv`` in the run directory (roles ``train`` and ``val``: images
+    fitted or used to choose the checkpoint); the splits the user declared (``--trained-on``).
+    ``None`` when unknown.
     """
     split_file = run_dir_of(checkpoint_dir) / SPLIT_FILE
     if split_file.is_file():
         table = pd.read_csv(split_file, keep_default_na=False)
-        trained = {image_key(n) for n in table.loc[table["role"] == "train", "image_name"]}
+        used = table["role"].isin(["train", "val"])
+        trained = {image_key(n) for n in table.loc[used, "image_name"]}
         keys = dataset.meta["image_name"].map(image_key)
-        return keys.isin(trained).to_numpy(), f"{split_file} (role 'train')"
+        return keys.isin(trained).to_numpy(), f"{split_file} (roles 'train' and 'val')"
     if declared_splits:
         mask = dataset.meta["split"].isin(declared_splits).to_numpy()
         return mask, f"--trained-on {','.join(declared_splits)}"
