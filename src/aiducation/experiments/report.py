@@ -64,7 +64,7 @@ def table_html(frame: pd.DataFrame, digits: int = 4) -> str:
     for column in frame.select_dtypes("float").columns:
         values = frame[column].dropna()
         if len(values) and (values == values.round()).all() and values.abs().max() < 2**53:
-            frame[column] = frame[column].astype("Int64")
+            frame[column] = ["" if pd.isna(v) else int(v) for v in frame[column]]
     table = frame.to_html(
         index=False, float_format=lambda v: f"{v:.{digits}f}", na_rep="", border=0
     )
