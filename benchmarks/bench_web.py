@@ -65,7 +65,11 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
-    tmp = Path(tempfile.mkdtemp(prefix="bench_web_"))
+    with tempfile.TemporaryDirectory(prefix="bench_web_") as folder:
+        bench(args, Path(folder))
+
+
+def bench(args: argparse.Namespace, tmp: Path) -> None:
     model, note = args.model, ""
     if model is None and not (bundled_model_dir() / "model.json").is_file():
         torch.manual_seed(0)
