@@ -194,3 +194,15 @@ def test_demo_photo_button_analyses_the_bundled_photo(client):
     assert response.status_code == 200
     assert "Result: classroom_19faces.jpg" in response.text
     assert "AI Act" in response.text  # the use notice of `aiducation analyze`
+
+
+def test_upload_without_content_length_is_cut_off_at_the_limit(client):
+    def chunks():
+        yield b"--x\r\nContent-Disposition: form-data; name=file; filename=a.jpg\r\n\r\n"
+        for _ in range(40):
+            yield b"\xff" * 2**16  # 2.5 MiB in total, over the 1 MiB limit
+
+    response = client.post(
+        "/analyze", content=chunks(), headers={"content-type": "multipart/form-data; boundary=x"}
+    )
+    assert response.status_code == 413

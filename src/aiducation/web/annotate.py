@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -68,6 +69,7 @@ class Annotator:
         from aiducation.fairness.annotate import AnnotationSession
 
         self.dataset, self.out, self.config = dataset, Path(out), config
+        self.lock = threading.Lock()  # one CSV rewrite at a time
         self.sessions = {
             name: AnnotationSession(
                 dataset, self.out, name, choices, config.per_class, config.splits, config.seed
@@ -106,8 +108,10 @@ def add_annotate_routes(app: FastAPI, state, page) -> None:
     from aiducation.fairness.annotate import UNSURE
     from aiducation.fairness.inputs import image_key
 
+    # Plain ``def`` handlers: FastAPI runs them in its thread pool, so reading and rewriting
+    # the CSV never blocks the event loop (or waits behind a running video analysis).
     @app.get("/annotate", response_class=HTMLResponse)
-    async def annotate_page(request: Request, attribute: str | None = None) -> HTMLResponse:
+    def annotate_page(request: Request, attribute: str | None = None) -> HTMLResponse:
         annotator = state.annotator()
         if annotator is None:
             return page(request, "annotate.html", active="annotate", annotator=None)
@@ -123,7 +127,7 @@ def add_annotate_routes(app: FastAPI, state, page) -> None:
         )  # fmt: skip
 
     @app.post("/annotate/{attribute}")
-    async def annotate_label(
+    def annotate_label(
         attribute: str, row: Annotated[int, Form()], value: Annotated[str, Form()]
     ) -> RedirectResponse:
         annotator = state.annotator()
@@ -133,20 +137,20 @@ def add_annotate_routes(app: FastAPI, state, page) -> None:
         if not 0 <= row < len(annotator.dataset.meta) or row not in session.queue:
             raise InputError(f"row {row} is not in the {attribute} sample")
         name = str(annotator.dataset.meta["image_name"].iloc[row])
-        with state.lock:
+        with annotator.lock:
             if image_key(name) not in session.labelled():  # a repeated submit changes nothing
                 session.record(row, value)
         return RedirectResponse(f"/annotate?attribute={attribute}", status_code=303)
 
     @app.get("/annotate/face/{row}.png")
-    async def annotate_face(row: int) -> Response:
+    def annotate_face(row: int) -> Response:
         annotator = state.annotator()
         if annotator is None:
             raise HTTPException(404)
         return Response(annotator.face_png(row), media_type="image/png")
 
     @app.get("/annotate/attributes.csv")
-    async def annotate_csv() -> FileResponse:
+    def annotate_csv() -> FileResponse:
         annotator = state.annotator()
         if annotator is None or not annotator.out.is_file():
             raise HTTPException(404)

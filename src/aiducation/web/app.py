@@ -195,15 +195,15 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
         result = await analyse(file, aggregate_only, blur)
         return JSONResponse(result.to_json())
 
-    # ---- Experiments ---------------------------------------------------------------------
+    # ---- Experiments (plain ``def``: FastAPI runs file reading and plotting in its pool) ----
     @app.get("/experiments", response_class=HTMLResponse)
-    async def experiments_page(request: Request) -> HTMLResponse:
-        entries = await asyncio.to_thread(experiments.find_entries, config.results)
+    def experiments_page(request: Request) -> HTMLResponse:
+        entries = experiments.find_entries(config.results)
         return page(request, "experiments.html", active="experiments", entries=entries,
                     results=config.results)  # fmt: skip
 
     @app.get("/experiments/view", response_class=HTMLResponse)
-    async def experiment_page(request: Request, path: str) -> HTMLResponse:
+    def experiment_page(request: Request, path: str) -> HTMLResponse:
         entry = experiments.entry_at(config.results, path)
         if entry is None:
             raise HTTPException(404)
@@ -213,42 +213,39 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
                     tables=tables, reports=reports)  # fmt: skip
 
     @app.get("/results/{relative:path}")
-    async def result_file(relative: str) -> FileResponse:
+    def result_file(relative: str) -> FileResponse:
         path = experiments.safe_path(config.results, relative)
         if path is None:
             raise HTTPException(404)
         return FileResponse(path, media_type=experiments.MEDIA_TYPES[path.suffix.lower()])
 
     @app.get("/experiments/history.png")
-    async def history_png(path: str) -> Response:
+    def history_png(path: str) -> Response:
         """Training curves drawn from a run's current log.csv (works while it trains)."""
+        import matplotlib.pyplot as plt
+        import pandas as pd
+
+        from aiducation.training.plots import plot_history
+
         log = experiments.safe_path(config.results, f"{path}/log.csv")
-        if log is None:
+        try:
+            frame = pd.read_csv(log) if log is not None else pd.DataFrame()
+        except (OSError, ValueError):  # a log being written or damaged: no curves yet
+            frame = pd.DataFrame()
+        if frame.empty or "epoch" not in frame:
             raise HTTPException(404)
-
-        def draw() -> bytes:
-            import matplotlib.pyplot as plt
-            import pandas as pd
-
-            from aiducation.training.plots import plot_history
-
-            frame = pd.read_csv(log)
-            if frame.empty:
-                raise HTTPException(404)
-            figure = plot_history(frame, title=path)
-            buffer = io.BytesIO()
-            figure.savefig(buffer, format="png", dpi=90)
-            plt.close(figure)
-            return buffer.getvalue()
-
-        return Response(await asyncio.to_thread(draw), media_type="image/png")
+        figure = plot_history(frame, title=path)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=90)
+        plt.close(figure)
+        return Response(buffer.getvalue(), media_type="image/png")
 
     # ---- Model ---------------------------------------------------------------------------
     @app.get("/model", response_class=HTMLResponse)
-    async def model_page(request: Request) -> HTMLResponse:
+    def model_page(request: Request) -> HTMLResponse:
         from aiducation.web.modelcard import model_info
 
-        info = await asyncio.to_thread(model_info, config.model)
+        info = model_info(config.model)
         return page(request, "model.html", active="model", info=info,
                     settings=asdict(config))  # fmt: skip
 
