@@ -12,6 +12,7 @@ training images per second, end to end (data loading + forward + backward + opti
 the per-epoch time is extrapolated to the 12,923 training images.
 
     .venv/bin/python benchmarks/bench_train.py --data prepared/ferplus --steps 8 --repeats 2
+    .venv/bin/python benchmarks/bench_train.py --mode layout --model faceresnet_s --hidden none
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from torch.utils.data import DataLoader, Dataset
 from aiducation.data.dataset import load_prepared
 from aiducation.models import count_parameters, create_model
 from aiducation.training.config import TrainConfig
-from aiducation.training.learner import Learner, train_one_epoch
+from aiducation.training.learner import Learner, cpu_has_native_bf16, train_one_epoch
 
 
 class PngFaces(Dataset):
@@ -67,11 +68,48 @@ def report_epoch(model: torch.nn.Module, loader: DataLoader) -> int:
     return seen
 
 
+def layout_precision(args: argparse.Namespace, data) -> dict:
+    """Our path with channels-last on/off × bf16 on/off, same model and images."""
+    n = args.steps * args.batch_size
+    train_idx = data.split_indices("train")[:n]
+    kwargs = {} if args.hidden == "none" else {"hidden": _hidden(args.hidden)}
+    rates: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(args.repeats):
+            for channels_last in (False, True):
+                for bf16 in ("off", "on"):
+                    config = TrainConfig(
+                        model=args.model, model_kwargs=kwargs, epochs=1,
+                        batch_size=args.batch_size, schedule="constant", progress=False,
+                        bf16=bf16, channels_last=channels_last, threads=args.threads,
+                    )  # fmt: skip
+                    learner = Learner(config, data, train_idx, train_idx[:1], Path(tmp) / "r")
+                    start = time.perf_counter()
+                    train_one_epoch(learner)
+                    layout = "channels_last" if channels_last else "nchw"
+                    key = f"{layout}+{'bf16' if bf16 == 'on' else 'fp32'}"
+                    rates.setdefault(key, []).append(n / (time.perf_counter() - start))
+                    print(f"{key}: {rates[key][-1]:.1f} images/s", flush=True)
+    return {"model": args.model, "images_per_s": rates, "native_bf16": cpu_has_native_bf16()}
+
+
+def _hidden(value: str) -> int | str:
+    return value if value == "seed" else int(value)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--mode",
+        choices=("report", "layout"),
+        default="report",
+        help="report: ours vs report's data path; layout: channels-last × bf16",
+    )
     parser.add_argument("--data", type=Path, default=Path("prepared/ferplus"))
     parser.add_argument("--model", default="B16_N8_FC2_K5_AP20")
-    parser.add_argument("--hidden", default="seed", help="hidden FC width ('seed' = B·AP²)")
+    parser.add_argument(
+        "--hidden", default="seed", help="hidden FC width ('seed' = B·AP², 'none' in layout mode)"
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=8, help="optimiser steps per measurement")
     parser.add_argument("--repeats", type=int, default=2)
@@ -81,9 +119,21 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     data = load_prepared(args.data)
+    if args.mode == "layout":
+        print(
+            json.dumps(
+                {
+                    "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "threads": args.threads,
+                    **layout_precision(args, data),
+                },
+                indent=2,
+            )
+        )
+        return
     n = args.steps * args.batch_size
     train_idx = data.split_indices("train")[:n]
-    hidden = args.hidden if args.hidden == "seed" else int(args.hidden)
+    hidden = _hidden(args.hidden)
     config = TrainConfig(
         model=args.model, model_kwargs={"hidden": hidden}, epochs=1, batch_size=args.batch_size,
         optimizer="adam", lr=1e-3, weight_decay=1e-4, schedule="constant", progress=False,

@@ -1,9 +1,12 @@
 """FaceResNet: a compact residual CNN designed for 48×48 grayscale faces (the default model).
 
-Stem at 48×48, then three stages that halve the resolution (24, 12, 6) while widening the
-channels, pre-pooled by global average pooling into a small linear head. About a million
-parameters at width 32; the whole network costs far less compute than the report's models
-because only the stem runs at full resolution.
+Stem at 48×48, then stages that halve the resolution (24, 12, 6) while doubling the channels,
+then global average pooling into a small linear head. Only the stem runs at full resolution, so
+the default (width 16, 0.67 M parameters, ~45 M multiply-adds per face) trains several times
+faster than the report's B16_N8_FC2_K5_AP20 (~260 M multiply-adds) on a CPU.
+
+Sizes (train images/s, 1 thread on a busy 2-core AMD EPYC, batch 64, channels-last):
+faceresnet_t ≈ 235, faceresnet_s ≈ 146, faceresnet_m ≈ 28.
 """
 
 from __future__ import annotations
@@ -79,11 +82,17 @@ class FaceResNet(nn.Module):
 
 @register_model
 def faceresnet_s(**kwargs) -> FaceResNet:
-    """Default: width 32, depths (1, 2, 2), ~1.2 M parameters."""
+    """Default: width 16, depths (1, 2, 2), ~0.67 M parameters."""
+    return FaceResNet(**{"width": 16, "depths": (1, 2, 2), **kwargs})
+
+
+@register_model
+def faceresnet_m(**kwargs) -> FaceResNet:
+    """Medium: width 32, depths (1, 2, 2), ~2.7 M parameters, for longer training budgets."""
     return FaceResNet(**{"width": 32, "depths": (1, 2, 2), **kwargs})
 
 
 @register_model
 def faceresnet_t(**kwargs) -> FaceResNet:
-    """Tiny: width 16, depths (1, 1, 1), for tests and very fast experiments."""
+    """Tiny: width 16, depths (1, 1, 1), ~0.3 M parameters, for tests and fast experiments."""
     return FaceResNet(**{"width": 16, "depths": (1, 1, 1), **kwargs})
