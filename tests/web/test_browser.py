@@ -138,6 +138,20 @@ def test_upload_photo_shows_annotated_result_and_chart(driver, site, shots):
     screenshot(driver, shots / "result.png")
 
 
+def test_upload_video_shows_the_class_timeline(driver, site, video_bytes, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    url, _ = site
+    video = tmp_path / "lesson.mp4"
+    video.write_bytes(video_bytes)
+    driver.get(f"{url}/analyze")
+    driver.find_element(By.ID, "file").send_keys(str(video))
+    driver.find_element(By.ID, "analyze-button").click()
+    chart = wait_for(driver, "#timeline-chart")
+    assert driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", chart)
+    assert "video · 4 frames analysed" in driver.find_element(By.ID, "summary").text
+
+
 def test_webcam_frames_are_analysed_live(driver, site):
     """Chromium's fake camera feeds the page; frames go to /api/analyze about once a second."""
     from selenium.webdriver.common.by import By
