@@ -212,7 +212,7 @@ def test_experiments_and_model_pages(driver, site, shots):
     url, _ = site
     driver.get(f"{url}/experiments")
     rows = driver.find_elements(By.CSS_SELECTOR, "#entries tbody tr")
-    assert len(rows) == 3
+    assert len(rows) == 4
     screenshot(driver, shots / "experiments.png")
     driver.find_element(By.LINK_TEXT, "runs/faceresnet_t").click()
     curves = wait_for(driver, "#history")

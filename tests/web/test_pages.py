@@ -19,6 +19,7 @@ def test_find_entries_recognises_each_kind(results_dir):
     assert {p: e.kind for p, e in entries.items()} == {
         "grid": "grid",
         "bias_age": "bias",
+        "grid/runs/B16_N8_FC2_K5_AP20": "run",
         "runs/faceresnet_t": "run",
     }
     run = entries["runs/faceresnet_t"]
@@ -36,6 +37,7 @@ def test_experiments_list_links_every_entry(client):
     assert re.findall(r'href="/experiments/view\?path=([^"]+)"', html) == [
         "grid",
         "bias_age",
+        "grid/runs/B16_N8_FC2_K5_AP20",
         "runs/faceresnet_t",
     ]
     assert "0.5432" in html and 'href="/results/grid/report.html"' in html
@@ -60,6 +62,8 @@ def test_grid_and_bias_pages_render_tables_and_reports(client):
     grid = client.get("/experiments/view", params={"path": "grid"}).text
     assert "B16_N8_FC2_K5_AP20" in grid and "0.6234" in grid
     assert 'src="/results/grid/plots/comparison.png"' in grid
+    inside = grid[grid.index('id="inside"') :]
+    assert 'href="/experiments/view?path=grid/runs/B16_N8_FC2_K5_AP20">runs/B16_N8' in inside
     bias = client.get("/experiments/view", params={"path": "bias_age"}).text
     assert "<h1>Bias analysis</h1>" in bias and "<strong>lower</strong>" in bias
     assert "0.709" in bias and "child" in bias

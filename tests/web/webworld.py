@@ -83,6 +83,11 @@ def write_results(root: Path) -> Path:
     (grid / "table_2_2.md").write_text("| model | accuracy |\n| --- | --- |\n| B16 | 0.6234 |\n")
     (grid / "plots" / "comparison.png").write_bytes(encode(np.zeros((8, 8, 3), np.uint8), ".png"))
     (grid / "report.html").write_text("<html><body>grid report</body></html>")
+    grid_run = grid / "runs" / "B16_N8_FC2_K5_AP20"
+    (grid_run / "test").mkdir(parents=True)
+    (grid_run / "config.json").write_text("{}")
+    (grid_run / "log.csv").write_text("epoch,train_loss,val_loss,val_accuracy\n1,1.2,1.3,0.6\n")
+    (grid_run / "test" / "metrics.json").write_text(json.dumps({"accuracy": 0.6234}))
     bias = root / "bias_age"
     (bias / "plots").mkdir(parents=True)
     (bias / "report.json").write_text("{}")

@@ -209,8 +209,12 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
             raise HTTPException(404)
         tables = [t for t in (experiments.read_table(config.results, p) for p in entry.tables) if t]
         reports = experiments.markdown_reports(config.results, entry)
+        inside = [
+            e for e in experiments.find_entries(Path(config.results) / entry.path)
+            if e.path != "."
+        ]  # fmt: skip
         return page(request, "experiment.html", active="experiments", entry=entry,
-                    tables=tables, reports=reports)  # fmt: skip
+                    tables=tables, reports=reports, inside=inside)  # fmt: skip
 
     @app.get("/results/{relative:path}")
     def result_file(relative: str) -> FileResponse:
