@@ -13,6 +13,7 @@ the per-epoch time is extrapolated to the 12,923 training images.
 
     .venv/bin/python benchmarks/bench_train.py --data prepared/ferplus --steps 8 --repeats 2
     .venv/bin/python benchmarks/bench_train.py --mode layout --model faceresnet_s --hidden none
+    .venv/bin/python benchmarks/bench_train.py --mode accuracy --config RECIPE.json
 """
 
 from __future__ import annotations
@@ -33,8 +34,16 @@ from torch.utils.data import DataLoader, Dataset
 
 from aiducation.data.dataset import load_prepared
 from aiducation.models import count_parameters, create_model
+from aiducation.training.callbacks import Callback
 from aiducation.training.config import TrainConfig
-from aiducation.training.learner import Learner, cpu_has_native_bf16, train_one_epoch
+from aiducation.training.learner import (
+    Learner,
+    cpu_has_native_bf16,
+    default_callbacks,
+    evaluate,
+    fit,
+    train_one_epoch,
+)
 
 
 class PngFaces(Dataset):
@@ -93,6 +102,39 @@ def layout_precision(args: argparse.Namespace, data) -> dict:
     return {"model": args.model, "images_per_s": rates, "native_bf16": cpu_has_native_bf16()}
 
 
+class TestAccuracyClock(Callback):
+    """Benchmark-only: held-out test accuracy after every epoch, against training wall time."""
+
+    def __init__(self, data, target: float) -> None:
+        self.test_idx = data.split_indices("test")
+        self.images = torch.from_numpy(np.ascontiguousarray(data.images[self.test_idx]))
+        self.labels, self.classes, self.target = data.labels[self.test_idx], data.classes, target
+        self.rows: list[dict] = []
+
+    def on_epoch_end(self, learner: Learner, row: dict) -> None:
+        metrics, _ = evaluate(learner.model, self.images, self.labels, self.classes)
+        self.rows.append({"epoch": row["epoch"], "train_s": round(row["elapsed_s"], 1),
+                          "val_accuracy": round(row["val_accuracy"], 4),
+                          "test_accuracy": round(metrics["accuracy"], 4)})  # fmt: skip
+        print(self.rows[-1], flush=True)
+
+
+def time_to_accuracy(args: argparse.Namespace, data) -> dict:
+    """Train the recipe in ``--config`` and report when test accuracy first reaches targets."""
+    config = TrainConfig.load(args.config) if args.config else TrainConfig()
+    config.threads, config.progress = args.threads, False
+    clock = TestAccuracyClock(data, args.target)
+    with tempfile.TemporaryDirectory() as tmp:
+        callbacks = [*default_callbacks(config, Path(tmp)), clock]
+        fit(config, data, data.split_indices("train"), data.split_indices("val"), Path(tmp),
+            callbacks=callbacks, resume=False)  # fmt: skip
+    reached = {
+        str(t): next((r["train_s"] for r in clock.rows if r["test_accuracy"] >= t), None)
+        for t in (args.target, 0.70)
+    }
+    return {"config": config.to_dict(), "epochs": clock.rows, "seconds_to_test_accuracy": reached}
+
+
 def _hidden(value: str) -> int | str:
     return value if value == "seed" else int(value)
 
@@ -101,10 +143,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--mode",
-        choices=("report", "layout"),
+        choices=("report", "layout", "accuracy"),
         default="report",
-        help="report: ours vs report's data path; layout: channels-last × bf16",
+        help="report: ours vs report's data path; layout: channels-last × bf16; "
+        "accuracy: held-out test accuracy against training time for --config",
     )
+    parser.add_argument("--config", type=Path, help="TrainConfig JSON for --mode accuracy")
+    parser.add_argument("--target", type=float, default=0.623, help="test accuracy to time")
     parser.add_argument("--data", type=Path, default=Path("prepared/ferplus"))
     parser.add_argument("--model", default="B16_N8_FC2_K5_AP20")
     parser.add_argument(
@@ -119,6 +164,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     data = load_prepared(args.data)
+    if args.mode == "accuracy":
+        print(json.dumps(time_to_accuracy(args, data), indent=2))
+        return
     if args.mode == "layout":
         print(
             json.dumps(
