@@ -50,7 +50,8 @@ DETECTORS = {  # label → (registry name, kwargs)
 @dataclass
 class BenchConfig:
     media: str = str(DEFAULT_MEDIA)
-    model: str | None = None  # None: bundled model, else random-weight DEFAULT_MODEL (speed only)
+    model: str | None = None  # None: the bundled model if present, else random-weight `arch`
+    arch: str = DEFAULT_MODEL  # architecture timed when there is no checkpoint (speed only)
     threads: int = 2  # torch and OpenCV threads
     repeats: int = 5  # timing repeats per image (best-of / mean reported below)
     batch_size: int = 256  # classification batch
@@ -131,9 +132,9 @@ def classifier(config: BenchConfig) -> tuple[FaceClassifier, str]:
     if config.model is not None or _bundled_exists():
         loaded = FaceClassifier.load(config.model, config.batch_size)
         return loaded, str(config.model or "bundled")
-    model = fuse_for_inference(create_model(DEFAULT_MODEL).eval())
+    model = fuse_for_inference(create_model(config.arch).eval())
     classes = ["Angry", "Bored", "Focused", "Neutral"]
-    return FaceClassifier(model, classes, config.batch_size), f"{DEFAULT_MODEL} (random weights)"
+    return FaceClassifier(model, classes, config.batch_size), f"{config.arch} (random weights)"
 
 
 def _bundled_exists() -> bool:
@@ -185,11 +186,13 @@ def main() -> None:
     parser.add_argument("--out", default=str(HERE / "results" / "analyze"))
     parser.add_argument("--media", default=BenchConfig.media)
     parser.add_argument("--model")
+    parser.add_argument("--arch", default=DEFAULT_MODEL, help="timed if no --model/bundled")
+    parser.add_argument("--skip-detectors", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--peer-python", help="Python interpreter with the `fer` package")
     args = parser.parse_args()
-    config = BenchConfig(args.media, args.model, args.threads, args.repeats)
+    config = BenchConfig(args.media, args.model, args.arch, args.threads, args.repeats)
     torch.set_num_threads(config.threads)
     cv2.setNumThreads(config.threads)
     media = Path(config.media)
@@ -207,7 +210,7 @@ def main() -> None:
         "load_average_at_start": os.getloadavg()[0],
         "model": model_name,
         "config": asdict(config),
-        "detectors": compare_detectors(config, truth, frame),
+        "detectors": [] if args.skip_detectors else compare_detectors(config, truth, frame),
         "classification": classification_speed(config, clf),
         "pipeline": pipeline_speed(config, clf, frame),
     }
@@ -216,8 +219,9 @@ def main() -> None:
         results["peer"] = run_peer(args.peer_python, config)
         print(results["peer"], flush=True)
     out = Path(args.out)
-    write_table(out / "detectors.csv", results["detectors"])
-    write_markdown_table(out / "detectors.md", results["detectors"])
+    if results["detectors"]:
+        write_table(out / "detectors.csv", results["detectors"])
+        write_markdown_table(out / "detectors.md", results["detectors"])
     results["load_average_at_end"] = os.getloadavg()[0]
     write_json(out / "results.json", results)
     print(f"written to {out}/")
