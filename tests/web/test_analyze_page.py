@@ -84,7 +84,7 @@ def test_blur_hides_the_faces_in_the_annotated_picture(client):
     assert face_detail(plain) > 8 > 2 * face_detail(blurred)
 
 
-def test_video_result_has_timeline_frames_and_tracks(client, video_bytes, web_config):
+def test_video_result_has_timeline_frames_and_tracks(client, video_bytes, web_config, tmp_path):
     response = client.post("/analyze", files={"file": ("lesson.mp4", video_bytes, "video/mp4")})
     assert response.status_code == 200, response.text[:500]
     html = response.text
@@ -95,7 +95,24 @@ def test_video_result_has_timeline_frames_and_tracks(client, video_bytes, web_co
     payload = json.loads(data_urls(html, "application/json")[0])
     assert payload["kind"] == "video" and payload["summary"]["frames"] == 10  # 5 of 10 fps
     assert payload["summary"]["students"] == 2
+    (clip,) = data_urls(html, "video/webm")
+    assert clip.startswith(b"\x1a\x45\xdf\xa3")  # WebM, playable in browsers
+    clip_path = tmp_path / "clip.webm"
+    clip_path.write_bytes(clip)
+    capture = cv2.VideoCapture(str(clip_path))
+    frames = 0
+    while capture.read()[0]:
+        frames += 1
+    assert frames == 10  # one annotated frame per analysed frame
     assert list(Path(web_config.tmp_dir).iterdir()) == []  # the temporary video is gone
+
+
+def test_video_aggregate_only_has_timeline_but_no_pictures(client, video_bytes):
+    html = client.post(
+        "/analyze", files={"file": ("lesson.mp4", video_bytes)}, data={"aggregate_only": "true"}
+    ).text
+    assert 'id="timeline-chart"' in html
+    assert data_urls(html, "video/webm") == [] and data_urls(html, "image/jpeg") == []
 
 
 def test_api_returns_json(client, photo_bytes):

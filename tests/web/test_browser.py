@@ -150,6 +150,12 @@ def test_upload_video_shows_the_class_timeline(driver, site, video_bytes, tmp_pa
     chart = wait_for(driver, "#timeline-chart")
     assert driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", chart)
     assert "video · 4 frames analysed" in driver.find_element(By.ID, "summary").text
+    clip = driver.find_element(By.ID, "annotated-clip")
+    deadline = time.monotonic() + 30
+    while not driver.execute_script("return arguments[0].readyState >= 1", clip):
+        assert time.monotonic() < deadline, "the annotated WebM clip does not load"
+        time.sleep(0.1)
+    assert driver.execute_script("return arguments[0].duration", clip) > 0
 
 
 def test_webcam_frames_are_analysed_live(driver, site):

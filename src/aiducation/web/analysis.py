@@ -33,6 +33,7 @@ from aiducation.inference.video import frame_step, open_video, video_fps
 from aiducation.web.uploads import CheckedUpload
 
 THUMBNAILS = 6  # annotated frames shown for a video
+MAX_CLIP_BYTES = 20 * 2**20  # annotated WebM clips above this are not sent back
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class WebAnalysis:
     records: list[dict] = field(default_factory=list)  # empty when aggregate-only
     images: list[str] = field(default_factory=list)  # annotated JPEGs as data: URLs
     timeline_png: str | None = None  # data: URL (video only)
+    video: str | None = None  # annotated sampled frames as a WebM data: URL (video only)
     options: WebAnalysisOptions = field(default_factory=WebAnalysisOptions)
 
     def to_json(self) -> dict:
@@ -131,20 +133,30 @@ def analyze_upload_image(
     return result
 
 
+def shrink(image: np.ndarray, max_side: int = 640) -> np.ndarray:
+    """``image`` scaled down to at most ``max_side`` pixels, with even sides (for VP8)."""
+    scale = min(1.0, max_side / max(image.shape[:2]))
+    width, height = (round(image.shape[1] * scale) // 2 * 2, round(image.shape[0] * scale) // 2 * 2)
+    return cv2.resize(image, (max(width, 2), max(height, 2)), interpolation=cv2.INTER_AREA)
+
+
 def analyze_upload_video(
     upload: CheckedUpload, analyzer: Analyzer, options: WebAnalysisOptions
 ) -> WebAnalysis:
-    """Sample the video at about ``options.video_fps`` frames/s; keep a few annotated frames."""
+    """Sample the video at about ``options.video_fps`` frames/s; return the annotated sampled
+    frames as a WebM clip (VP8, plays in browsers) plus a few stills and the timeline."""
     from aiducation.inference.plots import timeline_figure
 
-    thumbnails: list[tuple[int, np.ndarray]] = []
+    stills: list[np.ndarray] = []
+    clip = b""
     with tempfile.TemporaryDirectory(prefix="aiducation-web-", dir=options.tmp_dir) as tmp:
-        path = Path(tmp) / f"upload{upload.suffix}"
+        path, clip_path = Path(tmp) / f"upload{upload.suffix}", Path(tmp) / "annotated.webm"
         path.write_bytes(upload.data)
         try:
             capture = open_video(path)
         except InputError as exc:  # name the user's file, not the temporary one
             raise InputError(str(exc).replace(str(path), upload.name)) from None
+        writer: list[cv2.VideoWriter] = []
         try:
             rate = video_fps(capture)
             step = frame_step(rate, fps=options.video_fps)
@@ -154,8 +166,18 @@ def analyze_upload_video(
             counter = iter(range(10**9))
 
             def keep(frame: np.ndarray, result: FrameResult, _crops) -> None:
-                if next(counter) in wanted and not options.aggregate_only:
-                    thumbnails.append((result.frame, annotate(frame, result.faces, options.blur)))
+                index = next(counter)
+                if options.aggregate_only:
+                    return
+                shown = shrink(annotate(frame, result.faces, options.blur))
+                if not writer:
+                    fourcc = cv2.VideoWriter_fourcc(*"VP80")
+                    size = (shown.shape[1], shown.shape[0])
+                    writer.append(cv2.VideoWriter(str(clip_path), fourcc, rate / step, size))
+                if writer[0].isOpened():
+                    writer[0].write(shown)
+                if index in wanted:
+                    stills.append(shown)
 
             video = analyze_stream(
                 capture, upload.name, rate, step, analyzer, None, keep,
@@ -163,12 +185,17 @@ def analyze_upload_video(
             )  # fmt: skip
         finally:
             capture.release()
+            for w in writer:
+                w.release()
+        if clip_path.is_file() and clip_path.stat().st_size <= MAX_CLIP_BYTES:
+            clip = clip_path.read_bytes()
     if not video.frames:
         raise InputError(f"{upload.name}: no frame could be decoded (corrupt or empty video)")
     result = _result(upload, "video", video.frames, analyzer.classes, options)
     result.summary["students"] = len(video.track_ids)
     result.summary["fps"] = round(rate, 3)
-    result.images = [jpeg_url(image, max_side=640) for _, image in thumbnails]
+    result.images = [jpeg_url(image) for image in stills]
+    result.video = data_url(clip, "video/webm") if clip else None
     figure = timeline_figure(video.frames, analyzer.classes, f"Learning states: {upload.name}")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
