@@ -15,6 +15,13 @@ STATE_COLOURS: dict[str, tuple[int, int, int]] = {
     "Neutral": (170, 170, 170),
 }
 OTHER_COLOUR = (128, 128, 128)
+BLUR_GROWTH = 0.15  # blurred area extends this fraction of the box beyond each side
+
+
+def _grown(box: tuple[int, int, int, int], fraction: float) -> tuple[int, int, int, int]:
+    x, y, w, h = box
+    dx, dy = round(w * fraction), round(h * fraction)
+    return x - dx, y - dy, w + 2 * dx, h + 2 * dy
 
 
 def blur_faces(image: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
@@ -36,7 +43,7 @@ def blur_faces(image: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> np.
 def annotate(image: np.ndarray, faces: list[FaceResult], blur: bool = False) -> np.ndarray:
     """Copy of ``image`` (BGR) with a labelled box per face; faces blurred first if ``blur``."""
     out = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    out = blur_faces(out, [f.box for f in faces]) if blur else out.copy()
+    out = blur_faces(out, [_grown(f.box, BLUR_GROWTH) for f in faces]) if blur else out.copy()
     face_width = float(np.median([f.box[2] for f in faces])) if faces else 60.0
     thickness = max(1, round(face_width / 40))
     font_scale = float(np.clip(face_width / 140, 0.3, 1.2))
