@@ -223,3 +223,10 @@ def test_upload_without_content_length_is_cut_off_at_the_limit(client):
         "/analyze", content=chunks(), headers={"content-type": "multipart/form-data; boundary=x"}
     )
     assert response.status_code == 413
+
+
+def test_missing_file_or_bad_fields_get_an_error_page(client, photo_bytes):
+    response = client.post("/analyze", data={"blur": "true"})
+    assert response.status_code == 400 and "file: field required" in error_message(response.text)
+    api = client.post("/api/analyze", files={"file": ("a.jpg", photo_bytes)}, data={"blur": "x"})
+    assert api.status_code == 400 and "blur" in api.json()["error"]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -115,6 +116,13 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError) -> Response:
         return error(request, _status(exc), str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def form_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{e['loc'][-1]}: {e['msg'].lower()}" for e in exc.errors() if e.get("loc")
+        )  # e.g. "file: field required"
+        return error(request, 400, f"the request is incomplete or malformed ({problems})")
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
