@@ -49,7 +49,10 @@ def write_markdown_table(path: Path, rows: list[dict]) -> Path:
 
 def write_image(path: Path, image: np.ndarray) -> Path:
     """Encode by ``path``'s suffix (JPEG/PNG/WebP...) and write atomically."""
-    ok, encoded = cv2.imencode(path.suffix or ".png", image)
+    try:
+        ok, encoded = cv2.imencode(path.suffix or ".png", image)
+    except cv2.error:
+        ok = False
     if not ok:
         raise ValueError(f"cannot encode image as {path.suffix}")
     return _atomic_bytes(path, encoded.tobytes())

@@ -45,7 +45,8 @@ from aiducation.inference.video import (
     video_fps,
 )
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+WRITABLE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+IMAGE_SUFFIXES = WRITABLE_SUFFIXES | {".gif"}
 DEMO_IMAGE = "classroom_19faces.jpg"
 USE_NOTICE = (
     "Research and teaching aid only: 4 states learned from 48x48 grayscale FER2013/FER+ faces; "
@@ -128,9 +129,10 @@ class _Run:
         image = read_image(path)
         result, crops = self.analyzer.analyze_frame(image, source=str(path))
         if not self.config.aggregate_only:
-            write_image(
-                self.out / "annotated" / name, annotate(image, result.faces, self.config.blur)
-            )
+            shown = annotate(image, result.faces, self.config.blur)
+            if Path(name).suffix.lower() not in WRITABLE_SUFFIXES:  # e.g. GIF: write PNG
+                name = f"{name}.png"
+            write_image(self.out / "annotated" / name, shown)
         self._save_crops(Path(name).stem, result, crops)
         self._add("image", [result])
 
