@@ -151,3 +151,9 @@ def test_default_attributes_are_gender_and_age():
         "gender": ("female", "male"),
         "age": ("adult", "child"),
     }
+
+
+def test_missing_dataset_gets_an_error_page(tmp_path, stub_analyzer):
+    config = WebConfig(annotate_data=str(tmp_path / "nowhere"))
+    response = TestClient(create_app(config, analyzer=stub_analyzer)).get("/annotate")
+    assert response.status_code == 400 and "--data" in response.text and "nowhere" in response.text

@@ -20,9 +20,11 @@ from pathlib import Path
 import pandas as pd
 
 SKIP_DIRS = frozenset({"checkpoints", "__pycache__", "crops", "annotated"})
-SHOWN_SUFFIXES = frozenset({".png", ".svg", ".csv", ".json", ".md", ".html", ".txt"})
-MEDIA_TYPES = {
+MEDIA_TYPES = {  # files served from the results folder; nothing else is
     ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
     ".csv": "text/csv; charset=utf-8",
     ".json": "application/json",
@@ -30,6 +32,7 @@ MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
 }
+SHOWN_SUFFIXES = frozenset(MEDIA_TYPES)
 HEADLINE = ("accuracy", "macro_precision", "macro_recall", "macro_f1")
 MAX_ROWS = 200
 
@@ -116,7 +119,7 @@ def describe(directory: Path, root: Path, kind: str) -> Entry:
         path=rel(directory) if directory != root else ".",
         kind=kind,
         headline=_headline(directory),
-        images=[rel(p) for p in files if p.suffix in {".png", ".svg"}],
+        images=[rel(p) for p in files if p.suffix in {".png", ".svg", ".jpg", ".jpeg"}],
         tables=[rel(p) for p in csvs if p.name not in PER_IMAGE_TABLES | {"log.csv"}],
         downloads=[rel(p) for p in csvs if p.name in PER_IMAGE_TABLES | {"log.csv"}],
         reports=[rel(p) for p in files if p.suffix in {".html", ".md"}],
