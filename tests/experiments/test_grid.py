@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.experiments.conftest import GRID_MODELS
+from tests.experiments.conftest import GRID_MODELS, TINY
 
 from aiducation.cli import build_parser, main
 from aiducation.data.dataset import load_prepared
@@ -142,3 +142,15 @@ def test_table_2_2_leaves_architecture_blank_for_other_families() -> None:
 def test_bad_input_exits_2_with_a_message(argv, message, capsys) -> None:
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow  # spawns 2 processes that import torch and train (~10-30 s on 2 cores)
+def test_parallel_processes_reproduce_the_sequential_grid(
+    grid_dir: Path, exp_data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "parallel"
+    args = ["grid", "--models", *GRID_MODELS, "--data", str(exp_data), "--out", str(out)]
+    assert main([*args, *TINY, "--workers", "2"]) == 0
+    sequential, parallel = (pd.read_csv(d / "table_2_2.csv") for d in (grid_dir, out))
+    columns = ["model", "accuracy", "macro_f1", "val_accuracy", "best_epoch"]
+    pd.testing.assert_frame_equal(parallel[columns], sequential[columns])

@@ -99,10 +99,9 @@ def build_base_config(args: argparse.Namespace, model: str, preset: dict | None 
 
     from aiducation.commands.train import FLAG_FIELDS, build_config
 
-    for name in ("resume", "out", "overwrite"):
-        setattr(args, name, getattr(args, name, None))
     values = vars(args)
-    merged = argparse.Namespace(**{**values, "model": model, "threads": None})
+    unset = dict.fromkeys([*FLAG_FIELDS, "resume", "out", "overwrite"])  # train-only flags
+    merged = argparse.Namespace(**{**unset, **values, "model": model, "threads": None})
     config = build_config(merged)
     from_file = set()
     if args.config is not None:
