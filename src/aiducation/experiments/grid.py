@@ -217,10 +217,12 @@ def run_grid(spec: GridSpec) -> pd.DataFrame:
     check_unchanged(spec.out / GRID_FILE, described, ("config", "data", "limit"))
     write_json(spec.out / GRID_FILE, described)
     rows = run_trials(run_grid_trial, spec.trials(), spec.backend, desc="grid")
-    return write_grid_outputs(spec.out, rows, spec.config)
+    return write_grid_outputs(spec.out, rows, spec.config, spec.limit)
 
 
-def write_grid_outputs(out: Path, rows: list[dict], config: TrainConfig) -> pd.DataFrame:
+def write_grid_outputs(
+    out: Path, rows: list[dict], config: TrainConfig, limit: int = 0
+) -> pd.DataFrame:
     from aiducation.training.plots import save_figure
 
     table = table_2_2(rows)
@@ -229,6 +231,7 @@ def write_grid_outputs(out: Path, rows: list[dict], config: TrainConfig) -> pd.D
         f"validation accuracy; {config.optimizer} lr {config.lr:g}, weight decay "
         f"{config.weight_decay:g}, batch {config.batch_size}, up to {config.epochs} epochs"
         + (f", at most {config.max_minutes:g} min per run" if config.max_minutes else "")
+        + (f"; random subset of {limit} images" if limit else "")
         + "."
     )
     write_table(table, out / "table_2_2", grid_markdown(table, note))
