@@ -97,6 +97,8 @@
       return;
     }
     video.srcObject = stream; started = Date.now(); rows.length = 0;
+    document.getElementById("webcam-view").hidden = false;
+    timeline.hidden = false;
     timer = setInterval(tick, 1000);
     startButton.disabled = true; stopButton.disabled = false;
     status.textContent = "webcam on";
