@@ -69,6 +69,10 @@ class KFoldSpec:
     backend: BackendConfig = field(default_factory=BackendConfig)
 
 
+def fold_dir(out: Path, fold: int) -> Path:
+    return out / f"fold_{fold:02d}"
+
+
 def pooled_indices(dataset, splits: tuple[str, ...]) -> np.ndarray:
     return np.sort(np.concatenate([dataset.split_indices(s) for s in splits]))
 
@@ -111,7 +115,7 @@ def fold_trials(spec: KFoldSpec, plan: pd.DataFrame) -> list[FoldTrial]:
             fold=i,
             config=config.to_dict(),
             data=str(spec.data),
-            run_dir=str(spec.out / f"fold_{i:02d}"),
+            run_dir=str(fold_dir(spec.out, i)),
             train_idx=index[plan[f"role_{i}"].to_numpy() == "train"],
             val_idx=index[plan[f"role_{i}"].to_numpy() == "val"],
             test_idx=index[plan[f"role_{i}"].to_numpy() == "test"],
@@ -246,7 +250,8 @@ def run_kfold(spec: KFoldSpec) -> pd.DataFrame:
     atomic_write(spec.out / "folds.csv", lambda tmp: plan.to_csv(tmp, index=False))
     rows = run_trials(run_fold_trial, fold_trials(spec, plan), spec.backend, desc="folds")
     oof = pd.concat(
-        [pd.read_csv(Path(row["run_dir"]) / "predictions.csv") for row in rows], ignore_index=True
+        [pd.read_csv(fold_dir(spec.out, row["fold"]) / "predictions.csv") for row in rows],
+        ignore_index=True,
     ).sort_values("index")
     atomic_write(spec.out / "oof_predictions.csv", lambda tmp: oof.to_csv(tmp, index=False))
     classes = dataset.classes
