@@ -142,3 +142,34 @@ def test_model_page_shows_the_test_score_of_a_run_checkpoint(
     html = TestClient(create_app(config, analyzer=stub_analyzer)).get("/model").text
     assert str(best) in html
     assert re.search(r'id="model-test">\s*accuracy 0.5432', html)
+
+
+def test_kfold_and_mitigation_folders(tmp_path):
+    kfold = tmp_path / "kfold"
+    (kfold / "fold_00").mkdir(parents=True)
+    (kfold / "kfold.json").write_text("{}")
+    (kfold / "table_3_2.csv").write_text("fold,accuracy\n0,0.64\nmean,0.642\n")
+    (kfold / "oof_metrics.json").write_text('{"accuracy": 0.642, "macro_f1": 0.63}')
+    (kfold / "oof_predictions.csv").write_text("image_name,y_true\na,0\n")
+    (kfold / "fold_00" / "config.json").write_text("{}")
+    (kfold / "fold_00" / "log.csv").write_text(
+        "epoch,train_loss,val_loss,val_accuracy\n1,1,1,0.5\n"
+    )
+    mitigation = tmp_path / "mitigate"
+    (mitigation / "report" / "plots").mkdir(parents=True)
+    (mitigation / "mitigate.json").write_text("{}")
+    (mitigation / "report" / "table_3_4.csv").write_text("group,before,after\nchild,0.709,0.751\n")
+    (mitigation / "report" / "report.md").write_text("# Mitigation\n")
+    (mitigation / "report" / "plots" / "deltas.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    entries = {e.path: e for e in find_entries(tmp_path)}
+    assert {p: e.kind for p, e in entries.items()} == {
+        "kfold": "kfold",
+        "mitigate": "mitigation",
+        "kfold/fold_00": "run",
+    }
+    assert entries["kfold"].headline == {"accuracy": 0.642, "macro_f1": 0.63}
+    assert entries["kfold"].tables == ["kfold/table_3_2.csv"]
+    assert entries["kfold"].downloads == ["kfold/oof_predictions.csv"]
+    assert entries["mitigate"].tables == ["mitigate/report/table_3_4.csv"]
+    assert entries["mitigate"].images == ["mitigate/report/plots/deltas.png"]
+    assert entries["mitigate"].reports == ["mitigate/report/report.md"]
