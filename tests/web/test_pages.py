@@ -173,3 +173,14 @@ def test_kfold_and_mitigation_folders(tmp_path):
     assert entries["mitigate"].tables == ["mitigate/report/table_3_4.csv"]
     assert entries["mitigate"].images == ["mitigate/report/plots/deltas.png"]
     assert entries["mitigate"].reports == ["mitigate/report/report.md"]
+
+
+def test_pages_use_local_assets_only(client, photo_bytes):
+    """Works offline: every src/href on every page is local (or inline data)."""
+    pages = [client.get(p).text for p in ("/analyze", "/experiments", "/model", "/annotate")]
+    pages.append(client.get("/experiments/view", params={"path": "runs/faceresnet_t"}).text)
+    pages.append(client.post("/analyze", files={"file": ("a.jpg", photo_bytes)}).text)
+    links = [u for html in pages for u in re.findall(r'(?:src|href)="([^"]*)"', html)]
+    assert links and all(u.startswith(("/", "data:", "#", "javascript:")) for u in links), [
+        u for u in links if not u.startswith(("/", "data:", "#", "javascript:"))
+    ]
