@@ -118,3 +118,17 @@ def test_bad_kfold_options_exit_2(extra, message, exp_data: Path, capsys) -> Non
 def test_from_grid_needs_a_finished_grid(tmp_path: Path, capsys) -> None:
     assert main(["kfold", "--from-grid", str(tmp_path)]) == 2
     assert "best_model.json" in capsys.readouterr().err
+
+
+def test_from_grid_takes_the_best_model_and_the_grids_options(grid_dir: Path) -> None:
+    from aiducation.cli import build_parser
+    from aiducation.commands.kfold import base_config
+
+    best = json.loads((grid_dir / "best_model.json").read_text())["model"]
+    args = build_parser().parse_args(["kfold", "--from-grid", str(grid_dir)])
+    config = base_config(args)
+    assert config.model == best and (config.epochs, config.batch_size) == (2, 16)
+    args = build_parser().parse_args(["kfold", "--from-grid", str(grid_dir), "--epochs", "5"])
+    assert base_config(args).epochs == 5
+    args = build_parser().parse_args(["kfold", "--from-grid", str(grid_dir), "--preset", "seed"])
+    assert (base_config(args).batch_size, base_config(args).optimizer) == (64, "adam")

@@ -24,7 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model = parser.add_mutually_exclusive_group(required=True)
     model.add_argument("--model", help="registry name, e.g. B16_N8_FC2_K5_AP20")
     model.add_argument(
-        "--from-grid", type=Path, metavar="GRID_DIR", help="the best model of a finished grid"
+        "--from-grid",
+        type=Path,
+        metavar="GRID_DIR",
+        help="the best model of a finished grid, with the grid's training options",
     )
     add("--preset", choices=("seed",), help="seed: the report's hyper-parameters")
     add("--folds", type=int, default=10, help="number of folds (default 10)")
@@ -50,22 +53,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_backend_arguments(parser)
 
 
-def best_of_grid(grid_dir: Path) -> str:
-    from aiducation.experiments.grid import BEST_FILE
+def best_of_grid(grid_dir: Path) -> tuple[str, dict]:
+    """The grid's best model (chosen on validation) and the grid's training options."""
+    from aiducation.experiments.grid import BEST_FILE, GRID_FILE
 
     path = grid_dir / BEST_FILE
     if not path.is_file():
         raise InputError(f"--from-grid {grid_dir}: no {BEST_FILE}; has the grid finished?")
-    return json.loads(path.read_text())["model"]
+    config = json.loads((grid_dir / GRID_FILE).read_text())["config"]
+    return json.loads(path.read_text())["model"], config
+
+
+def base_config(args: argparse.Namespace):
+    """TrainConfig: the grid's options (``--from-grid``) or a preset ← ``--config`` ← flags."""
+    from aiducation.experiments.grid import SEED_PRESET
+
+    preset = SEED_PRESET if args.preset == "seed" else None
+    model = args.model
+    if args.from_grid:
+        model, grid_config = best_of_grid(args.from_grid)
+        skip = {"model", "threads", "progress", *(["model_kwargs"] if args.model_arg else [])}
+        preset = {**{k: v for k, v in grid_config.items() if k not in skip}, **(preset or {})}
+    check_models([model])
+    return build_base_config(args, model, preset)
 
 
 def run(args: argparse.Namespace) -> int:
     from aiducation.data.dataset import SPLITS
-    from aiducation.experiments.grid import SEED_PRESET
     from aiducation.experiments.kfold import KFoldSpec, run_kfold
 
-    model = best_of_grid(args.from_grid) if args.from_grid else args.model
-    check_models([model])
     check_data(args.data)
     splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
     if not splits or set(splits) - set(SPLITS):
@@ -74,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--val-fraction {args.val_fraction}: expected a number in (0, 1)")
     if args.folds < 2:
         raise InputError(f"--folds {args.folds}: expected at least 2")
-    config = build_base_config(args, model, SEED_PRESET if args.preset == "seed" else None)
+    config = base_config(args)
     spec = KFoldSpec(
         config=config,
         data=args.data,
