@@ -231,3 +231,18 @@ def test_missing_file_or_bad_fields_get_an_error_page(client, photo_bytes):
     assert response.status_code == 400 and "file: field required" in error_message(response.text)
     api = client.post("/api/analyze", files={"file": ("a.jpg", photo_bytes)}, data={"blur": "x"})
     assert api.status_code == 400 and "blur" in api.json()["error"]
+
+
+def test_real_video_through_the_web_app(shared_data, web_config):
+    """A real classroom-like clip with YuNet: faces found, tracked, timeline and clip returned."""
+    video = shared_data / "media" / "walking_pause_3faces.mp4"
+    if not video.is_file():
+        pytest.skip(f"{video} not found")
+    settings = {**web_config.__dict__, "max_upload_mb": 10, "video_fps": 2.0}
+    client = TestClient(create_app(WebConfig(**settings)))
+    response = client.post("/analyze", files={"file": (video.name, video.read_bytes())})
+    assert response.status_code == 200, response.text[:300]
+    payload = json.loads(data_urls(response.text, "application/json")[0])
+    assert payload["summary"]["faces_seen"] > 0 and payload["summary"]["students"] >= 1
+    assert len(data_urls(response.text, "video/webm")) == 1
+    assert list(Path(web_config.tmp_dir).iterdir()) == []
