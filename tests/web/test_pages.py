@@ -184,3 +184,34 @@ def test_pages_use_local_assets_only(client, photo_bytes):
     assert links and all(u.startswith(("/", "data:", "#", "javascript:")) for u in links), [
         u for u in links if not u.startswith(("/", "data:", "#", "javascript:"))
     ]
+
+
+def test_aiducation_serve_starts_a_real_server(tmp_path):
+    """The installed command binds 127.0.0.1, serves the pages, and stops on SIGTERM."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "aiducation", "serve", "--port", str(port),
+               "--results", str(tmp_path)]  # fmt: skip
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/experiments") as response:
+                    assert response.status == 200 and b"No results yet" in response.read()
+                    break
+            except OSError:
+                assert server.poll() is None, server.stdout.read()
+                assert time.monotonic() < deadline, "server did not come up"
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert f"http://127.0.0.1:{port}/" in output
