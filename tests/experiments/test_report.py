@@ -66,3 +66,21 @@ def test_report_renders_in_headless_chromium(
     loaded, total = map(int, re.search(r'data-images="(\d+)/(\d+)"', dom).groups())
     assert total >= 4 and loaded == total  # every embedded plot decoded
     assert "Table 3.2" in dom and GRID_MODELS[0] in dom
+
+
+def test_dataset_section_reports_duplicates_across_splits(exp_data: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from aiducation.experiments.report import dataset_section
+
+    data = Path(shutil.copytree(exp_data, tmp_path / "data"))
+    summary = json.loads((data / "summary.json").read_text())
+    summary["duplicates"] = {
+        "labelled": {"images": 160, "distinct": 140, "groups_with_copies": 20,
+                     "images_in_those_groups": 40},
+        "groups_across_splits": 7,
+    }  # fmt: skip
+    (data / "summary.json").write_text(json.dumps(summary))
+    section = dataset_section(data)
+    assert "140 distinct of 160" in section and "7 groups span more than one split" in section

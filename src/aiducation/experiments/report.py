@@ -109,6 +109,16 @@ def dataset_section(data: Path | None) -> str:
         "<h3>Images per split and class</h3>",
         table_html(counts),
     ]
+    duplicates = summary.get("duplicates", {})
+    if isinstance(duplicates.get("labelled"), dict):
+        dup = duplicates["labelled"]
+        parts.append(
+            f"<p>Duplicates among the labelled images: {dup.get('distinct', '?')} distinct of "
+            f"{dup.get('images', '?')}; {dup.get('groups_with_copies', '?')} groups of "
+            f"pixel-identical copies ({dup.get('images_in_those_groups', '?')} images); "
+            f"{duplicates.get('groups_across_splits', '?')} groups span more than one split "
+            f"(split: {html.escape(str(summary.get('split', {}).get('method', '?')))}).</p>"
+        )
     for key, label in (("removed_by_nf", "NF votes"), ("removed_by_unknown", "unknown votes")):
         if summary.get(key):
             removed = pd.DataFrame(list(summary[key].items()), columns=[label, "rows removed"])
