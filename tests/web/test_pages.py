@@ -29,6 +29,7 @@ def test_find_entries_recognises_each_kind(results_dir):
     assert run.tables == []
     assert entries["grid"].tables == ["grid/table_2_2.csv"]
     assert "grid/report.html" in entries["grid"].reports
+    assert entries["grid"].note == "best on validation: B16_N8_FC2_K5_AP20 (val accuracy 0.6000)"
     assert entries["bias_age"].images == ["bias_age/plots/metrics_age.png"]
 
 

@@ -59,6 +59,7 @@ class Entry:
     downloads: list[str] = field(default_factory=list)  # per-image CSVs and logs: links only
     reports: list[str] = field(default_factory=list)  # HTML and Markdown reports
     has_log: bool = False
+    note: str = ""  # e.g. the grid's model chosen on validation
 
     @property
     def name(self) -> str:
@@ -111,6 +112,15 @@ def _headline(directory: Path) -> dict[str, float]:
     return {}
 
 
+def _note(directory: Path) -> str:
+    """The grid's best model (``best_model.json``: chosen on validation, never on test)."""
+    try:
+        best = json.loads((directory / "best_model.json").read_text())
+        return f"best on validation: {best['model']} (val accuracy {best['val_accuracy']:.4f})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
 def describe(directory: Path, root: Path, kind: str) -> Entry:
     rel = lambda p: p.relative_to(root).as_posix()  # noqa: E731
     files = _files(directory)
@@ -124,6 +134,7 @@ def describe(directory: Path, root: Path, kind: str) -> Entry:
         downloads=[rel(p) for p in csvs if p.name in PER_IMAGE_TABLES | {"log.csv"}],
         reports=[rel(p) for p in files if p.suffix in {".html", ".md"}],
         has_log=(directory / "log.csv").is_file(),
+        note=_note(directory),
     )
 
 
