@@ -246,3 +246,14 @@ def test_real_video_through_the_web_app(shared_data, web_config):
     assert payload["summary"]["faces_seen"] > 0 and payload["summary"]["students"] >= 1
     assert len(data_urls(response.text, "video/webm")) == 1
     assert list(Path(web_config.tmp_dir).iterdir()) == []
+
+
+def test_decompression_bomb_is_refused_before_decoding(client):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("1", (10_000, 10_000)).save(buffer, format="PNG")  # 100 MP in a few KiB
+    assert len(buffer.getvalue()) < 2**20
+    response = post(client, buffer.getvalue(), "huge.png")
+    assert response.status_code == 400
+    assert "10000×10000 pixels is too large" in error_message(response.text)

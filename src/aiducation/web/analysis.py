@@ -34,6 +34,7 @@ from aiducation.web.uploads import CheckedUpload
 
 THUMBNAILS = 6  # annotated frames shown for a video
 MAX_CLIP_BYTES = 20 * 2**20  # annotated WebM clips above this are not sent back
+MAX_PIXELS = 50_000_000  # larger uploaded pictures are refused before decoding
 
 
 @dataclass(frozen=True)
@@ -95,15 +96,26 @@ def jpeg_url(image: np.ndarray, max_side: int = 1280, quality: int = 85) -> str:
     return data_url(encoded.tobytes(), "image/jpeg")
 
 
-def decode_image(upload: CheckedUpload) -> np.ndarray:
-    """BGR ``uint8`` pixels of an uploaded image, decoded in memory."""
-    image = cv2.imdecode(np.frombuffer(upload.data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:  # e.g. GIF: OpenCV lacks it, Pillow reads it
-        try:
-            with Image.open(io.BytesIO(upload.data)) as pil:
+def decode_image(upload: CheckedUpload, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """BGR ``uint8`` pixels of an uploaded image, decoded in memory.
+
+    The size in the header is checked first, so a small file claiming a huge picture (a
+    decompression bomb) is refused before any pixel is allocated.
+    """
+    damaged = f"{upload.name}: the image is damaged or cannot be decoded"
+    try:
+        with Image.open(io.BytesIO(upload.data)) as pil:
+            width, height = pil.size
+            if width * height > max_pixels:
+                raise InputError(
+                    f"{upload.name}: {width}×{height} pixels is too large (at most "
+                    f"{max_pixels / 1e6:.0f} megapixels); scale the picture down"
+                )
+            image = cv2.imdecode(np.frombuffer(upload.data, np.uint8), cv2.IMREAD_COLOR)
+            if image is None:  # e.g. GIF: OpenCV lacks it, Pillow reads it
                 image = cv2.cvtColor(np.asarray(pil.convert("RGB")), cv2.COLOR_RGB2BGR)
-        except (UnidentifiedImageError, OSError) as exc:
-            raise InputError(f"{upload.name}: the image is damaged or cannot be decoded") from exc
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise InputError(damaged) from exc
     if image.size == 0:
         raise InputError(f"{upload.name}: the image has no pixels")
     return image
