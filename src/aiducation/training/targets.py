@@ -39,12 +39,14 @@ def vote_resample_probs(
 
 
 def label_flip_rate(votes: np.ndarray, labels: np.ndarray, rule_set: RuleSet, seed: int = 0):
-    """Share of labelled images whose label changes after one vote re-sampling (≈ 1 in 8)."""
+    """Share of images whose label changes after one vote re-sampling, among those that still
+    get a label (≈ 1 in 8 on FER+ with the seed rules; ≈ 1 in 5 counting lost labels too)."""
     votes = np.asarray(votes, np.int64)
     totals = votes.sum(axis=1)
     shares = votes / np.maximum(totals, 1)[:, None]
-    sampled = np.random.default_rng(seed).multinomial(totals, shares)
-    return float((rule_set(sampled) != labels).mean())
+    redrawn = rule_set(np.random.default_rng(seed).multinomial(totals, shares))
+    labelled = redrawn >= 0
+    return float((redrawn[labelled] != labels[labelled]).mean()) if labelled.any() else 0.0
 
 
 def smooth(targets: np.ndarray, epsilon: float) -> np.ndarray:
