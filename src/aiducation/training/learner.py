@@ -29,7 +29,7 @@ from torch import nn
 from aiducation.data.augment import augment_batch
 from aiducation.data.dataset import PreparedDataset
 from aiducation.data.labels import get_rule_set
-from aiducation.models import create_model
+from aiducation.models import count_parameters, create_model
 from aiducation.models.checkpoint import save_checkpoint
 from aiducation.training.callbacks import (
     Callback,
@@ -215,6 +215,7 @@ class Learner:
             "classes": self.classes,
             "n_train": len(self.train_idx),
             "n_val": len(self.val_idx),
+            "parameters": count_parameters(self.model),
             "bf16": self.bf16,
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
