@@ -102,6 +102,8 @@ def test_markdown_renderer_escapes_and_links():
     assert '<a href="https://x.org">docs</a>' in html and "<code>a&lt;b</code>" in html
     assert "<ol><li>one</li><li>two</li></ol>" in html
     assert "<a" not in str(markdown_to_html("[x](javascript:alert(1))"))
+    wrapped = str(markdown_to_html("- first item\n  goes on\n- second\n\nAfter."))
+    assert wrapped == "<ul><li>first item goes on</li><li>second</li></ul>\n<p>After.</p>"
 
 
 def test_serve_arguments_default_to_localhost():
@@ -216,3 +218,16 @@ def test_aiducation_serve_starts_a_real_server(tmp_path):
         server.terminate()
         output = server.communicate(timeout=30)[0]
     assert f"http://127.0.0.1:{port}/" in output
+
+
+def test_model_page_of_the_bundled_model():
+    """With no --model the page describes the bundled model (skips while none is bundled)."""
+    from aiducation.models.checkpoint import bundled_model_dir
+
+    if not (bundled_model_dir() / "model.json").is_file():
+        pytest.skip("no bundled model in src/aiducation/assets/model yet")
+    html = TestClient(create_app(WebConfig())).get("/model").text
+    assert str(bundled_model_dir()) in html and 'id="model-error"' not in html
+    assert "<h1>Model card" in html
+    if (bundled_model_dir() / "test_metrics.json").is_file():
+        assert re.search(r'id="model-test">\s*accuracy 0\.\d{4}', html)

@@ -56,12 +56,18 @@ def markdown_to_html(text: str) -> Markup:
             i = j
         elif re.match(r"\s*([-*]|\d+\.)\s+", line):
             ordered = bool(re.match(r"\s*\d+\.", line))
-            items = []
-            while i < len(lines) and (item := re.match(r"\s*(?:[-*]|\d+\.)\s+(.*)", lines[i])):
-                items.append(f"<li>{_inline(item.group(1))}</li>")
+            items: list[str] = []
+            while i < len(lines):
+                if item := re.match(r"\s*(?:[-*]|\d+\.)\s+(.*)", lines[i]):
+                    items.append(item.group(1))
+                elif items and lines[i].startswith((" ", "\t")) and lines[i].strip():
+                    items[-1] += " " + lines[i].strip()  # wrapped line of the item above
+                else:
+                    break
                 i += 1
             tag = "ol" if ordered else "ul"
-            blocks.append(f"<{tag}>{''.join(items)}</{tag}>")
+            body = "".join(f"<li>{_inline(item)}</li>" for item in items)
+            blocks.append(f"<{tag}>{body}</{tag}>")
         elif line.strip():
             j = i
             while (

@@ -42,9 +42,15 @@ def model_info(model: str | Path | None) -> ModelInfo:
     except (OSError, ValueError) as exc:
         info.error = f"{directory / CONFIG_FILE}: unreadable ({exc})"
     info.weights_mb = round((directory / WEIGHTS_FILE).stat().st_size / 2**20, 2)
-    if directory.parent.name == "checkpoints":  # run/checkpoints/best: show the run's test score
-        from aiducation.web.experiments import describe
+    from aiducation.web.experiments import HEADLINE, describe
 
+    if (directory / "test_metrics.json").is_file():  # shipped beside the weights (bundled)
+        try:
+            metrics = json.loads((directory / "test_metrics.json").read_text())
+            info.test_metrics = {k: float(metrics[k]) for k in HEADLINE if k in metrics}
+        except (OSError, ValueError, TypeError):
+            pass
+    elif directory.parent.name == "checkpoints":  # run/checkpoints/best: the run's test score
         run = directory.parent.parent
         info.test_metrics = describe(run, run, "run").headline
     for name in CARD_NAMES:
