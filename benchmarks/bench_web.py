@@ -17,6 +17,7 @@ import argparse
 import platform
 import statistics
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ import torch
 from fastapi.testclient import TestClient
 
 from aiducation.inference.api import Analyzer
+from aiducation.inference.preprocess import crop_faces
 from aiducation.inference.runner import demo_image_path
 from aiducation.models import create_model
 from aiducation.models.checkpoint import bundled_model_dir, save_checkpoint
@@ -43,6 +45,13 @@ def timed(fn, repeats: int) -> tuple[float, float]:
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
     return statistics.median(walls), statistics.median(cpus)
+
+
+def in_thread(fn, *args) -> None:
+    """Run ``fn(*args)`` in a fresh thread, as the web app does, and wait for it."""
+    thread = threading.Thread(target=fn, args=args)
+    thread.start()
+    thread.join()
 
 
 def demo_video(path: Path, seconds: float = 10.0, fps: float = 25.0) -> Path:
@@ -81,6 +90,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> None:
     client = TestClient(create_app(WebConfig(model=model, results=str(tmp)), analyzer=analyzer))
     photo = demo_image_path().read_bytes()
     image = cv2.imdecode(np.frombuffer(photo, np.uint8), cv2.IMREAD_COLOR)
+    crops = crop_faces(image, [d.box for d in analyzer.detector.detect(image)])
     webcam = cv2.resize(image, (640, 480))
     webcam_jpeg = cv2.imencode(".jpg", webcam)[1].tobytes()
     video = demo_video(tmp / "lesson.mp4").read_bytes()
@@ -103,6 +113,11 @@ def bench(args: argparse.Namespace, tmp: Path) -> None:
          lambda: post("/analyze", "lesson.mp4", video)),
         ("web: GET /analyze (page)", lambda: client.get("/analyze")),
         ("API again (order check), demo photo", lambda: analyzer.analyze_frame(image)),
+        ("API in a worker thread, demo photo", lambda: in_thread(analyzer.analyze_frame, image)),
+        ("API: classify the demo photo's crops (main thread)",
+         lambda: analyzer.classifier.predict(crops)),
+        ("API: classify the demo photo's crops (worker thread)",
+         lambda: in_thread(analyzer.classifier.predict, crops)),
     ]  # fmt: skip
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
           f"{torch.get_num_threads()} torch threads, model {model or 'bundled'}{note}")  # fmt: skip
