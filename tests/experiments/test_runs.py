@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from aiducation.atomic import write_json
 from aiducation.data.dataset import load_prepared
 from aiducation.experiments.runs import (
     atomic_write,
     check_unchanged,
     markdown_table,
     subsample,
-    write_json,
 )
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from aiducation.atomic import write_json
 from aiducation.experiments.backends import BackendConfig, run_trials, threads_per_trial
 from aiducation.experiments.runs import (
     RESULT_FILE,
@@ -32,7 +33,6 @@ from aiducation.experiments.runs import (
     load_dataset,
     markdown_table,
     read_result,
-    write_json,
     write_table,
 )
 from aiducation.training.config import TrainConfig

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from aiducation.atomic import atomic_file
 from aiducation.data.dataset import PreparedDataset, load_prepared
 
 RESULT_FILE = "result.json"  # written last in a trial's run directory: its presence = done
@@ -39,22 +38,9 @@ def load_dataset(data: str | Path, limit: int = 0, seed: int = 0) -> PreparedDat
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_json(path: Path, data: dict) -> Path:
-    text = json.dumps(data, indent=2, default=str) + "\n"
-    return atomic_write(path, lambda tmp: tmp.write_text(text))
+    with atomic_file(path) as tmp:
+        write(tmp)
+    return Path(path)
 
 
 def read_result(run_dir: Path) -> dict | None:

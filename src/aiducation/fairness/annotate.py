@@ -9,14 +9,13 @@ resumable and safe to interrupt.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from aiducation.atomic import atomic_file
 from aiducation.data.dataset import PreparedDataset
 from aiducation.errors import InputError
 from aiducation.fairness.inputs import image_key
@@ -116,15 +115,8 @@ class AnnotationSession:
 
 def write_csv_atomic(table: pd.DataFrame, path: Path) -> None:
     """Write ``table`` to a temporary file beside ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            table.to_csv(handle, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as tmp:
+        table.to_csv(tmp, index=False)
 
 
 def half_block_art(face: np.ndarray, width: int = 48) -> str:

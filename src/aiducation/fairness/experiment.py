@@ -203,8 +203,9 @@ def write_mitigation_report(
     held: pd.DataFrame,
 ) -> None:
     """Write the before/after tables, predictions, plots and a Markdown summary atomically."""
+    from aiducation.atomic import atomic_directory
     from aiducation.fairness.plots import plot_model_comparison, save_figure
-    from aiducation.fairness.report import atomic_directory, markdown_table
+    from aiducation.fairness.report import markdown_table
 
     with atomic_directory(report_dir) as tmp:
         comparison.table.to_csv(tmp / "table_3_4.csv", index=False)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -12,26 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-
-def _atomic_bytes(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_text(path: Path, text: str) -> Path:
-    return _atomic_bytes(path, text.encode())
-
-
-def write_json(path: Path, data: object) -> Path:
-    return write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+from aiducation.atomic import atomic_file, write_bytes, write_text
 
 
 def write_table(path: Path, rows: list[dict], columns: list[str] | None = None) -> Path:
@@ -55,21 +34,15 @@ def write_image(path: Path, image: np.ndarray) -> Path:
         ok = False
     if not ok:
         raise ValueError(f"cannot encode image as {path.suffix}")
-    return _atomic_bytes(path, encoded.tobytes())
+    return write_bytes(path, encoded.tobytes())
 
 
 def write_figure(path: Path, figure: Figure, dpi: int = 120) -> Path:
     import matplotlib.pyplot as plt
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
     try:
-        figure.savefig(tmp, dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_file(path) as tmp:
+            figure.savefig(tmp, dpi=dpi)
     finally:
         plt.close(figure)
     return path

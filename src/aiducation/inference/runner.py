@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from aiducation.atomic import write_json
 from aiducation.errors import InputError
 from aiducation.inference.api import Analyzer, analyze_stream, read_image
 from aiducation.inference.detectors import DEFAULT_DETECTOR
@@ -31,7 +32,6 @@ from aiducation.inference.outputs import (
     VideoSink,
     write_figure,
     write_image,
-    write_json,
     write_table,
 )
 from aiducation.inference.plots import timeline_figure
