@@ -7,10 +7,10 @@ decisions are pure functions of the history, so they survive a resume unchanged.
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from aiducation.atomic import atomic_file
 
 if TYPE_CHECKING:
     from aiducation.training.learner import Learner
@@ -48,17 +48,11 @@ def over_time_budget(history: list[dict], max_minutes: float) -> bool:
 
 def write_csv_atomic(path: Path, rows: list[dict]) -> None:
     """Write ``rows`` as CSV through a temporary file and a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            if rows:
-                writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-                writer.writeheader()
-                writer.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as tmp, tmp.open("w", newline="") as f:
+        if rows:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
 
 
 class CSVLogger(Callback):

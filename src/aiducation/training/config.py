@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from aiducation.atomic import write_json
 from aiducation.data.augment import AugmentConfig
 
 SCHEDULES = ("onecycle", "cosine", "constant")
@@ -68,7 +69,7 @@ class TrainConfig:
         return cls(**data)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:

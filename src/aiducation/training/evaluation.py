@@ -9,15 +9,13 @@ predictions.csv   per image: index, image_name, true label, predicted label, pro
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
+from aiducation.atomic import atomic_directory
 from aiducation.data.dataset import PreparedDataset
 from aiducation.models.checkpoint import Checkpoint
 from aiducation.training.learner import evaluate
@@ -62,22 +60,10 @@ def write_evaluation(
     """Write metrics.json/.md, confusion.png and predictions.csv atomically into ``out_dir``."""
     from aiducation.training.plots import plot_confusion, save_figure
 
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_directory(out_dir) as tmp:
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         (tmp / "metrics.md").write_text(metrics_markdown(metrics))
         predictions.to_csv(tmp / "predictions.csv", index=False)
         fig = plot_confusion(metrics["confusion_matrix"], metrics["classes"], title)
         save_figure(fig, tmp / "confusion.png")
-        old = out_dir.with_name(f".{out_dir.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if out_dir.exists():
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+    return Path(out_dir)

@@ -15,7 +15,6 @@ for shuffling and augmentation, so a run resumed from epoch k repeats the uninte
 
 from __future__ import annotations
 
-import json
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from aiducation.atomic import write_json
 from aiducation.data.augment import augment_batch
 from aiducation.data.dataset import PreparedDataset
 from aiducation.data.labels import get_rule_set
@@ -364,7 +364,7 @@ def fit(
     )
     if resume and learner.load_resume_state():
         print(f"resuming {run_dir} after epoch {learner.epoch}", flush=True)
-    (run_dir / CONFIG_FILE).write_text(json.dumps(learner.describe(), indent=2) + "\n")
+    write_json(run_dir / CONFIG_FILE, learner.describe())
     elapsed_before = learner.history[-1]["elapsed_s"] if learner.history else 0.0
     start = time.perf_counter()
     learner.emit("on_fit_start")

@@ -5,8 +5,6 @@ Save with :func:`save_figure` (atomic). Matplotlib uses the Agg backend; nothing
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from aiducation.atomic import atomic_file
 from aiducation.training.metrics import normalize_confusion
 
 METRIC_COLUMNS = ("val_accuracy", "val_macro_precision", "val_macro_recall", "val_macro_f1")
@@ -71,16 +70,9 @@ def plot_confusion(cm: np.ndarray | list, classes: Sequence[str], title: str = "
 
 def save_figure(fig: Figure, path: str | Path, dpi: int = 120) -> Path:
     """Write ``fig`` atomically (format from the suffix) and close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_file(path) as tmp:
+            fig.savefig(tmp, dpi=dpi)
     finally:
         plt.close(fig)
-    return path
+    return Path(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from aiducation.atomic import write_json
 from aiducation.data.dataset import PreparedDataset
 from aiducation.models.checkpoint import load_checkpoint
 from aiducation.training.config import TrainConfig
@@ -34,7 +35,7 @@ def train_run(
     )
     described = json.loads((run_dir / CONFIG_FILE).read_text())
     described["data"] = str(dataset.root)
-    (run_dir / CONFIG_FILE).write_text(json.dumps(described, indent=2) + "\n")
+    write_json(run_dir / CONFIG_FILE, described)
     save_figure(
         plot_history(run_dir / LOG_FILE, title=config.model), run_dir / "plots" / "history.png"
     )

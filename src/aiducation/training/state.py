@@ -8,14 +8,13 @@ A nested structure (an optimizer ``state_dict``, history rows, ...) is split int
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
+
+from aiducation.atomic import atomic_directory
 
 STATE_TENSORS = "state.safetensors"
 STATE_JSON = "state.json"
@@ -57,22 +56,11 @@ def unflatten(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
 def save_state(directory: str | Path, state: dict) -> Path:
     """Write ``state`` (nested dicts/lists of tensors and JSON values) atomically."""
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
     tensors: dict[str, torch.Tensor] = {}
     skeleton = flatten(state, tensors)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
+    with atomic_directory(directory) as tmp:
         save_file(tensors, str(tmp / STATE_TENSORS))
         (tmp / STATE_JSON).write_text(json.dumps(skeleton))
-        old = directory.with_name(f".{directory.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if directory.exists():
-            os.replace(directory, old)
-        os.replace(tmp, directory)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return directory
 
 
