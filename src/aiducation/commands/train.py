@@ -136,5 +136,9 @@ def run(args: argparse.Namespace) -> int:
         dataset = load_prepared(data_dir)
     except (FileNotFoundError, ValueError) as exc:
         raise InputError(str(exc)) from None
-    train_run(config, dataset, run_dir, resume=args.resume is not None)
+    try:
+        train_run(config, dataset, run_dir, resume=args.resume is not None)
+    except KeyboardInterrupt:
+        print(f"\nstopped; continue with: aiducation train --resume {run_dir}", flush=True)
+        raise
     return 0
