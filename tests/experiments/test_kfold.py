@@ -115,8 +115,8 @@ def test_bad_kfold_options_exit_2(extra, message, exp_data: Path, capsys) -> Non
     assert message in capsys.readouterr().err
 
 
-def test_from_grid_needs_a_finished_grid(tmp_path: Path, capsys) -> None:
-    assert main(["kfold", "--from-grid", str(tmp_path)]) == 2
+def test_from_grid_needs_a_finished_grid(tmp_path: Path, exp_data: Path, capsys) -> None:
+    assert main(["kfold", "--data", str(exp_data), "--from-grid", str(tmp_path)]) == 2
     assert "best_model.json" in capsys.readouterr().err
 
 
