@@ -8,12 +8,7 @@ cleaned rows, label with a rule set, split, then write images, metadata, summary
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +18,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from aiducation import __version__
+from aiducation.atomic import atomic_directory
 from aiducation.data import sources
 from aiducation.data.cleaning import clean
 from aiducation.data.dataset import IMAGES_FILE, META_FILE, SPLITS, SUMMARY_FILE
@@ -186,29 +182,10 @@ def build(config: PrepareConfig) -> Prepared:
     return Prepared(images, meta, summary)
 
 
-@contextmanager
-def atomic_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temp dir beside ``target``; on success it replaces ``target``, on error it goes."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; give it normal permissions
-    try:
-        yield tmp
-        if target.exists():
-            if not overwrite:
-                raise InputError(f"{target} already exists (use --overwrite to replace it)")
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+def refuse_existing(target: Path, overwrite: bool) -> None:
+    """An existing output is only replaced with ``--overwrite``."""
+    if Path(target).exists() and not overwrite:
+        raise InputError(f"{target} already exists (use --overwrite to replace it)")
 
 
 def png_names(meta: pd.DataFrame) -> list[str]:
@@ -242,7 +219,10 @@ def export_pngs(root: Path, images: np.ndarray, meta: pd.DataFrame, progress: bo
 def write(prepared: Prepared, config: PrepareConfig) -> Path:
     """Write the prepared directory (and the optional PNG export), each atomically."""
     out = Path(config.out)
-    with atomic_dir(out, config.overwrite) as tmp:
+    refuse_existing(out, config.overwrite)
+    if config.export_png:
+        refuse_existing(Path(config.export_png), config.overwrite)
+    with atomic_directory(out) as tmp:
         np.save(tmp / IMAGES_FILE, prepared.images, allow_pickle=False)
         prepared.meta.to_csv(tmp / META_FILE, index=False)
         (tmp / SUMMARY_FILE).write_text(json.dumps(prepared.summary, indent=2) + "\n")
@@ -255,7 +235,7 @@ def write(prepared: Prepared, config: PrepareConfig) -> Path:
                 prepared.summary,
             )
         if config.export_png:
-            with atomic_dir(Path(config.export_png), config.overwrite) as png_tmp:
+            with atomic_directory(config.export_png) as png_tmp:
                 export_pngs(png_tmp, prepared.images, prepared.meta, config.progress)
     return out
 
