@@ -9,38 +9,14 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from torch import nn
+from tests.stubs import CLASSES
+from tests.stubs import stub_analyzer as make_stub_analyzer
 
 from aiducation.inference.api import Analyzer
-from aiducation.inference.classifier import FaceClassifier
-from aiducation.inference.detectors import Detection
 from aiducation.models import create_model
 from aiducation.models.checkpoint import save_checkpoint
 
-CLASSES = ["Angry", "Bored", "Focused", "Neutral"]
 BRIGHT, DARK = 230, 60  # face intensities on a mid-grey (128) background
-
-
-class BlobDetector:
-    """Stub detector: every blob differing strongly from the mid-grey background is a face."""
-
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-        mask = (np.abs(gray.astype(int) - 128) > 50).astype(np.uint8)
-        n, _, stats, _ = cv2.connectedComponentsWithStats(mask)
-        return [
-            Detection(box=tuple(float(v) for v in stats[i, :4]), score=1.0)
-            for i in range(1, n)
-            if stats[i, 4] >= 100
-        ]
-
-
-class BrightnessModel(nn.Module):
-    """Logits favouring class 0 for bright crops and class 1 for dark ones."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mean = x.mean(dim=(1, 2, 3))
-        return torch.stack([mean, 1 - mean, 0 * mean, 0 * mean], dim=1) * 20
 
 
 def draw_faces(
@@ -63,7 +39,7 @@ def scene(faces: list[tuple[int, int, int, int, int]], size=(480, 640)) -> np.nd
 
 @pytest.fixture
 def stub_analyzer() -> Analyzer:
-    return Analyzer(BlobDetector(), FaceClassifier(BrightnessModel(), CLASSES))
+    return make_stub_analyzer()
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,11 @@ import cv2
 import pytest
 import torch
 from fastapi.testclient import TestClient
-from webworld import CLASSES, BlobDetector, BrightnessModel, encode, scene, write_results
+from tests.stubs import CLASSES
+from tests.stubs import stub_analyzer as make_stub_analyzer
+from webworld import encode, scene, write_results
 
 from aiducation.inference.api import Analyzer
-from aiducation.inference.classifier import FaceClassifier
 from aiducation.models import create_model
 from aiducation.models.checkpoint import save_checkpoint
 from aiducation.web.app import WebConfig, create_app
@@ -41,7 +42,7 @@ def video_bytes(tmp_path: Path) -> bytes:
 
 @pytest.fixture
 def stub_analyzer() -> Analyzer:
-    return Analyzer(BlobDetector(), FaceClassifier(BrightnessModel(), CLASSES))
+    return make_stub_analyzer()
 
 
 @pytest.fixture(scope="session")
