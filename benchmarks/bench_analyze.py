@@ -55,7 +55,7 @@ class BenchConfig:
     arch: str = DEFAULT_MODEL  # architecture timed when there is no checkpoint (speed only)
     threads: int = 2  # torch and OpenCV threads
     repeats: int = 5  # timing repeats per image (best-of / mean reported below)
-    batch_size: int = 256  # classification batch
+    batch_size: int = 128  # classification batch (the classifier default)
     n_crops: int = 4096  # crops classified for the throughput number
     iou_threshold: float = 0.3  # detection ↔ ground-truth match
 

@@ -154,3 +154,15 @@ def test_parallel_processes_reproduce_the_sequential_grid(
     sequential, parallel = (pd.read_csv(d / "table_2_2.csv") for d in (grid_dir, out))
     columns = ["model", "accuracy", "macro_f1", "val_accuracy", "best_epoch"]
     pd.testing.assert_frame_equal(parallel[columns], sequential[columns])
+
+
+def test_train_limit_trains_on_fewer_images_and_tests_on_the_whole_test_split(
+    exp_data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "grid"
+    args = ["grid", "--models", GRID_MODELS[0], "--data", str(exp_data), "--out", str(out)]
+    assert main([*args, *TINY, "--epochs", "1", "--train-limit", "24"]) == 0
+    row = json.loads((out / "runs" / GRID_MODELS[0] / "result.json").read_text())
+    assert row["n_test"] == len(load_prepared(exp_data).split_indices("test"))
+    assert "random subset of 24 training images" in (out / "table_2_2.md").read_text()
+    assert json.loads((out / "grid.json").read_text())["train_limit"] == 24

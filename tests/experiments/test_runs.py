@@ -30,6 +30,19 @@ def test_subsample_is_seeded_and_keeps_rows_whole(exp_data: Path) -> None:
     assert subsample(data, 0) is data and subsample(data, 10_000) is data
 
 
+def test_subsample_of_one_split_keeps_the_others_whole(exp_data: Path) -> None:
+    data = load_prepared(exp_data)
+    splits = data.meta["split"]
+    small = subsample(data, 10, seed=3, split="train")
+    assert (small.meta["split"] == "train").sum() == 10
+    for other in ("val", "test"):
+        assert small.meta.loc[small.meta["split"] == other, "index"].tolist() == (
+            data.meta.loc[splits == other, "index"].tolist()
+        )
+    rows = small.meta["index"].to_numpy()
+    assert np.array_equal(small.images, data.images[rows])
+
+
 def test_atomic_write_leaves_nothing_behind_on_error(tmp_path: Path) -> None:
     target = tmp_path / "table.csv"
     write_json(target, {"a": 1})

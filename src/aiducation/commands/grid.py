@@ -42,6 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="total wall time to share between the runs (sets --max-minutes)",
     )
+    parser.add_argument(
+        "--train-limit",
+        type=int,
+        default=0,
+        metavar="N",
+        help="train on a seeded random subset of N training images; validation and test stay "
+        "whole (reduced budgets on small machines; 0 = all)",
+    )
     add_training_arguments(parser)
     add_backend_arguments(parser)
 
@@ -61,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
     if args.budget_minutes > 0:
         rounds = -(-len(models) // max(1, backend.workers))
         config = replace(config, max_minutes=args.budget_minutes / rounds)
-    spec = GridSpec(models, config, args.data, args.out, args.limit, backend)
+    spec = GridSpec(
+        models, config, args.data, args.out, args.limit, backend, train_limit=args.train_limit
+    )
     try:
         table = run_grid(spec)
     except ValueError as exc:  # e.g. a resumed run whose saved config differs

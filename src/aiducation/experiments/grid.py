@@ -29,6 +29,7 @@ from aiducation.experiments.runs import (
     load_dataset,
     markdown_table,
     read_result,
+    subsample,
     write_table,
 )
 from aiducation.training.config import TrainConfig
@@ -64,6 +65,7 @@ class GridTrial:
     data: str
     run_dir: str
     limit: int = 0
+    train_limit: int = 0
 
 
 @dataclass
@@ -76,6 +78,7 @@ class GridSpec:
     out: Path
     limit: int = 0  # random subset of this many images (0 = all), for smoke runs
     backend: BackendConfig = field(default_factory=BackendConfig)
+    train_limit: int = 0  # random subset of the training split only (0 = all)
 
     def trials(self) -> list[GridTrial]:
         threads = self.config.threads or threads_per_trial(self.backend)
@@ -92,6 +95,7 @@ class GridSpec:
                 data=str(self.data),
                 run_dir=str(self.out / "runs" / name),
                 limit=self.limit,
+                train_limit=self.train_limit,
             )
             for name in self.models
         ]
@@ -120,7 +124,7 @@ def run_grid_trial(trial: GridTrial) -> dict:
         return done
     from aiducation.training.run import train_run
 
-    dataset = load_dataset(trial.data, trial.limit)
+    dataset = subsample(load_dataset(trial.data, trial.limit), trial.train_limit, split="train")
     config = TrainConfig.from_dict(trial.config)
     result, test = train_run(config, dataset, run_dir, resume=True)
     best = next(row for row in result.history if row["epoch"] == result.best_epoch)
@@ -212,16 +216,17 @@ def run_grid(spec: GridSpec) -> pd.DataFrame:
         "config": {**spec.config.to_dict(), "threads": 0, "progress": True},
         "data": str(spec.data),
         "limit": spec.limit,
+        "train_limit": spec.train_limit,
         "backend": asdict(spec.backend),
     }
-    check_unchanged(spec.out / GRID_FILE, described, ("config", "data", "limit"))
+    check_unchanged(spec.out / GRID_FILE, described, ("config", "data", "limit", "train_limit"))
     write_json(spec.out / GRID_FILE, described)
     rows = run_trials(run_grid_trial, spec.trials(), spec.backend, desc="grid")
-    return write_grid_outputs(spec.out, rows, spec.config, spec.limit)
+    return write_grid_outputs(spec.out, rows, spec.config, spec.limit, spec.train_limit)
 
 
 def write_grid_outputs(
-    out: Path, rows: list[dict], config: TrainConfig, limit: int = 0
+    out: Path, rows: list[dict], config: TrainConfig, limit: int = 0, train_limit: int = 0
 ) -> pd.DataFrame:
     from aiducation.training.plots import save_figure
 
@@ -232,6 +237,7 @@ def write_grid_outputs(
         f"{config.weight_decay:g}, batch {config.batch_size}, up to {config.epochs} epochs"
         + (f", at most {config.max_minutes:g} min per run" if config.max_minutes else "")
         + (f"; random subset of {limit} images" if limit else "")
+        + (f"; trained on a random subset of {train_limit} training images" if train_limit else "")
         + "."
     )
     write_table(table, out / "table_2_2", grid_markdown(table, note))

@@ -15,14 +15,22 @@ from aiducation.data.dataset import PreparedDataset, load_prepared
 RESULT_FILE = "result.json"  # written last in a trial's run directory: its presence = done
 
 
-def subsample(dataset: PreparedDataset, limit: int, seed: int = 0) -> PreparedDataset:
+def subsample(
+    dataset: PreparedDataset, limit: int, seed: int = 0, split: str | None = None
+) -> PreparedDataset:
     """A seeded random subset of ``limit`` images (all images when ``limit`` is 0 or larger).
 
-    Meant for smoke runs on small machines; rows keep their order, splits and duplicate groups.
+    With ``split`` only that split's rows are subsampled and the other splits stay whole
+    (e.g. fewer training images, full validation and test). Meant for reduced budgets on small
+    machines; rows keep their order, splits and duplicate groups.
     """
-    if limit <= 0 or limit >= len(dataset.meta):
+    pool = np.arange(len(dataset.meta))
+    if split is not None:
+        pool = pool[dataset.meta["split"].to_numpy() == split]
+    if limit <= 0 or limit >= len(pool):
         return dataset
-    keep = np.sort(np.random.default_rng(seed).permutation(len(dataset.meta))[:limit])
+    chosen = np.random.default_rng(seed).permutation(pool)[:limit]
+    keep = np.sort(np.concatenate([np.setdiff1d(np.arange(len(dataset.meta)), pool), chosen]))
     return PreparedDataset(
         root=dataset.root,
         images=np.ascontiguousarray(dataset.images[keep]),

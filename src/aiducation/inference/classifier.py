@@ -34,11 +34,11 @@ class FaceClassifier:
 
     model: nn.Module
     classes: list[str]
-    batch_size: int = 256
+    batch_size: int = 128
 
     @classmethod
     def load(
-        cls, path: str | Path | None = None, batch_size: int = 256, fuse: bool = True
+        cls, path: str | Path | None = None, batch_size: int = 128, fuse: bool = True
     ) -> FaceClassifier:
         """Load a checkpoint dir / run dir (``None``: the bundled model) for inference.
 
