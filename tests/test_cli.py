@@ -19,3 +19,13 @@ def test_each_subcommand_has_help() -> None:
         with pytest.raises(SystemExit) as exc:
             main([name, "--help"])
         assert exc.value.code == 0
+
+
+def test_percent_signs_in_help_print_once(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        main(["bias", "--help"])
+    out = capsys.readouterr().out
+    assert "95% CIs" in out and "%%" not in out
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "%%" not in capsys.readouterr().out
