@@ -249,10 +249,9 @@ def build_report(inputs: ReportInputs) -> str:
 
 
 def write_report(inputs: ReportInputs, out: Path) -> Path:
-    from aiducation.experiments.runs import atomic_write
+    from aiducation.atomic import write_text
 
-    text = build_report(inputs)
-    return atomic_write(Path(out), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return write_text(out, build_report(inputs))
 
 
 def find_chromium() -> str | None:

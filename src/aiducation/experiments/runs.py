@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from aiducation.atomic import atomic_file
+from aiducation.atomic import atomic_file, write_text
 from aiducation.data.dataset import PreparedDataset, load_prepared
 
 RESULT_FILE = "result.json"  # written last in a trial's run directory: its presence = done
@@ -79,7 +79,7 @@ def write_table(frame: pd.DataFrame, stem: Path, markdown: str | None = None) ->
     """Write ``stem.csv`` and ``stem.md`` (``markdown`` or a plain table) atomically."""
     csv = atomic_write(stem.with_suffix(".csv"), lambda tmp: frame.to_csv(tmp, index=False))
     text = markdown if markdown is not None else markdown_table(frame)
-    md = atomic_write(stem.with_suffix(".md"), lambda tmp: tmp.write_text(text))
+    md = write_text(stem.with_suffix(".md"), text)
     return csv, md
 
 
