@@ -38,12 +38,12 @@ from aiducation.training.callbacks import Callback
 from aiducation.training.config import TrainConfig
 from aiducation.training.learner import (
     Learner,
-    cpu_has_native_bf16,
     default_callbacks,
     evaluate,
     fit,
     train_one_epoch,
 )
+from aiducation.training.optim import cpu_has_native_bf16
 
 
 class PngFaces(Dataset):

@@ -36,9 +36,10 @@ def synthetic_faces(labels: np.ndarray, seed: int = 0) -> np.ndarray:
 
 
 def write_prepared(
-    root: Path, n_per_class: int = 40, seed: int = 0, splits=(0.6, 0.2, 0.2)
+    root: Path, n_per_class: int = 40, seed: int = 0, splits=(0.6, 0.2, 0.2), n_unlabelled=24
 ) -> Path:
-    """Write a small prepared dataset in the format of :mod:`aiducation.data.dataset`."""
+    """Write a small prepared dataset in the format of :mod:`aiducation.data.dataset`,
+    with ``n_unlabelled`` unlabelled training images (see :func:`write_unlabelled`)."""
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(len(LEARNING_STATES)), n_per_class)
     rng.shuffle(labels)
@@ -74,10 +75,41 @@ def write_prepared(
         "split_counts": {s: int((split == s).sum()) for s in ("train", "val", "test")},
     }
     (root / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_unlabelled(root, meta, n_unlabelled, seed)
     return root
+
+
+def write_unlabelled(root: Path, meta: pd.DataFrame, n: int, seed: int = 0) -> None:
+    """``n`` unlabelled training faces (a vertical band, votes all 'happiness'); the first is
+    a copy of the first validation image (same duplicate group), so training must skip it."""
+    rng = np.random.default_rng(seed + 1)
+    images = rng.integers(0, 90, size=(n, 48, 48), dtype=np.uint8)
+    images[:, 6:42, 20:28] = 220
+    groups = np.arange(n) + len(meta)
+    first_val = int(np.flatnonzero(meta["split"].to_numpy() == "val")[0])
+    images[0] = np.load(root / "images.npy")[first_val]
+    groups[0] = meta["dup_group"].iat[first_val]
+    votes = np.zeros((n, len(VOTE_COLUMNS)), dtype=np.int64)
+    votes[:, VOTE_COLUMNS.index("happiness")] = 10
+    unlabelled = pd.DataFrame(
+        {
+            "index": np.arange(n),
+            "source_row": np.arange(n) * 2 + 1,
+            "image_name": [f"fer{2 * i + 1:07d}.png" for i in range(n)],
+            "usage": "Training",
+            "split": "train",
+            "label": "",
+            "label_id": -1,
+            "dup_group": groups,
+            **{c: votes[:, j] for j, c in enumerate(VOTE_COLUMNS)},
+        }
+    )
+    np.save(root / "unlabelled.npy", images)
+    unlabelled.to_csv(root / "unlabelled.csv", index=False)
 
 
 @pytest.fixture
 def prepared_dir(tmp_path: Path) -> Path:
-    """A small generated prepared dataset (160 learnable images, 96/32/32 train/val/test)."""
+    """A small generated prepared dataset (160 learnable images, 96/32/32 train/val/test,
+    plus 24 unlabelled training images)."""
     return write_prepared(tmp_path / "prepared")

@@ -59,6 +59,16 @@ def test_prepare_writes_the_prepared_format(world: RawWorld, tmp_path: Path, mod
     assert data.summary["duplicate_groups"] == 2
     assert len(set(data.groups)) == EXPECTED["images"] - 2
     assert data.summary["duplicates"]["groups_across_splits"] == 1  # official split leaks one
+    # The cleaned rows no rule labels are kept apart, for auxiliary training on their votes.
+    unlabelled = data.unlabelled
+    assert len(unlabelled.meta) == data.summary["rows_unlabelled"] > 0
+    assert list(unlabelled.meta.columns) == META_COLUMNS
+    assert (unlabelled.meta["label_id"] == -1).all() and (unlabelled.meta["label"] == "").all()
+    extra_rows = unlabelled.meta["source_row"].to_numpy()
+    assert not set(extra_rows) & set(rows)
+    assert len(extra_rows) + len(rows) == EXPECTED["rows_after_unknown"]
+    np.testing.assert_array_equal(unlabelled.images, world.images[extra_rows])
+    assert (unlabelled.meta["split"] == unlabelled.meta["usage"].map(usage_to_split)).all()
 
 
 def test_both_inputs_give_the_same_dataset(world: RawWorld, tmp_path: Path) -> None:

@@ -22,3 +22,15 @@ def test_default_is_efficient_and_normalises_inside() -> None:
     assert count_parameters(model) < 1_000_000
     x = torch.full((1, 1, 48, 48), model.normalize.mean)
     assert model.normalize(x).abs().max() < 1e-6
+
+
+def test_auxiliary_head_is_optional_and_separate() -> None:
+    x = torch.rand(3, 1, 48, 48)
+    plain = create_model("faceresnet_t").eval()
+    assert not any(k.startswith("aux_head") for k in plain.state_dict())
+    with pytest.raises(ValueError, match="without an auxiliary head"):
+        plain.forward_with_aux(x)
+    model = create_model("faceresnet_t", aux_classes=8).eval()
+    logits, aux = model.forward_with_aux(x)
+    assert logits.shape == (3, 4) and aux.shape == (3, 8)
+    torch.testing.assert_close(model(x), logits)  # inference ignores the auxiliary head

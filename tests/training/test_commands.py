@@ -15,7 +15,10 @@ TINY = ["--model", "faceresnet_t", "--model-arg", "width=8", "--epochs", "2",
 
 def test_train_then_evaluate_reproduces_test_metrics(prepared_dir: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
-    assert main(["train", "--data", str(prepared_dir), "--out", str(run), *TINY]) == 0
+    aux = ["--aux-weight", "0.5", "--aux-unlabelled"]  # the checkpoint carries an extra head
+    assert main(["train", "--data", str(prepared_dir), "--out", str(run), *TINY, *aux]) == 0
+    described = json.loads((run / "config.json").read_text())
+    assert described["train"]["aux_weight"] == 0.5 and described["n_train_unlabelled"] == 23
     for name in ("config.json", "log.csv", "plots/history.png", "test/metrics.json",
                  "test/confusion.png", "val/metrics.md", "checkpoints/best/model.safetensors",
                  "checkpoints/last/model.json", "checkpoints/resume/state.json"):  # fmt: skip
@@ -67,3 +70,8 @@ def test_user_errors_exit_2(prepared_dir: Path, tmp_path: Path, capsys) -> None:
     assert "--resume" in capsys.readouterr().err
     assert main(["evaluate", "--model", str(tmp_path), "--data", str(prepared_dir)]) == 2
     assert "no checkpoint" in capsys.readouterr().err
+    seed_model = ["--model", "B4_N1_FC1_K3_AP4", "--aux-weight", "1", "--no-progress"]
+    assert (
+        main(["train", "--data", str(prepared_dir), "--out", str(tmp_path / "s"), *seed_model]) == 2
+    )
+    assert "has none" in capsys.readouterr().err

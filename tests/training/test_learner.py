@@ -1,6 +1,7 @@
 """The training engine on the small generated dataset: learns, logs, resumes bit-exactly."""
 
 import itertools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +11,14 @@ import torch
 from safetensors.torch import load_file
 
 from aiducation.data.augment import AugmentConfig
-from aiducation.data.dataset import load_prepared
+from aiducation.data.dataset import auxiliary_rows, load_prepared
+from aiducation.data.labels import VOTE_COLUMNS
 from aiducation.models.checkpoint import load_checkpoint
 from aiducation.training.callbacks import Callback, best_epoch, should_stop_early
 from aiducation.training.config import TrainConfig
-from aiducation.training.learner import fit, lr_at
+from aiducation.training.learner import fit
+from aiducation.training.losses import batch_loss, soft_cross_entropy
+from aiducation.training.optim import lr_at
 
 torch.set_num_threads(1)
 
@@ -67,10 +71,14 @@ def weights(run: Path, name: str = "last") -> dict:
     return load_file(str(run / "checkpoints" / name / "model.safetensors"))
 
 
-@pytest.mark.parametrize("targets", ["hard", "soft"])
-def test_resume_after_interrupt_is_bit_exact(prepared_dir: Path, tmp_path: Path, targets) -> None:
+@pytest.mark.parametrize(
+    "overrides",
+    [{"targets": "hard"}, {"targets": "soft"}, {"aux_weight": 0.5, "aux_unlabelled": True}],
+    ids=["hard", "soft", "aux"],
+)
+def test_resume_after_interrupt_is_bit_exact(prepared_dir: Path, tmp_path: Path, overrides) -> None:
     data, train, val = splits(prepared_dir)
-    config = tiny_config(epochs=3, targets=targets, augment=AugmentConfig(erase_prob=0.3))
+    config = tiny_config(epochs=3, augment=AugmentConfig(erase_prob=0.3), **overrides)
     fit(config, data, train, val, tmp_path / "full")
     with pytest.raises(KeyboardInterrupt):
         from aiducation.training.learner import default_callbacks
@@ -143,3 +151,54 @@ def test_config_round_trip_and_validation(tmp_path: Path) -> None:
         TrainConfig(schedule="linear")
     with pytest.raises(ValueError, match="unknown TrainConfig fields: colour"):
         TrainConfig.from_dict({"colour": 1})
+
+
+def test_auxiliary_vote_head_learns_from_unlabelled_images(
+    prepared_dir: Path, tmp_path: Path
+) -> None:
+    data, train, val = splits(prepared_dir)
+    # The first unlabelled image copies a validation image: never trained on.
+    assert auxiliary_rows(data, train).tolist() == list(range(1, 24))
+    assert auxiliary_rows(data, np.concatenate([train, val[:1]]))[0] == 0
+    happy = torch.from_numpy(data.unlabelled.images[1:]).unsqueeze(1).float() / 255
+    happiness = VOTE_COLUMNS.index("happiness")
+    answers = {}
+    for unlabelled in (False, True):
+        run = tmp_path / f"aux-{unlabelled}"
+        config = tiny_config(epochs=4, lr=1e-2, aux_weight=1.0, aux_unlabelled=unlabelled)
+        result = fit(config, data, train, val, run)
+        assert result.val_metrics["accuracy"] >= 0.8  # the main task is still learned
+        described = json.loads((run / "config.json").read_text())
+        assert (described["n_train"], described["n_train_unlabelled"]) == (96, 23 * unlabelled)
+        model = load_checkpoint(run).model.eval()  # rebuilt from the checkpoint alone
+        _, aux = model.forward_with_aux(happy)
+        answers[unlabelled] = (aux.argmax(dim=1) == happiness).float().mean().item()
+    # No labelled face has happiness votes: only the unlabelled images teach it.
+    assert answers[True] > 0.9 and answers[False] < 0.1
+
+
+def test_auxiliary_head_errors(prepared_dir: Path, tmp_path: Path) -> None:
+    data, train, val = splits(prepared_dir)
+    with pytest.raises(ValueError, match="auxiliary head; B4_N1_FC1_K3_AP4 has none"):
+        fit(tiny_config(model="B4_N1_FC1_K3_AP4", model_kwargs={}, aux_weight=1.0),
+            data, train, val, tmp_path / "seed")  # fmt: skip
+    with pytest.raises(ValueError, match="cannot be combined"):
+        fit(tiny_config(aux_weight=1.0, aux_unlabelled=True), data, train, val,
+            tmp_path / "w", sampler_weights=np.ones(len(train)))  # fmt: skip
+    (prepared_dir / "unlabelled.npy").unlink()
+    with pytest.raises(ValueError, match="no unlabelled training images"):
+        fit(tiny_config(aux_weight=1.0, aux_unlabelled=True), load_prepared(prepared_dir),
+            train, val, tmp_path / "old")  # fmt: skip
+    with pytest.raises(ValueError, match="aux_unlabelled needs aux_weight"):
+        TrainConfig(aux_unlabelled=True)
+
+
+def test_batch_loss_counts_only_labelled_rows() -> None:
+    logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [5.0, -5.0]], requires_grad=True)
+    targets = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
+    mask = torch.tensor([True, True, False])
+    expected = soft_cross_entropy(logits[:2], targets[:2])
+    torch.testing.assert_close(batch_loss(logits, targets, mask), expected)
+    none = batch_loss(logits, targets, torch.zeros(3, dtype=torch.bool))
+    none.backward()
+    assert none.item() == 0 and logits.grad.abs().sum() == 0

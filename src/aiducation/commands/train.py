@@ -23,6 +23,7 @@ FLAG_FIELDS = {
     "schedule": "schedule",
     "label_smoothing": "label_smoothing",
     "targets": "targets",
+    "aux_weight": "aux_weight",
     "patience": "patience",
     "max_minutes": "max_minutes",
     "seed": "seed",
@@ -50,6 +51,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--schedule", choices=("onecycle", "cosine", "constant"))
     add("--label-smoothing", type=float)
     add("--targets", choices=("hard", "soft"), help="rule labels or vote re-sampling soft labels")
+    add(
+        "--aux-weight",
+        type=float,
+        metavar="W",
+        help="weight of an auxiliary head that learns each face's FER+ vote shares (0 = off)",
+    )
+    add(
+        "--aux-unlabelled",
+        action="store_true",
+        help="also train the auxiliary head on the unlabelled training images",
+    )
     add("--patience", type=int, help="early stopping after N epochs without improvement")
     add("--max-minutes", type=float, help="stop after the epoch that passes this wall time")
     add("--seed", type=int)
@@ -97,6 +109,8 @@ def build_config(args: argparse.Namespace):
     data["augment"] = augment
     if args.tta:
         data["tta_flip"] = True
+    if args.aux_unlabelled:
+        data["aux_unlabelled"] = True
     if args.no_progress:
         data["progress"] = False
     try:
@@ -138,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(str(exc)) from None
     try:
         train_run(config, dataset, run_dir, resume=args.resume is not None)
+    except ValueError as exc:  # configuration that does not fit the data or the model
+        raise InputError(str(exc)) from None
     except KeyboardInterrupt:
         print(f"\nstopped; continue with: aiducation train --resume {run_dir}", flush=True)
         raise

@@ -6,6 +6,9 @@ Layout of a prepared directory::
     meta.csv      one row per image: index, source_row, image_name, usage, split, label,
                   label_id, dup_group, and the ten FER+ vote columns
     summary.json  counts (see ``aiducation prepare``), ``classes`` and ``rule_set``
+    unlabelled.npy, unlabelled.csv
+                  the cleaned images no rule labels (same columns, ``label_id`` −1), kept for
+                  auxiliary training on their votes; optional (older directories lack them)
 
 ``split`` is one of ``train``, ``val``, ``test``; ``label_id`` indexes ``classes``.
 """
@@ -24,7 +27,21 @@ from aiducation.data.labels import VOTE_COLUMNS
 IMAGES_FILE = "images.npy"
 META_FILE = "meta.csv"
 SUMMARY_FILE = "summary.json"
+UNLABELLED_IMAGES_FILE = "unlabelled.npy"
+UNLABELLED_META_FILE = "unlabelled.csv"
 SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class Unlabelled:
+    """Cleaned images that no rule labels: pixels plus the same metadata columns."""
+
+    images: np.ndarray
+    meta: pd.DataFrame
+
+    @property
+    def votes(self) -> np.ndarray:
+        return self.meta[list(VOTE_COLUMNS)].to_numpy(np.int64)
 
 
 @dataclass
@@ -35,6 +52,7 @@ class PreparedDataset:
     images: np.ndarray
     meta: pd.DataFrame
     summary: dict
+    unlabelled: Unlabelled | None = None
 
     @property
     def classes(self) -> list[str]:
@@ -76,4 +94,37 @@ def load_prepared(root: str | Path, mmap: bool = False) -> PreparedDataset:
         raise ValueError(
             f"{root}: {IMAGES_FILE} has {len(images)} images but {META_FILE} has {len(meta)} rows"
         )
-    return PreparedDataset(root=root, images=images, meta=meta, summary=summary)
+    return PreparedDataset(root, images, meta, summary, _load_unlabelled(root, mmap))
+
+
+def _load_unlabelled(root: Path, mmap: bool) -> Unlabelled | None:
+    if not (root / UNLABELLED_IMAGES_FILE).is_file():
+        return None
+    images = np.load(
+        root / UNLABELLED_IMAGES_FILE, mmap_mode="r" if mmap else None, allow_pickle=False
+    )
+    meta = pd.read_csv(root / UNLABELLED_META_FILE, keep_default_na=False)
+    if len(images) != len(meta):
+        raise ValueError(
+            f"{root}: {UNLABELLED_IMAGES_FILE} has {len(images)} images but "
+            f"{UNLABELLED_META_FILE} has {len(meta)} rows"
+        )
+    return Unlabelled(images, meta)
+
+
+def auxiliary_rows(dataset: PreparedDataset, train_idx: np.ndarray) -> np.ndarray:
+    """Unlabelled rows usable as extra training images beside labelled ``train_idx``.
+
+    Those of the ``train`` split whose duplicate group holds no labelled image outside
+    ``train_idx`` (so no copy of a validation, test or held-out fold image is trained on).
+    """
+    if dataset.unlabelled is None:
+        return np.zeros(0, np.int64)
+    held_out = np.ones(len(dataset.meta), bool)
+    held_out[np.asarray(train_idx, np.int64)] = False
+    held_groups = dataset.groups[held_out]
+    meta = dataset.unlabelled.meta
+    usable = (meta["split"].to_numpy() == "train") & ~np.isin(
+        meta["dup_group"].to_numpy(np.int64), held_groups
+    )
+    return np.flatnonzero(usable)

@@ -21,7 +21,14 @@ from aiducation import __version__
 from aiducation.atomic import atomic_directory
 from aiducation.data import sources
 from aiducation.data.cleaning import clean
-from aiducation.data.dataset import IMAGES_FILE, META_FILE, SPLITS, SUMMARY_FILE
+from aiducation.data.dataset import (
+    IMAGES_FILE,
+    META_FILE,
+    SPLITS,
+    SUMMARY_FILE,
+    UNLABELLED_IMAGES_FILE,
+    UNLABELLED_META_FILE,
+)
 from aiducation.data.duplicates import duplicate_groups, group_stats, groups_across_splits
 from aiducation.data.labels import VOTE_COLUMNS, get_rule_set
 from aiducation.data.report import write_report
@@ -62,6 +69,8 @@ class Prepared:
     images: np.ndarray
     meta: pd.DataFrame
     summary: dict
+    unlabelled_images: np.ndarray | None = None  # cleaned images no rule labels
+    unlabelled_meta: pd.DataFrame | None = None
 
 
 def _check_config(config: PrepareConfig) -> PrepareConfig:
@@ -127,6 +136,18 @@ def build(config: PrepareConfig) -> Prepared:
     cleaned_duplicates = group_stats(groups)
     label_ids = rule_set(votes[kept])
     labelled = label_ids >= 0
+    unlabelled_rows = kept[~labelled]
+    unlabelled_meta = _meta(
+        table,
+        unlabelled_rows,
+        split=official_split(table["usage"].to_numpy()[unlabelled_rows])
+        if config.split == "official"
+        else np.full(len(unlabelled_rows), "train"),
+        label_ids=np.full(len(unlabelled_rows), -1),
+        groups=groups[~labelled],
+        classes=[],
+    )
+    unlabelled_images = images[~labelled]
     rows, images, groups, label_ids = (
         kept[labelled],
         images[labelled],
@@ -139,26 +160,14 @@ def build(config: PrepareConfig) -> Prepared:
     else:
         split = random_grouped_split(label_ids, groups, config.fractions, config.seed)
     classes = list(rule_set.classes)
-    meta = pd.DataFrame(
-        {
-            "index": np.arange(len(rows)),
-            "source_row": rows,
-            "image_name": table["image_name"].to_numpy()[rows],
-            "usage": usage,
-            "split": split,
-            "label": np.asarray(classes, dtype=object)[label_ids],
-            "label_id": label_ids,
-            "dup_group": groups,
-        }
-    )
-    for column in VOTE_COLUMNS:
-        meta[column] = table[column].to_numpy()[rows]
+    meta = _meta(table, rows, split, label_ids, groups, classes)
     labelled_duplicates = group_stats(groups)
     summary = {
         "classes": classes,
         "rule_set": rule_set.name,
         **cleaning.counts(),
         "rows_unlabelled": int(len(kept) - len(rows)),
+        "unlabelled_split_sizes": {s: int((unlabelled_meta["split"] == s).sum()) for s in SPLITS},
         "images": len(rows),
         "class_counts": {c: int((label_ids == i).sum()) for i, c in enumerate(classes)},
         "split_counts": {
@@ -179,7 +188,34 @@ def build(config: PrepareConfig) -> Prepared:
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "aiducation_version": __version__,
     }
-    return Prepared(images, meta, summary)
+    return Prepared(images, meta, summary, unlabelled_images, unlabelled_meta)
+
+
+def _meta(
+    table: pd.DataFrame,
+    rows: np.ndarray,
+    split: np.ndarray,
+    label_ids: np.ndarray,
+    groups: np.ndarray,
+    classes: list[str],
+) -> pd.DataFrame:
+    """The meta.csv columns of vote-file ``rows`` (label "" where ``label_ids`` is −1)."""
+    names = np.asarray([*classes, ""], dtype=object)
+    meta = pd.DataFrame(
+        {
+            "index": np.arange(len(rows)),
+            "source_row": rows,
+            "image_name": table["image_name"].to_numpy()[rows],
+            "usage": table["usage"].to_numpy()[rows],
+            "split": split,
+            "label": names[label_ids],
+            "label_id": label_ids,
+            "dup_group": groups,
+        }
+    )
+    for column in VOTE_COLUMNS:
+        meta[column] = table[column].to_numpy()[rows]
+    return meta
 
 
 def refuse_existing(target: Path, overwrite: bool) -> None:
@@ -225,6 +261,9 @@ def write(prepared: Prepared, config: PrepareConfig) -> Path:
     with atomic_directory(out) as tmp:
         np.save(tmp / IMAGES_FILE, prepared.images, allow_pickle=False)
         prepared.meta.to_csv(tmp / META_FILE, index=False)
+        if prepared.unlabelled_images is not None:
+            np.save(tmp / UNLABELLED_IMAGES_FILE, prepared.unlabelled_images, allow_pickle=False)
+            prepared.unlabelled_meta.to_csv(tmp / UNLABELLED_META_FILE, index=False)
         (tmp / SUMMARY_FILE).write_text(json.dumps(prepared.summary, indent=2) + "\n")
         (tmp / "config.json").write_text(json.dumps(asdict(config), indent=2, default=str) + "\n")
         if config.report:

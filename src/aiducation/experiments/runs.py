@@ -36,6 +36,7 @@ def subsample(
         images=np.ascontiguousarray(dataset.images[keep]),
         meta=dataset.meta.iloc[keep].reset_index(drop=True),
         summary=dataset.summary,
+        unlabelled=dataset.unlabelled,
     )
 
 

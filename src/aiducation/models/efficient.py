@@ -58,6 +58,7 @@ class FaceResNet(nn.Module):
         dropout: float = 0.2,
         mean: float = FER_MEAN,
         std: float = FER_STD,
+        aux_classes: int = 0,
     ) -> None:
         super().__init__()
         self.normalize = Normalize(mean, std)
@@ -75,9 +76,19 @@ class FaceResNet(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(channels, num_classes),
         )
+        # Optional second linear head on the same pooled features, used only in training
+        # (e.g. predicting each face's crowd vote shares); ``forward`` ignores it.
+        self.aux_head = nn.Linear(channels, aux_classes) if aux_classes else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(self.normalize(x)))
+
+    def forward_with_aux(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Class logits and auxiliary-head logits (needs ``aux_classes`` > 0)."""
+        if self.aux_head is None:
+            raise ValueError("this model was built without an auxiliary head (aux_classes=0)")
+        pooled = self.head[:-1](self.features(self.normalize(x)))
+        return self.head[-1](pooled), self.aux_head(pooled)
 
 
 @register_model

@@ -31,6 +31,10 @@ class TrainConfig:
     label_smoothing: float = 0.0  # ε: targets become (1 − ε)·t + ε/K
     targets: str = "hard"  # hard: rule labels; soft: class probabilities under vote re-sampling
     soft_draws: int = 200  # vote re-samplings per image for soft targets
+    aux_weight: float = 0.0  # weight of the auxiliary loss: a second head learns each face's
+    #   FER+ emotion vote shares (cross-entropy); 0 = off; needs a model with ``aux_classes``
+    aux_unlabelled: bool = False  # also train that head on the unlabelled training images
+    #   (cleaned FER+ faces no rule labels; written by ``aiducation prepare``)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     patience: int = 0  # early stopping: epochs without val improvement (0 = off)
     monitor: str = "val_accuracy"  # log column that chooses the best checkpoint (higher wins)
@@ -54,6 +58,8 @@ class TrainConfig:
         ):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        if self.aux_weight < 0 or (self.aux_unlabelled and not self.aux_weight):
+            raise ValueError("aux_unlabelled needs aux_weight > 0 (and aux_weight must be ≥ 0)")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be at least 1")
 

@@ -27,7 +27,7 @@ from torch import nn
 
 from aiducation.atomic import write_json
 from aiducation.data.augment import augment_batch
-from aiducation.data.dataset import PreparedDataset
+from aiducation.data.dataset import PreparedDataset, auxiliary_rows
 from aiducation.data.labels import get_rule_set
 from aiducation.models import count_parameters, create_model
 from aiducation.models.checkpoint import save_checkpoint
@@ -40,62 +40,18 @@ from aiducation.training.callbacks import (
     best_epoch,
 )
 from aiducation.training.config import TrainConfig
+from aiducation.training.losses import batch_loss
 from aiducation.training.metrics import classification_metrics
+from aiducation.training.optim import build_optimizer, lr_at, use_bf16
 from aiducation.training.state import has_state, load_state, save_state
-from aiducation.training.targets import smooth, vote_resample_probs
+from aiducation.training.targets import smooth, vote_resample_probs, vote_shares
 
 CONFIG_FILE = "config.json"
 LOG_FILE = "log.csv"
 
 
-def cpu_has_native_bf16() -> bool:
-    """True when the CPU has bfloat16 instructions (AVX512-BF16 or AMX)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def use_bf16(config: TrainConfig) -> bool:
-    return config.bf16 == "on" or (config.bf16 == "auto" and cpu_has_native_bf16())
-
-
 def epoch_seed(seed: int, epoch: int) -> int:
     return (seed * 1_000_003 + epoch) % 2**63
-
-
-def lr_at(step: int, total_steps: int, steps_per_epoch: int, config: TrainConfig) -> float:
-    """Learning rate before optimiser step ``step`` (0-based) of ``total_steps``."""
-    if config.schedule == "constant":
-        return config.lr
-    warmup = round(config.warmup_epochs * steps_per_epoch) if config.schedule == "onecycle" else 0
-    if step < warmup:
-        return config.lr * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total_steps - warmup)
-    return config.lr * 0.5 * (1 + np.cos(np.pi * min(1.0, progress)))
-
-
-def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """No weight decay on biases and normalisation parameters."""
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    groups = [
-        {"params": decay, "weight_decay": config.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=True)
-    cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
-    return cls(groups, lr=config.lr, betas=(config.momentum, 0.999))
-
-
-def soft_cross_entropy(
-    logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None
-) -> torch.Tensor:
-    """Mean over the batch of ``−Σ t·log softmax(logits)``, optionally weighted per image."""
-    losses = -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1)
-    return (losses * weights).mean() if weights is not None else losses.mean()
 
 
 def to_batch(images: torch.Tensor, channels_last: bool) -> torch.Tensor:
@@ -175,17 +131,31 @@ class Learner:
         self.classes = dataset.classes
         self.train_idx = np.asarray(train_idx, np.int64)
         self.val_idx = np.asarray(val_idx, np.int64)
-        self.images = torch.from_numpy(np.ascontiguousarray(dataset.images))
-        self.labels = dataset.labels
-        self.targets = torch.from_numpy(self._targets(dataset)).float()
         self.sample_weights = _weights(sample_weights, len(self.train_idx), "sample_weights")
         self.sampler_weights = _weights(sampler_weights, len(self.train_idx), "sampler_weights")
         if self.sample_weights is not None:
             self.sample_weights /= self.sample_weights.mean()
+        images, votes, self.labels, targets = self._training_data(
+            dataset, sample_weights, sampler_weights
+        )
+        self.images = torch.from_numpy(np.ascontiguousarray(images))
+        self.targets = torch.from_numpy(targets).float()
+        self.vote_shares = (
+            torch.from_numpy(vote_shares(votes)).float() if config.aux_weight else None
+        )
         self.bf16 = use_bf16(config)
         self.arch_kwargs = {"num_classes": len(self.classes), **config.model_kwargs}
+        if config.aux_weight:
+            self.arch_kwargs["aux_classes"] = self.vote_shares.shape[1]
         torch.manual_seed(config.seed)
-        self.model = create_model(config.model, **self.arch_kwargs)
+        try:
+            self.model = create_model(config.model, **self.arch_kwargs)
+        except TypeError as exc:
+            if "aux_classes" not in str(exc):
+                raise
+            raise ValueError(
+                f"aux_weight needs a model with an auxiliary head; {config.model} has none"
+            ) from None
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = build_optimizer(self.model, config)
@@ -196,13 +166,38 @@ class Learner:
         self.callbacks = list(callbacks or [])
 
     def _targets(self, dataset: PreparedDataset) -> np.ndarray:
-        onehot = np.eye(len(self.classes))[self.labels]
+        onehot = np.eye(len(self.classes))[dataset.labels]
         if self.config.targets == "soft":
             rule_set = get_rule_set(dataset.summary.get("rule_set", "seed"))
             onehot = vote_resample_probs(
-                dataset.votes, self.labels, rule_set, self.config.soft_draws, self.config.seed
+                dataset.votes, dataset.labels, rule_set, self.config.soft_draws, self.config.seed
             )
         return smooth(onehot, self.config.label_smoothing)
+
+    def _training_data(self, dataset: PreparedDataset, *weights) -> tuple[np.ndarray, ...]:
+        """Images, votes, labels and targets of all rows; with ``aux_unlabelled`` the usable
+        unlabelled training images follow the labelled ones (label −1) and join ``train_idx``."""
+        images, votes, labels = dataset.images, dataset.votes, dataset.labels
+        targets = self._targets(dataset)
+        self.n_unlabelled = 0
+        if not self.config.aux_unlabelled:
+            return images, votes, labels, targets
+        if any(w is not None for w in weights):
+            raise ValueError("aux_unlabelled cannot be combined with per-image (sampler) weights")
+        extra = auxiliary_rows(dataset, self.train_idx)
+        if not len(extra):
+            raise ValueError(
+                f"{dataset.root}: no unlabelled training images for aux_unlabelled "
+                "(prepare the dataset again with this version of `aiducation prepare`)"
+            )
+        self.n_unlabelled = len(extra)
+        self.train_idx = np.concatenate([self.train_idx, len(labels) + np.arange(len(extra))])
+        return (
+            np.concatenate([images, dataset.unlabelled.images[extra]]),
+            np.concatenate([votes, dataset.unlabelled.votes[extra]]),
+            np.concatenate([labels, np.full(len(extra), -1)]),
+            np.concatenate([targets, np.zeros((len(extra), targets.shape[1]))]),
+        )
 
     def emit(self, event: str, *args) -> None:
         for callback in self.callbacks:
@@ -213,7 +208,8 @@ class Learner:
         return {
             "train": TrainConfig.to_dict(self.config),
             "classes": self.classes,
-            "n_train": len(self.train_idx),
+            "n_train": len(self.train_idx) - self.n_unlabelled,
+            "n_train_unlabelled": self.n_unlabelled,
             "n_val": len(self.val_idx),
             "parameters": count_parameters(self.model),
             "bf16": self.bf16,
@@ -291,7 +287,7 @@ def train_one_epoch(learner: Learner) -> dict:
     total_steps = learner.steps_per_epoch * config.epochs
     autocast = torch.autocast("cpu", dtype=torch.bfloat16) if learner.bf16 else nullcontext()
     model.train()
-    loss_sum, correct = 0.0, 0
+    loss_sum, correct, labelled = 0.0, 0, 0
     for step in range(learner.steps_per_epoch):
         positions = order[step * config.batch_size : (step + 1) * config.batch_size]
         rows = train_idx[positions]
@@ -303,17 +299,23 @@ def train_one_epoch(learner: Learner) -> dict:
         for group in opt.param_groups:
             group["lr"] = lr
         weights = learner.sample_weights[positions] if learner.sample_weights is not None else None
+        labels = torch.from_numpy(learner.labels[rows.numpy()])
         with autocast:
-            logits = model(x)
-        loss = soft_cross_entropy(logits, learner.targets[rows], weights)
+            logits, aux_logits = (
+                model.forward_with_aux(x) if config.aux_weight else (model(x), None)
+            )
+        loss = batch_loss(logits, learner.targets[rows], labels >= 0, weights)
+        if aux_logits is not None:
+            loss = loss + config.aux_weight * batch_loss(aux_logits, learner.vote_shares[rows])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        hits = int((logits.argmax(dim=1) == torch.from_numpy(learner.labels[rows.numpy()])).sum())
+        hits = int((logits.argmax(dim=1) == labels).sum())
         loss_sum += loss.item() * len(rows)
-        correct += hits
-        learner.emit("on_batch_end", loss.item(), hits, len(rows))
-    return {"train_loss": loss_sum / n, "train_accuracy": correct / n, "lr": lr}
+        n_labelled = int((labels >= 0).sum())
+        correct, labelled = correct + hits, labelled + n_labelled
+        learner.emit("on_batch_end", loss.item(), hits, n_labelled)
+    return {"train_loss": loss_sum / n, "train_accuracy": correct / max(1, labelled), "lr": lr}
 
 
 def evaluate_val(learner: Learner) -> tuple[dict, torch.Tensor]:

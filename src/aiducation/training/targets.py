@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from aiducation.data.labels import RuleSet
+from aiducation.data.labels import VOTE_COLUMNS, RuleSet
+
+EMOTION_VOTES = VOTE_COLUMNS[:8]  # neutral … contempt: the auxiliary head's classes
 
 
 def vote_resample_probs(
@@ -52,3 +54,9 @@ def label_flip_rate(votes: np.ndarray, labels: np.ndarray, rule_set: RuleSet, se
 def smooth(targets: np.ndarray, epsilon: float) -> np.ndarray:
     """Label smoothing: ``(1 − ε)·t + ε/K``."""
     return targets * (1 - epsilon) + epsilon / targets.shape[1]
+
+
+def vote_shares(votes: np.ndarray) -> np.ndarray:
+    """Each image's share of votes over the eight FER+ emotions (unknown and NF left out)."""
+    emotions = np.asarray(votes, np.float64)[:, : len(EMOTION_VOTES)]
+    return emotions / np.maximum(emotions.sum(axis=1, keepdims=True), 1)
