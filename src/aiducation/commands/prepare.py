@@ -91,5 +91,10 @@ def run(args: argparse.Namespace) -> int:
     )
     print("classes: " + ", ".join(f"{c} {n:,}" for c, n in summary["class_counts"].items()))
     print("splits: " + ", ".join(f"{s} {n:,}" for s, n in summary["split_sizes"].items()))
+    unlabelled = summary["unlabelled_split_sizes"]
+    print(
+        "unlabelled (kept for auxiliary training, `train --aux-unlabelled`): "
+        + ", ".join(f"{s} {n:,}" for s, n in unlabelled.items())
+    )
     print(f"wrote {args.out}")
     return 0
