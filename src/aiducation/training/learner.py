@@ -300,11 +300,12 @@ def train_one_epoch(learner: Learner) -> dict:
             group["lr"] = lr
         weights = learner.sample_weights[positions] if learner.sample_weights is not None else None
         labels = torch.from_numpy(learner.labels[rows.numpy()])
+        has_label = labels >= 0  # unlabelled rows (label −1) only feed the auxiliary loss
         with autocast:
             logits, aux_logits = (
                 model.forward_with_aux(x) if config.aux_weight else (model(x), None)
             )
-        loss = batch_loss(logits, learner.targets[rows], labels >= 0, weights)
+        loss = batch_loss(logits, learner.targets[rows], has_label, weights)
         if aux_logits is not None:
             loss = loss + config.aux_weight * batch_loss(aux_logits, learner.vote_shares[rows])
         opt.zero_grad(set_to_none=True)
@@ -312,7 +313,7 @@ def train_one_epoch(learner: Learner) -> dict:
         opt.step()
         hits = int((logits.argmax(dim=1) == labels).sum())
         loss_sum += loss.item() * len(rows)
-        n_labelled = int((labels >= 0).sum())
+        n_labelled = int(has_label.sum())
         correct, labelled = correct + hits, labelled + n_labelled
         learner.emit("on_batch_end", loss.item(), hits, n_labelled)
     return {"train_loss": loss_sum / n, "train_accuracy": correct / max(1, labelled), "lr": lr}
