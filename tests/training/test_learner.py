@@ -16,7 +16,7 @@ from aiducation.data.labels import VOTE_COLUMNS
 from aiducation.models.checkpoint import load_checkpoint
 from aiducation.training.callbacks import Callback, best_epoch, should_stop_early
 from aiducation.training.config import TrainConfig
-from aiducation.training.learner import fit
+from aiducation.training.learner import Learner, fit
 from aiducation.training.losses import batch_loss, soft_cross_entropy
 from aiducation.training.optim import lr_at
 
@@ -202,3 +202,14 @@ def test_batch_loss_counts_only_labelled_rows() -> None:
     none = batch_loss(logits, targets, torch.zeros(3, dtype=torch.bool))
     none.backward()
     assert none.item() == 0 and logits.grad.abs().sum() == 0
+
+
+def test_hard_mix_blends_rule_labels_into_soft_targets(prepared_dir: Path, tmp_path: Path) -> None:
+    data, train, val = splits(prepared_dir)
+    soft = Learner(tiny_config(targets="soft"), data, train, val, tmp_path / "s").targets
+    mixed = Learner(tiny_config(targets="soft", hard_mix=0.25), data, train, val, tmp_path / "m")
+    onehot = torch.eye(4)[torch.from_numpy(data.labels)]
+    torch.testing.assert_close(mixed.targets, 0.25 * onehot + 0.75 * soft)
+    assert not torch.equal(soft, onehot)  # the fixture's votes are not all unanimous
+    with pytest.raises(ValueError, match="hard_mix"):
+        tiny_config(targets="hard", hard_mix=0.5)

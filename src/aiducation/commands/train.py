@@ -23,6 +23,7 @@ FLAG_FIELDS = {
     "schedule": "schedule",
     "label_smoothing": "label_smoothing",
     "targets": "targets",
+    "hard_mix": "hard_mix",
     "aux_weight": "aux_weight",
     "patience": "patience",
     "max_minutes": "max_minutes",
@@ -51,6 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--schedule", choices=("onecycle", "cosine", "constant"))
     add("--label-smoothing", type=float)
     add("--targets", choices=("hard", "soft"), help="rule labels or vote re-sampling soft labels")
+    add(
+        "--hard-mix",
+        type=float,
+        metavar="A",
+        help="with soft targets: mix in the rule label with weight A (0 = pure soft, 1 = hard)",
+    )
     add(
         "--aux-weight",
         type=float,

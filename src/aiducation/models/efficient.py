@@ -59,10 +59,12 @@ class FaceResNet(nn.Module):
         mean: float = FER_MEAN,
         std: float = FER_STD,
         aux_classes: int = 0,
+        stem_stride: int = 1,
     ) -> None:
         super().__init__()
         self.normalize = Normalize(mean, std)
-        layers: list[nn.Module] = [conv_bn_relu(1, width)]
+        # stem_stride=2 runs every stage at half the resolution: ~4× fewer multiply-adds
+        layers: list[nn.Module] = [conv_bn_relu(1, width, stride=stem_stride)]
         channels = width
         for stage, depth in enumerate(depths):
             out_channels = width * 2 ** (stage + 1)

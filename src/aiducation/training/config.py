@@ -31,6 +31,7 @@ class TrainConfig:
     label_smoothing: float = 0.0  # ε: targets become (1 − ε)·t + ε/K
     targets: str = "hard"  # hard: rule labels; soft: class probabilities under vote re-sampling
     soft_draws: int = 200  # vote re-samplings per image for soft targets
+    hard_mix: float = 0.0  # soft targets only: weight of the one-hot rule label mixed in (0–1)
     aux_weight: float = 0.0  # weight of the auxiliary loss: a second head learns each face's
     #   FER+ emotion vote shares (cross-entropy); 0 = off; needs a model with ``aux_classes``
     aux_unlabelled: bool = False  # also train that head on the unlabelled training images
@@ -58,6 +59,8 @@ class TrainConfig:
         ):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        if not 0 <= self.hard_mix <= 1 or (self.hard_mix and self.targets != "soft"):
+            raise ValueError("hard_mix must be in [0, 1] and needs targets='soft'")
         if self.aux_weight < 0 or (self.aux_unlabelled and not self.aux_weight):
             raise ValueError("aux_unlabelled needs aux_weight > 0 (and aux_weight must be ≥ 0)")
         if self.epochs < 1 or self.batch_size < 1:

@@ -169,9 +169,10 @@ class Learner:
         onehot = np.eye(len(self.classes))[dataset.labels]
         if self.config.targets == "soft":
             rule_set = get_rule_set(dataset.summary.get("rule_set", "seed"))
-            onehot = vote_resample_probs(
+            soft = vote_resample_probs(
                 dataset.votes, dataset.labels, rule_set, self.config.soft_draws, self.config.seed
             )
+            onehot = self.config.hard_mix * onehot + (1 - self.config.hard_mix) * soft
         return smooth(onehot, self.config.label_smoothing)
 
     def _training_data(self, dataset: PreparedDataset, *weights) -> tuple[np.ndarray, ...]:
