@@ -34,3 +34,11 @@ def test_auxiliary_head_is_optional_and_separate() -> None:
     logits, aux = model.forward_with_aux(x)
     assert logits.shape == (3, 4) and aux.shape == (3, 8)
     torch.testing.assert_close(model(x), logits)  # inference ignores the auxiliary head
+
+
+def test_stem_stride_halves_every_stage() -> None:
+    model = create_model("faceresnet_s", stem_stride=2).eval()
+    x = torch.rand(2, 1, 48, 48)
+    assert model.features(model.normalize(x)).shape[-2:] == (3, 3)
+    assert model(x).shape == (2, 4)
+    assert count_parameters(model) == count_parameters(create_model("faceresnet_s"))
