@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from aiducation.models import create_model
+from aiducation.models import count_parameters, create_model
 from aiducation.training.config import TrainConfig
 
 RECIPES = sorted((Path(__file__).parents[2] / "benchmarks" / "recipes").glob("*.json"))
@@ -18,4 +18,4 @@ def test_recipes_are_committed() -> None:
 def test_recipe_loads_and_builds_its_model(path: Path) -> None:
     config = TrainConfig.load(path)
     model = create_model(config.model, **config.model_kwargs)
-    assert sum(p.numel() for p in model.parameters()) > 0
+    assert count_parameters(model) > 0

@@ -166,14 +166,14 @@ class Learner:
         self.callbacks = list(callbacks or [])
 
     def _targets(self, dataset: PreparedDataset) -> np.ndarray:
-        onehot = np.eye(len(self.classes))[dataset.labels]
+        targets = np.eye(len(self.classes))[dataset.labels]
         if self.config.targets == "soft":
             rule_set = get_rule_set(dataset.summary.get("rule_set", "seed"))
             soft = vote_resample_probs(
                 dataset.votes, dataset.labels, rule_set, self.config.soft_draws, self.config.seed
             )
-            onehot = self.config.hard_mix * onehot + (1 - self.config.hard_mix) * soft
-        return smooth(onehot, self.config.label_smoothing)
+            targets = self.config.hard_mix * targets + (1 - self.config.hard_mix) * soft
+        return smooth(targets, self.config.label_smoothing)
 
     def _training_data(self, dataset: PreparedDataset, *weights) -> tuple[np.ndarray, ...]:
         """Images, votes, labels and targets of all rows; with ``aux_unlabelled`` the usable
