@@ -10,6 +10,7 @@ from torch import nn
 from aiducation.inference.api import Analyzer
 from aiducation.inference.classifier import FaceClassifier
 from aiducation.inference.detectors import Detection
+from aiducation.models.predict import WithExpression
 
 CLASSES = ["Angry", "Bored", "Focused", "Neutral"]
 
@@ -39,3 +40,24 @@ class BrightnessModel(nn.Module):
 def stub_analyzer() -> Analyzer:
     """Blob 'faces' classified by brightness: bright → Angry, dark → Bored."""
     return Analyzer(BlobDetector(), FaceClassifier(BrightnessModel(), CLASSES))
+
+
+class BrightnessOtherModel(nn.Module):
+    """Five outputs (four states + "Other") and an 8-emotion head: bright crops are Angry,
+    dark ones "Other" with a happy expression."""
+
+    def forward_with_aux(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean = x.mean(dim=(1, 2, 3))
+        zero = 0 * mean
+        logits = torch.stack([mean, zero, zero, zero, 1 - mean], dim=1) * 20
+        aux = torch.stack([zero, 1 - mean, *[zero] * 6], dim=1) * 20  # dark: happiness
+        return logits, aux
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_aux(x)[0]
+
+
+def stub_other_analyzer(threshold: float | None = 0.5) -> Analyzer:
+    """Like :func:`stub_analyzer` but dark blobs are "Other" (happy); ``None``: seed4 answer."""
+    model = WithExpression(BrightnessOtherModel())
+    return Analyzer(BlobDetector(), FaceClassifier(model, [*CLASSES, "Other"], 128, threshold))

@@ -213,3 +213,26 @@ def test_hard_mix_blends_rule_labels_into_soft_targets(prepared_dir: Path, tmp_p
     assert not torch.equal(soft, onehot)  # the fixture's votes are not all unanimous
     with pytest.raises(ValueError, match="hard_mix"):
         tiny_config(targets="hard", hard_mix=0.5)
+
+
+def test_other_class_learns_the_unlabelled_faces(prepared_dir: Path, tmp_path: Path) -> None:
+    data, train, val = splits(prepared_dir)
+    config = tiny_config(epochs=6, lr=1e-2, aux_weight=1.0, aux_unlabelled=True,
+                         other_class=True, targets="soft", hard_mix=0.5)  # fmt: skip
+    learner = Learner(config, data, train, val, tmp_path / "t")
+    assert learner.classes == [*data.classes, "Other"]
+    extra = learner.targets[len(data.labels) :]
+    assert len(extra) == 23 and bool((extra[:, 4] >= 0.5).all())  # mostly "Other"
+    torch.testing.assert_close(learner.targets.sum(dim=1), torch.ones(len(learner.targets)))
+    result = fit(config, data, train, val, tmp_path / "run")
+    assert result.val_metrics["accuracy"] >= 0.7  # scored on the four rule classes (chance 0.25)
+    checkpoint = load_checkpoint(tmp_path / "run")
+    assert checkpoint.classes == [*data.classes, "Other"]
+    model = checkpoint.model.eval()
+    happy = torch.from_numpy(data.unlabelled.images[1:]).unsqueeze(1).float() / 255
+    labelled = torch.from_numpy(data.images[val]).unsqueeze(1).float() / 255
+    with torch.no_grad():
+        assert (model(happy).argmax(dim=1) == 4).float().mean() > 0.9
+        assert (model(labelled).argmax(dim=1) == 4).float().mean() < 0.2
+    with pytest.raises(ValueError, match="other_class needs aux_unlabelled"):
+        TrainConfig(other_class=True)

@@ -16,6 +16,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="checkpoint or run directory (default: bundled model)")
     parser.add_argument("--detector", default="yunet", help="face detector: yunet (default), haar")
     parser.add_argument(
+        "--scheme",
+        choices=("other", "seed4"),
+        default="other",
+        help='other (default): a learning state, or "Other" for faces outside them (smiles, '
+        "surprise, ...); seed4: always one of the report's four states",
+    )
+    parser.add_argument(
         "--margin", type=float, default=0.0,
         help="grow each (squared) face box by this fraction of its side per side (default 0)",
     )  # fmt: skip
@@ -49,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         detector=args.detector,
         margin=args.margin,
+        scheme=args.scheme,
         every=args.every,
         fps=args.fps,
         webcam=args.webcam,

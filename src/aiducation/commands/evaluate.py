@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from aiducation.models.checkpoint import load_checkpoint
     from aiducation.training.evaluation import evaluate_checkpoint, write_evaluation
     from aiducation.training.metrics import format_metrics
+    from aiducation.training.scheme import evaluate_scheme, has_other, scheme_markdown
 
     try:
         checkpoint = load_checkpoint(args.model)
@@ -47,11 +48,17 @@ def run(args: argparse.Namespace) -> int:
         metrics, predictions = evaluate_checkpoint(
             checkpoint, dataset, indices, tta_flip=args.tta, batch_size=args.batch_size
         )
+        if has_other(checkpoint.classes):
+            metrics["out_of_scheme"] = evaluate_scheme(
+                checkpoint, dataset, args.split, tta_flip=args.tta
+            )
     except ValueError as exc:
         raise InputError(str(exc)) from None
     metrics.update(split=args.split, checkpoint=str(checkpoint.path), tta_flip=args.tta)
     out = args.out or Path(f"evaluation-{args.split}")
     write_evaluation(out, metrics, predictions, f"{checkpoint.config['arch']}: {args.split}")
     print(f"{checkpoint.path} on {args.data} [{args.split}]\n{format_metrics(metrics)}")
+    if "out_of_scheme" in metrics:
+        print(scheme_markdown(metrics["out_of_scheme"], checkpoint.classes[:-1]))
     print(f"wrote {out}/metrics.json, metrics.md, confusion.png, predictions.csv")
     return 0

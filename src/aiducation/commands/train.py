@@ -69,6 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also train the auxiliary head on the unlabelled training images",
     )
+    add(
+        "--other-class",
+        action="store_true",
+        help='a fifth class "Other" learnt from the unlabelled images (needs --aux-unlabelled)',
+    )
     add("--patience", type=int, help="early stopping after N epochs without improvement")
     add("--max-minutes", type=float, help="stop after the epoch that passes this wall time")
     add("--seed", type=int)
@@ -118,6 +123,8 @@ def build_config(args: argparse.Namespace):
         data["tta_flip"] = True
     if args.aux_unlabelled:
         data["aux_unlabelled"] = True
+    if args.other_class:
+        data["other_class"] = True
     if args.no_progress:
         data["progress"] = False
     try:

@@ -26,6 +26,7 @@ VOTE_COLUMNS: tuple[str, ...] = (
 )
 BASIC_EMOTIONS: tuple[str, ...] = VOTE_COLUMNS[:7]
 LEARNING_STATES: tuple[str, ...] = ("Angry", "Bored", "Focused", "Neutral")
+OTHER = "Other"  # the answer for faces outside a rule set's classes (no rule matches)
 
 _COL = {name: i for i, name in enumerate(VOTE_COLUMNS)}
 

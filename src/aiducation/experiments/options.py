@@ -101,7 +101,7 @@ def build_base_config(args: argparse.Namespace, model: str, preset: dict | None 
 
     values = vars(args)
     unset = dict.fromkeys([*FLAG_FIELDS, "resume", "out", "overwrite"])  # train-only flags
-    unset["aux_unlabelled"] = False  # (set through --config here)
+    unset["aux_unlabelled"] = unset["other_class"] = False  # (set through --config here)
     merged = argparse.Namespace(**{**unset, **values, "model": model, "threads": None})
     config = build_config(merged)
     from_file = set()

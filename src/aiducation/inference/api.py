@@ -62,18 +62,21 @@ class Analyzer:
         model: str | Path | None = None,
         detector: str = DEFAULT_DETECTOR,
         margin: float = DEFAULT_MARGIN,
+        scheme: str = "other",
         **detector_kwargs,
     ) -> Analyzer:
-        """Model from a checkpoint (``None``: bundled) and a registered detector by name."""
+        """Model from a checkpoint (``None``: bundled) and a registered detector by name;
+        ``scheme`` "other" (default) or "seed4" (see :meth:`FaceClassifier.load`)."""
         try:
             face_detector = create_detector(detector, **detector_kwargs)
         except ValueError as exc:
             raise InputError(f"--detector: {exc}") from exc
-        return cls(face_detector, FaceClassifier.load(model), margin)
+        return cls(face_detector, FaceClassifier.load(model, scheme=scheme), margin)
 
     @property
     def classes(self) -> list[str]:
-        return self.classifier.classes
+        """The states a face can be given (see :attr:`FaceClassifier.states`)."""
+        return self.classifier.states
 
     def analyze_frame(
         self,
@@ -87,10 +90,16 @@ class Analyzer:
         detections = self.detector.detect(image)
         boxes = [d.box for d in detections]
         crops = crop_faces(image, boxes, self.margin)
-        probabilities = self.classifier.predict(crops)
+        probabilities, expressions = self.classifier.predict_with_expression(crops)
         ids = tracker.update(boxes) if tracker is not None else None
         faces = faces_from_probabilities(
-            boxes, [d.score for d in detections], probabilities, self.classes, ids
+            boxes,
+            [d.score for d in detections],
+            probabilities,
+            self.classifier.classes,
+            ids,
+            expressions=expressions,
+            other_threshold=self.classifier.other_threshold,
         )
         height, width = image.shape[:2]
         return FrameResult(source, width, height, faces, frame, time), crops

@@ -10,8 +10,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from aiducation.data.labels import OTHER
 from aiducation.errors import InputError
-from aiducation.models.checkpoint import bundled_model_dir, load_checkpoint, predict_proba
+from aiducation.models.checkpoint import bundled_model_dir, load_checkpoint
+from aiducation.models.predict import classify_batches, with_expression
+from aiducation.training.scheme import THRESHOLD_KEY, has_other
+
+SCHEMES = ("other", "seed4")  # other: learning states or "Other"; seed4: the report's 4-way answer
+DEFAULT_OTHER_THRESHOLD = 0.5  # for checkpoints with an "Other" output but no saved threshold
 
 
 def fuse_for_inference(model: nn.Module) -> nn.Module:
@@ -30,17 +36,29 @@ def fuse_for_inference(model: nn.Module) -> nn.Module:
 
 @dataclass
 class FaceClassifier:
-    """A model and its class names; ``predict`` maps uint8 crops to class probabilities."""
+    """A model and its class names (outputs); ``predict`` maps uint8 crops to probabilities.
+
+    ``other_threshold`` is the in-scheme probability below which a face is "Other" (models
+    with that output); ``None`` gives the four-way answer.
+    """
 
     model: nn.Module
     classes: list[str]
     batch_size: int = 128
+    other_threshold: float | None = None  # in-scheme probability below which a face is Other
 
     @classmethod
     def load(
-        cls, path: str | Path | None = None, batch_size: int = 128, fuse: bool = True
+        cls,
+        path: str | Path | None = None,
+        batch_size: int = 128,
+        fuse: bool = True,
+        scheme: str = "other",
     ) -> FaceClassifier:
         """Load a checkpoint dir / run dir (``None``: the bundled model) for inference.
+
+        ``scheme`` "other" answers "Other" for faces outside the learning states (models that
+        learnt it), "seed4" always one of the four states, as the original report.
 
         ``fuse`` folds BatchNorm into the convolutions and stores weights channels-last
         (same outputs to ~1e-5, about 1.5-2× more crops/s on CPU).
@@ -57,12 +75,31 @@ class FaceClassifier:
         except (ValueError, KeyError, RuntimeError) as exc:
             where = path or bundled_model_dir()
             raise InputError(f"--model {where}: unusable checkpoint: {exc}") from exc
-        model = fuse_for_inference(checkpoint.model) if fuse else checkpoint.model
-        return cls(model, checkpoint.classes, batch_size)
+        model = with_expression(checkpoint.model)
+        model = fuse_for_inference(model) if fuse else model
+        if scheme not in SCHEMES:
+            raise InputError(f"--scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
+        threshold = None
+        if scheme == "other" and has_other(checkpoint.classes):
+            threshold = float(checkpoint.config.get(THRESHOLD_KEY, DEFAULT_OTHER_THRESHOLD))
+        return cls(model, checkpoint.classes, batch_size, threshold)
+
+    @property
+    def states(self) -> list[str]:
+        """The answers a face can get (the learning states, plus "Other" where it applies)."""
+        if self.other_threshold is None:
+            return [c for c in self.classes if c != OTHER]
+        return list(self.classes)
 
     def predict(self, crops: np.ndarray) -> np.ndarray:
         """``(N, C)`` float32 probabilities for ``(N, 48, 48)`` uint8 crops."""
-        if len(crops) == 0:
-            return np.zeros((0, len(self.classes)), np.float32)
+        return self.predict_with_expression(crops)[0]
+
+    def predict_with_expression(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Class probabilities ``(N, C)`` and FER+ expression probabilities ``(N, 8)`` (``None``
+        for a model without the auxiliary head) for ``(N, 48, 48)`` uint8 crops."""
         faces = torch.from_numpy(np.ascontiguousarray(crops, dtype=np.uint8))
-        return predict_proba(self.model, faces, self.batch_size).numpy()
+        probs, expressions = classify_batches(
+            self.model, faces, len(self.classes), batch_size=self.batch_size
+        )
+        return probs.numpy(), None if expressions is None else expressions.numpy()

@@ -13,6 +13,7 @@ STATE_COLOURS: dict[str, tuple[int, int, int]] = {
     "Bored": (200, 120, 40),
     "Focused": (60, 180, 60),
     "Neutral": (170, 170, 170),
+    "Other": (90, 80, 80),  # outside the scheme: a dark neutral slate
 }
 OTHER_COLOUR = (128, 128, 128)
 BLUR_GROWTH = 0.15  # blurred area extends this fraction of the box beyond each side
@@ -51,7 +52,7 @@ def annotate(image: np.ndarray, faces: list[FaceResult], blur: bool = False) -> 
         x, y, w, h = face.box
         colour = STATE_COLOURS.get(face.state, OTHER_COLOUR)
         cv2.rectangle(out, (x, y), (x + w, y + h), colour, thickness)
-        label = f"{face.face_id} {face.state} {face.confidence:.0%}"
+        label = f"{face.face_id} {face.label} {face.confidence:.0%}"
         (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
         ty = y - 2 if y - th - base - 2 >= 0 else y + h + th + 2
         cv2.rectangle(out, (x, ty - th - base), (x + tw + 2, ty + base - 1), colour, -1)

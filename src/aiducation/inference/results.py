@@ -6,12 +6,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from aiducation.data.labels import OTHER
+from aiducation.training.scheme import EXPRESSION_WORDS, answers, has_other
+from aiducation.training.targets import EMOTION_VOTES
+
 
 @dataclass(frozen=True)
 class FaceResult:
     """One detected face: box ``(x, y, w, h)`` in pixels, detector score, state, probabilities.
 
     ``face_id`` is the face's index in an image, or its track id across a video's frames.
+    ``state`` is a learning state or "Other" (outside the scheme); ``expression`` the most likely
+    FER+ emotion (e.g. ``happiness``) and ``in_scheme`` the probability that the face shows one
+    of the learning states, for models that have them (else ``None``).
     """
 
     face_id: int
@@ -20,6 +27,15 @@ class FaceResult:
     state: str
     confidence: float
     probabilities: dict[str, float]
+    expression: str | None = None
+    in_scheme: float | None = None
+
+    @property
+    def label(self) -> str:
+        """Short text for pictures: the state, or e.g. "Other: happy"."""
+        if self.state == OTHER and self.expression:
+            return f"{OTHER}: {EXPRESSION_WORDS.get(self.expression, self.expression)}"
+        return self.state
 
 
 @dataclass
@@ -59,20 +75,48 @@ def faces_from_probabilities(
     probabilities: np.ndarray,
     classes: list[str],
     face_ids: list[int] | None = None,
+    *,
+    expressions: np.ndarray | None = None,
+    other_threshold: float | None = None,
 ) -> list[FaceResult]:
-    """Build :class:`FaceResult` records from boxes and their ``(N, C)`` probabilities."""
+    """Build :class:`FaceResult` records from boxes and their ``(N, C)`` probabilities.
+
+    ``classes`` are the model's outputs. When the last is "Other", a face is "Other" if its
+    in-scheme probability is below ``other_threshold``; without a threshold (the four-way
+    ``seed4`` answer) the decision and probabilities are restricted to the learning states.
+    ``expressions`` are ``(N, 8)`` FER+ emotion probabilities (auxiliary head), if any.
+    """
     face_ids = list(range(len(boxes))) if face_ids is None else face_ids
+    probabilities = np.asarray(probabilities, np.float64).reshape(len(boxes), len(classes))
+    in_scheme = [None] * len(boxes)
+    shown = list(classes)
+    if has_other(classes):
+        in_scheme = (1 - probabilities[:, -1]).tolist()
+        if other_threshold is None:
+            shown = classes[:-1]
+            kept = probabilities[:, :-1]
+            probabilities = kept / np.maximum(kept.sum(axis=1, keepdims=True), 1e-12)
+    best = (
+        answers(probabilities, other_threshold)
+        if len(shown) == len(classes) and has_other(classes)
+        else probabilities.argmax(axis=1)
+    )
+    emotions = [None] * len(boxes)
+    if expressions is not None:
+        emotions = [EMOTION_VOTES[i] for i in np.asarray(expressions).argmax(axis=1)]
     faces = []
-    for face_id, box, score, probs in zip(face_ids, boxes, scores, probabilities, strict=True):
-        best = int(np.argmax(probs))
+    rows = zip(face_ids, boxes, scores, probabilities, best, emotions, in_scheme, strict=True)
+    for face_id, box, score, probs, answer, emotion, inside in rows:
         faces.append(
             FaceResult(
                 face_id=int(face_id),
                 box=tuple(round(float(v)) for v in box),
                 detector_score=round(float(score), 4),
-                state=classes[best],
-                confidence=round(float(probs[best]), 4),
-                probabilities={c: round(float(p), 4) for c, p in zip(classes, probs, strict=True)},
+                state=shown[answer],
+                confidence=round(float(probs[answer]), 4),
+                probabilities={c: round(float(p), 4) for c, p in zip(shown, probs, strict=False)},
+                expression=emotion,
+                in_scheme=None if inside is None else round(float(inside), 4),
             )
         )
     return faces
@@ -83,7 +127,10 @@ RECORD_COLUMNS = ("source", "frame", "time", "face_id", "x", "y", "w", "h", "det
 
 def record_columns(classes: list[str]) -> list[str]:
     """Column names of :func:`face_records` rows."""
-    return [*RECORD_COLUMNS, "state", "confidence", *(f"p_{c}" for c in classes)]
+    return [
+        *RECORD_COLUMNS, "state", "confidence", "expression", "in_scheme",
+        *(f"p_{c}" for c in classes),
+    ]  # fmt: skip
 
 
 def face_records(frames: list[FrameResult], classes: list[str]) -> list[dict]:
@@ -105,6 +152,8 @@ def face_records(frames: list[FrameResult], classes: list[str]) -> list[dict]:
                     "detector_score": face.detector_score,
                     "state": face.state,
                     "confidence": face.confidence,
+                    "expression": face.expression,
+                    "in_scheme": face.in_scheme,
                     **{f"p_{c}": face.probabilities.get(c, 0.0) for c in classes},
                 }
             )

@@ -64,6 +64,7 @@ class AnalyzeConfig:
     model: str | None = None  # None: the bundled model
     detector: str = DEFAULT_DETECTOR
     margin: float = DEFAULT_MARGIN  # box growth on each side, fraction of its side
+    scheme: str = "other"  # other: a state or "Other" per face; seed4: always one of the four
     every: int = 1  # analyse every N-th video frame ...
     fps: float | None = None  # ... or about this many frames per second
     webcam: int | None = None
@@ -218,7 +219,9 @@ def _show(frame: np.ndarray) -> None:
 
 def run_analysis(config: AnalyzeConfig, analyzer: Analyzer | None = None) -> dict:
     """Analyse ``config``'s inputs into ``config.out``; return the summary written there."""
-    analyzer = analyzer or Analyzer.load(config.model, config.detector, config.margin)
+    analyzer = analyzer or Analyzer.load(
+        config.model, config.detector, config.margin, scheme=config.scheme
+    )
     run = _Run(config, analyzer)
     if config.webcam is not None:
         run.video(open_webcam(config.webcam), f"webcam:{config.webcam}", "webcam", live=True)

@@ -36,6 +36,8 @@ class TrainConfig:
     #   FER+ emotion vote shares (cross-entropy); 0 = off; needs a model with ``aux_classes``
     aux_unlabelled: bool = False  # also train that head on the unlabelled training images
     #   (cleaned FER+ faces no rule labels; written by ``aiducation prepare``)
+    other_class: bool = False  # a fifth class "Other" (faces no rule labels): the unlabelled
+    #   training images become its examples; needs aux_unlabelled
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     patience: int = 0  # early stopping: epochs without val improvement (0 = off)
     monitor: str = "val_accuracy"  # log column that chooses the best checkpoint (higher wins)
@@ -63,6 +65,8 @@ class TrainConfig:
             raise ValueError("hard_mix must be in [0, 1] and needs targets='soft'")
         if self.aux_weight < 0 or (self.aux_unlabelled and not self.aux_weight):
             raise ValueError("aux_unlabelled needs aux_weight > 0 (and aux_weight must be ≥ 0)")
+        if self.other_class and not self.aux_unlabelled:
+            raise ValueError("other_class needs aux_unlabelled (its examples are those images)")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be at least 1")
 

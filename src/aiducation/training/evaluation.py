@@ -17,9 +17,11 @@ import torch
 
 from aiducation.atomic import atomic_directory
 from aiducation.data.dataset import PreparedDataset
+from aiducation.data.labels import OTHER
 from aiducation.models.checkpoint import Checkpoint
 from aiducation.training.learner import evaluate
 from aiducation.training.metrics import metrics_markdown
+from aiducation.training.scheme import scheme_markdown
 
 
 def evaluate_checkpoint(
@@ -31,7 +33,7 @@ def evaluate_checkpoint(
     batch_size: int = 512,
 ) -> tuple[dict, pd.DataFrame]:
     """Metrics and per-image predictions of ``checkpoint`` on ``dataset`` rows ``indices``."""
-    if checkpoint.classes != dataset.classes:
+    if checkpoint.classes not in (dataset.classes, [*dataset.classes, OTHER]):
         raise ValueError(
             f"checkpoint classes {checkpoint.classes} differ from dataset classes {dataset.classes}"
         )
@@ -41,14 +43,14 @@ def evaluate_checkpoint(
         checkpoint.model, images, labels, dataset.classes, batch_size=batch_size, tta_flip=tta_flip
     )
     classes = dataset.classes
-    predicted = probs.argmax(dim=1).numpy()
+    predicted = probs[:, : len(classes)].argmax(dim=1).numpy()  # decision among the rule classes
     predictions = pd.DataFrame(
         {
             "index": indices,
             "image_name": dataset.meta["image_name"].to_numpy()[indices],
             "label": [classes[i] for i in labels],
             "predicted": [classes[i] for i in predicted],
-            **{f"p_{c}": probs[:, i].numpy().round(6) for i, c in enumerate(classes)},
+            **{f"p_{c}": probs[:, i].numpy().round(6) for i, c in enumerate(checkpoint.classes)},
         }
     )
     return metrics, predictions
@@ -62,7 +64,12 @@ def write_evaluation(
 
     with atomic_directory(out_dir) as tmp:
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        (tmp / "metrics.md").write_text(metrics_markdown(metrics))
+        markdown = metrics_markdown(metrics)
+        if "out_of_scheme" in metrics:
+            markdown += "\n## Faces outside the scheme\n\n" + scheme_markdown(
+                metrics["out_of_scheme"], metrics["classes"]
+            )
+        (tmp / "metrics.md").write_text(markdown)
         predictions.to_csv(tmp / "predictions.csv", index=False)
         fig = plot_confusion(metrics["confusion_matrix"], metrics["classes"], title)
         save_figure(fig, tmp / "confusion.png")

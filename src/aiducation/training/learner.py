@@ -28,7 +28,7 @@ from torch import nn
 from aiducation.atomic import write_json
 from aiducation.data.augment import augment_batch
 from aiducation.data.dataset import PreparedDataset, auxiliary_rows
-from aiducation.data.labels import get_rule_set
+from aiducation.data.labels import OTHER, get_rule_set
 from aiducation.models import count_parameters, create_model
 from aiducation.models.checkpoint import save_checkpoint
 from aiducation.training.callbacks import (
@@ -91,14 +91,28 @@ def evaluate(
     tta_flip: bool = False,
     channels_last: bool = False,
 ) -> tuple[dict, torch.Tensor]:
-    """Metrics (plus ``loss``: cross-entropy on the hard labels) and the probabilities."""
+    """Metrics (plus ``loss``: cross-entropy on the hard labels) and the probabilities.
+
+    A model with more outputs than ``classes`` (an extra "Other") is scored on the decision
+    restricted to ``classes``: its probabilities over them, renormalised. All outputs are
+    returned.
+    """
     probs = predict(
         model, images, batch_size=batch_size, tta_flip=tta_flip, channels_last=channels_last
     )
+    scheme = restrict_to_scheme(probs, len(classes))
     labels_t = torch.as_tensor(labels, dtype=torch.long)
-    loss = F.nll_loss(probs.clamp_min(1e-12).log(), labels_t).item() if len(labels) else 0.0
-    metrics = classification_metrics(labels, probs.argmax(dim=1).numpy(), classes)
+    loss = F.nll_loss(scheme.clamp_min(1e-12).log(), labels_t).item() if len(labels) else 0.0
+    metrics = classification_metrics(labels, scheme.argmax(dim=1).numpy(), classes)
     return {"loss": loss, **metrics}, probs
+
+
+def restrict_to_scheme(probs: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Probabilities over the first ``n_classes`` outputs, renormalised to sum to 1."""
+    if probs.shape[1] <= n_classes:
+        return probs
+    kept = probs[:, :n_classes]
+    return kept / kept.sum(dim=1, keepdim=True).clamp_min(1e-12)
 
 
 @dataclass
@@ -128,7 +142,8 @@ class Learner:
         callbacks: list[Callback] | None = None,
     ) -> None:
         self.config, self.run_dir = config, Path(run_dir)
-        self.classes = dataset.classes
+        self.scheme_classes = dataset.classes  # what validation scores (labelled faces)
+        self.classes = dataset.classes + [OTHER] * config.other_class  # the model's outputs
         self.train_idx = np.asarray(train_idx, np.int64)
         self.val_idx = np.asarray(val_idx, np.int64)
         self.sample_weights = _weights(sample_weights, len(self.train_idx), "sample_weights")
@@ -165,21 +180,24 @@ class Learner:
         self.stop_reason = ""
         self.callbacks = list(callbacks or [])
 
-    def _targets(self, dataset: PreparedDataset) -> np.ndarray:
-        targets = np.eye(len(self.classes))[dataset.labels]
-        if self.config.targets == "soft":
+    def _targets(self, dataset: PreparedDataset, votes: np.ndarray, labels: np.ndarray):
+        """One-hot (or blended soft) targets over ``self.classes`` for rows with ``labels``."""
+        config = self.config
+        targets = np.eye(len(self.classes))[labels]
+        if config.targets == "soft":
             rule_set = get_rule_set(dataset.summary.get("rule_set", "seed"))
             soft = vote_resample_probs(
-                dataset.votes, dataset.labels, rule_set, self.config.soft_draws, self.config.seed
+                votes, labels, rule_set, config.soft_draws, config.seed, other=config.other_class
             )
-            targets = self.config.hard_mix * targets + (1 - self.config.hard_mix) * soft
-        return smooth(targets, self.config.label_smoothing)
+            targets = config.hard_mix * targets + (1 - config.hard_mix) * soft
+        return smooth(targets, config.label_smoothing)
 
     def _training_data(self, dataset: PreparedDataset, *weights) -> tuple[np.ndarray, ...]:
         """Images, votes, labels and targets of all rows; with ``aux_unlabelled`` the usable
-        unlabelled training images follow the labelled ones (label −1) and join ``train_idx``."""
+        unlabelled training images follow the labelled ones and join ``train_idx``, labelled
+        "Other" with ``other_class``, else −1 (then they only feed the auxiliary loss)."""
         images, votes, labels = dataset.images, dataset.votes, dataset.labels
-        targets = self._targets(dataset)
+        targets = self._targets(dataset, votes, labels)
         self.n_unlabelled = 0
         if not self.config.aux_unlabelled:
             return images, votes, labels, targets
@@ -193,11 +211,18 @@ class Learner:
             )
         self.n_unlabelled = len(extra)
         self.train_idx = np.concatenate([self.train_idx, len(labels) + np.arange(len(extra))])
+        extra_votes = dataset.unlabelled.votes[extra]
+        if self.config.other_class:
+            extra_labels = np.full(len(extra), self.classes.index(OTHER))
+            extra_targets = self._targets(dataset, extra_votes, extra_labels)
+        else:
+            extra_labels = np.full(len(extra), -1)
+            extra_targets = np.zeros((len(extra), targets.shape[1]))
         return (
             np.concatenate([images, dataset.unlabelled.images[extra]]),
-            np.concatenate([votes, dataset.unlabelled.votes[extra]]),
-            np.concatenate([labels, np.full(len(extra), -1)]),
-            np.concatenate([targets, np.zeros((len(extra), targets.shape[1]))]),
+            np.concatenate([votes, extra_votes]),
+            np.concatenate([labels, extra_labels]),
+            np.concatenate([targets, extra_targets]),
         )
 
     def emit(self, event: str, *args) -> None:
@@ -326,7 +351,7 @@ def evaluate_val(learner: Learner) -> tuple[dict, torch.Tensor]:
         learner.model,
         learner.images[torch.from_numpy(learner.val_idx)],
         learner.labels[learner.val_idx],
-        learner.classes,
+        learner.scheme_classes,
         batch_size=config.eval_batch_size,
         tta_flip=config.tta_flip,
         channels_last=config.channels_last,
@@ -409,7 +434,7 @@ def _result(learner: Learner) -> FitResult:
         model,
         learner.images[torch.from_numpy(learner.val_idx)],
         learner.labels[learner.val_idx],
-        learner.classes,
+        learner.scheme_classes,
         batch_size=learner.config.eval_batch_size,
         tta_flip=learner.config.tta_flip,
     )

@@ -13,6 +13,7 @@ from aiducation.training.evaluation import evaluate_checkpoint, write_evaluation
 from aiducation.training.learner import CONFIG_FILE, LOG_FILE, FitResult, fit
 from aiducation.training.metrics import format_metrics
 from aiducation.training.plots import plot_history, save_figure
+from aiducation.training.scheme import calibrate_checkpoint, evaluate_scheme, has_other
 
 
 def train_run(
@@ -41,6 +42,9 @@ def train_run(
     )
     checkpoint = load_checkpoint(result.best_checkpoint)
     print(f"best epoch {result.best_epoch} ({result.stop_reason}); {result.elapsed_s:.0f}s")
+    if has_other(checkpoint.classes):
+        threshold = calibrate_checkpoint(checkpoint, dataset, tta_flip=config.tta_flip)
+        print(f"Other: in-scheme threshold {threshold:.2f} (chosen on val)")
     test_metrics = {}
     for split in ("val", "test"):
         indices = dataset.split_indices(split)
@@ -49,6 +53,10 @@ def train_run(
         metrics, predictions = evaluate_checkpoint(
             checkpoint, dataset, indices, tta_flip=config.tta_flip
         )
+        if has_other(checkpoint.classes):
+            metrics["out_of_scheme"] = evaluate_scheme(
+                checkpoint, dataset, split, tta_flip=config.tta_flip
+            )
         metrics.update(split=split, checkpoint=str(result.best_checkpoint), epoch=result.best_epoch)
         write_evaluation(run_dir / split, metrics, predictions, f"{config.model}: {split}")
         print(f"{split} (best checkpoint):\n{format_metrics(metrics)}")

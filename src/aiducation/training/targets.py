@@ -16,15 +16,17 @@ def vote_resample_probs(
     draws: int = 200,
     seed: int = 0,
     chunk: int = 25,
+    other: bool = False,
 ) -> np.ndarray:
     """Probability of each class when an image's votes are re-drawn from its own distribution.
 
     Each of ``draws`` re-samplings draws the image's total vote count from the multinomial of its
-    observed vote shares and re-applies ``rule_set``; re-samplings that match no rule are ignored.
+    observed vote shares and re-applies ``rule_set``; re-samplings that match no rule are ignored,
+    or, with ``other``, counted in an extra last column ("Other", label id ``len(classes)``).
     Images whose re-samplings never match keep their one-hot ``labels``.
     """
     votes = np.asarray(votes, np.int64)
-    n, k = len(votes), len(rule_set.classes)
+    n, k = len(votes), len(rule_set.classes) + int(other)
     totals = votes.sum(axis=1)
     shares = votes / np.maximum(totals, 1)[:, None]
     counts = np.zeros((n, k))
@@ -33,6 +35,8 @@ def vote_resample_probs(
         m = min(chunk, draws - start)
         sampled = rng.multinomial(totals, shares, size=(m, n)).reshape(m * n, -1)
         ids = rule_set(sampled).reshape(m, n)
+        if other:
+            ids[ids < 0] = k - 1
         for c in range(k):
             counts[:, c] += (ids == c).sum(axis=0)
     hits = counts.sum(axis=1, keepdims=True)

@@ -1,0 +1,53 @@
+"""Batched prediction of class and FER+ expression probabilities for uint8 face crops."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class WithExpression(nn.Module):
+    """Class logits and the auxiliary head's FER+ emotion logits side by side, in one pass
+    (a plain ``forward``, so torch.fx can fuse it like the model itself)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat(self.model.forward_with_aux(x), dim=1)
+
+
+def with_expression(model: nn.Module) -> nn.Module:
+    """``model`` wrapped by :class:`WithExpression` when it has an auxiliary head."""
+    return WithExpression(model) if getattr(model, "aux_head", None) is not None else model
+
+
+@torch.inference_mode()
+def classify_batches(
+    model: nn.Module,
+    faces: torch.Tensor,
+    n_classes: int,
+    *,
+    batch_size: int = 128,
+    tta_flip: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Class probabilities ``(N, n_classes)`` and, when ``model`` outputs more columns (see
+    :class:`WithExpression`), the expression probabilities of the rest, for uint8 faces
+    ``(N, 48, 48)``; ``tta_flip`` averages each with the mirrored face."""
+    model.eval()
+    classes, expressions = [], []
+    for start in range(0, len(faces), batch_size):
+        x = faces[start : start + batch_size].unsqueeze(1).float().div_(255)
+        x = x.contiguous(memory_format=torch.channels_last)
+        logits = model(x).float()
+        if tta_flip:
+            logits = torch.stack([logits, model(x.flip(3)).float()])
+        else:
+            logits = logits.unsqueeze(0)
+        classes.append(logits[..., :n_classes].softmax(dim=-1).mean(dim=0))
+        expressions.append(logits[..., n_classes:].softmax(dim=-1).mean(dim=0))
+    if not classes:
+        return torch.zeros(0, n_classes), None
+    extra = torch.cat(expressions)
+    return torch.cat(classes), extra if extra.shape[1] else None

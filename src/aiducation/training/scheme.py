@@ -1,0 +1,240 @@
+"""Faces outside the rule scheme: the "Other" answer, its threshold and its metrics.
+
+A model trained with ``other_class`` has one output more than the rule set's classes. A face's
+**in-scheme probability** is ``1 − P(Other)``; the five-way answer is "Other" when that is below
+the operating threshold (chosen on the validation split by :func:`choose_threshold`), else the
+most probable rule class. The face's **expression** is the most likely FER+ emotion of the
+auxiliary vote-share head.
+
+Ground truth: a labelled face's rule class, or "Other" for a cleaned face no rule labels
+(``dataset.unlabelled``). All functions below are pure (NumPy in, dicts out) except
+:func:`predict_split`, which runs a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+
+from aiducation.data.dataset import PreparedDataset
+from aiducation.data.labels import OTHER, ferplus_majority
+from aiducation.models.predict import classify_batches, with_expression
+from aiducation.training.metrics import classification_metrics
+from aiducation.training.targets import EMOTION_VOTES
+
+THRESHOLD_KEY = "other_threshold"  # model.json field holding the operating threshold
+EXPRESSION_WORDS = {
+    "neutral": "neutral",
+    "happiness": "happy",
+    "surprise": "surprised",
+    "sadness": "sad",
+    "anger": "angry",
+    "disgust": "disgusted",
+    "fear": "fearful",
+    "contempt": "contemptuous",
+}
+
+
+@dataclass
+class SplitPredictions:
+    """Predictions on every valid face of one split: labelled rows first, then unlabelled."""
+
+    probs: np.ndarray  # (N, K + 1) class probabilities, last column "Other"
+    expression_probs: np.ndarray | None  # (N, 8) FER+ emotion shares (auxiliary head)
+    labels: np.ndarray  # rule class id, or K ("Other") for unlabelled faces
+    votes: np.ndarray  # (N, 10) FER+ votes
+    image_names: np.ndarray
+
+
+def has_other(classes: list[str]) -> bool:
+    return bool(classes) and classes[-1] == OTHER
+
+
+def in_scheme_probability(probs: np.ndarray) -> np.ndarray:
+    """``1 − P(Other)`` per face (the last column is "Other")."""
+    return 1.0 - np.asarray(probs, np.float64)[:, -1]
+
+
+def answers(probs: np.ndarray, threshold: float) -> np.ndarray:
+    """Five-way answers: the best rule class, or K ("Other") below ``threshold``."""
+    probs = np.asarray(probs)
+    k = probs.shape[1] - 1
+    return np.where(in_scheme_probability(probs) < threshold, k, probs[:, :k].argmax(axis=1))
+
+
+def choose_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
+    """The in-scheme threshold (0.01 steps) with the best five-way accuracy on these faces."""
+    candidates = np.round(np.arange(0.01, 1.0, 0.01), 2)
+    accuracy = [float((answers(probs, t) == labels).mean()) for t in candidates]
+    return float(candidates[int(np.argmax(accuracy))])
+
+
+def majority_emotions(votes: np.ndarray) -> list[str]:
+    """Each face's FER+ majority emotion (``"tie"`` when no unique strict maximum)."""
+    ids = ferplus_majority(np.asarray(votes, np.int64))
+    return [EMOTION_VOTES[i] if i >= 0 else "tie" for i in ids]
+
+
+def scheme_metrics(predictions: SplitPredictions, classes: list[str], threshold: float) -> dict:
+    """Four-state metrics on the labelled faces and the out-of-scheme metrics on all faces."""
+    probs, labels = predictions.probs, predictions.labels
+    k = len(classes)
+    inside = labels < k
+    answer = answers(probs, threshold)
+    called_other, is_other = answer == k, ~inside
+    four = classification_metrics(labels[inside], probs[inside, :k].argmax(axis=1), classes)
+    majority = np.array(majority_emotions(predictions.votes))
+    names = [*classes, OTHER]
+    by_majority = {}
+    for emotion in [*EMOTION_VOTES, "tie"]:
+        rows = majority == emotion
+        if rows.any():
+            counts = np.bincount(answer[rows], minlength=k + 1)
+            by_majority[emotion] = {
+                "n": int(rows.sum()),
+                **{
+                    name: round(float(c / rows.sum()), 4)
+                    for name, c in zip(names, counts, strict=True)
+                },
+            }
+    has_both = inside.any() and is_other.any()
+    return {
+        "threshold": threshold,
+        "n_labelled": int(inside.sum()),
+        "n_unlabelled": int(is_other.sum()),
+        "four_state_accuracy": four["accuracy"],
+        "four_state_macro_f1": four["macro_f1"],
+        "in_scheme_auroc": float(roc_auc_score(inside, in_scheme_probability(probs)))
+        if has_both
+        else None,
+        "other_precision": _share(is_other, called_other),
+        "other_recall": _share(called_other, is_other),
+        "labelled_called_other": _share(called_other, inside),
+        "five_way_accuracy": float((answer == labels).mean()) if len(labels) else 0.0,
+        "answers_by_majority_emotion": by_majority,
+    }
+
+
+def _share(event: np.ndarray, given: np.ndarray) -> float | None:
+    """P(event | given), ``None`` when nothing is given."""
+    return float(event[given].mean()) if given.any() else None
+
+
+@torch.inference_mode()
+def predict_split(
+    model: torch.nn.Module,
+    n_outputs: int,
+    dataset: PreparedDataset,
+    split: str,
+    *,
+    tta_flip: bool = False,
+    batch_size: int = 512,
+) -> SplitPredictions:
+    """Class probabilities (``n_outputs`` columns) and expression probabilities of ``model``
+    on all valid faces of ``split``."""
+    k = len(dataset.classes)
+    labelled = dataset.split_indices(split)
+    images, votes, labels = (
+        [dataset.images[labelled]],
+        [dataset.votes[labelled]],
+        [dataset.labels[labelled]],
+    )
+    names = [dataset.meta["image_name"].to_numpy()[labelled]]
+    if dataset.unlabelled is not None:
+        rows = np.flatnonzero(dataset.unlabelled.meta["split"].to_numpy() == split)
+        images.append(dataset.unlabelled.images[rows])
+        votes.append(dataset.unlabelled.votes[rows])
+        labels.append(np.full(len(rows), k))
+        names.append(dataset.unlabelled.meta["image_name"].to_numpy()[rows])
+    faces = torch.from_numpy(np.ascontiguousarray(np.concatenate(images)))
+    probs, expression = classify_batches(
+        with_expression(model),
+        faces,
+        n_outputs,
+        batch_size=batch_size,
+        tta_flip=tta_flip,
+    )
+    return SplitPredictions(
+        probs=probs.numpy(),
+        expression_probs=None if expression is None else expression.numpy(),
+        labels=np.concatenate(labels),
+        votes=np.concatenate(votes),
+        image_names=np.concatenate(names),
+    )
+
+
+def scheme_markdown(metrics: dict, classes: list[str]) -> str:
+    """The out-of-scheme metrics as Markdown: headline numbers and the per-emotion table."""
+
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{100 * value:.1f} %"
+
+    auroc = metrics["in_scheme_auroc"]
+    lines = [
+        f"Operating threshold (in-scheme probability, chosen on validation): "
+        f"{metrics['threshold']:.2f}",
+        "",
+        "| metric | value |",
+        "| --- | --- |",
+        f"| labelled faces / unlabelled faces | {metrics['n_labelled']} / "
+        f"{metrics['n_unlabelled']} |",
+        f"| four-state accuracy (labelled) | {metrics['four_state_accuracy']:.4f} |",
+        f"| four-state macro F1 (labelled) | {metrics['four_state_macro_f1']:.4f} |",
+        f"| in/out AUROC | {'n/a' if auroc is None else f'{auroc:.4f}'} |",
+        f"| Other precision | {pct(metrics['other_precision'])} |",
+        f"| Other recall | {pct(metrics['other_recall'])} |",
+        f"| labelled faces called Other | {pct(metrics['labelled_called_other'])} |",
+        f"| five-way accuracy (all faces) | {metrics['five_way_accuracy']:.4f} |",
+        "",
+        "Answers by FER+ majority emotion (share of the faces of each row):",
+        "",
+        "| majority | n | " + " | ".join([*classes, OTHER]) + " |",
+        "| --- | ---: |" + " ---: |" * (len(classes) + 1),
+    ]
+    for emotion, row in metrics["answers_by_majority_emotion"].items():
+        shares = " | ".join(pct(row[name]) for name in [*classes, OTHER])
+        lines.append(f"| {emotion} | {row['n']} | {shares} |")
+    return "\n".join(lines) + "\n"
+
+
+def calibrate_checkpoint(
+    checkpoint, dataset: PreparedDataset, *, tta_flip: bool = False, split: str = "val"
+) -> float:
+    """Choose the operating threshold of an "Other"-capable checkpoint on ``split`` (never
+    test) and store it in its ``model.json`` (``other_threshold``)."""
+    from aiducation.atomic import write_json
+    from aiducation.models.checkpoint import CONFIG_FILE
+
+    if split == "test":
+        raise ValueError("the Other threshold must not be chosen on the test split")
+    predictions = predict_split(
+        checkpoint.model, len(checkpoint.classes), dataset, split, tta_flip=tta_flip
+    )
+    threshold = choose_threshold(predictions.probs, predictions.labels)
+    checkpoint.config[THRESHOLD_KEY] = threshold
+    checkpoint.config["other_threshold_rule"] = (
+        f"best five-way accuracy on the {split} split's {len(predictions.labels)} valid faces"
+        f"{' (flip averaging)' if tta_flip else ''}"
+    )
+    write_json(checkpoint.path / CONFIG_FILE, checkpoint.config)
+    return threshold
+
+
+def evaluate_scheme(
+    checkpoint, dataset: PreparedDataset, split: str, *, tta_flip: bool = False
+) -> dict:
+    """:func:`scheme_metrics` of ``checkpoint`` on every valid face of ``split``, at its saved
+    threshold (chosen on validation now, without saving, if it has none)."""
+    threshold = checkpoint.config.get(THRESHOLD_KEY)
+    rule = checkpoint.config.get("other_threshold_rule", "saved in model.json")
+    if threshold is None:
+        val = predict_split(checkpoint.model, len(checkpoint.classes), dataset, "val",
+                            tta_flip=tta_flip)  # fmt: skip
+        threshold, rule = choose_threshold(val.probs, val.labels), "chosen on val now"
+    predictions = predict_split(
+        checkpoint.model, len(checkpoint.classes), dataset, split, tta_flip=tta_flip
+    )
+    return {**scheme_metrics(predictions, dataset.classes, threshold), "threshold_rule": rule}
