@@ -13,6 +13,7 @@ from aiducation.cli import main
 from aiducation.errors import InputError
 from aiducation.inference.api import Analyzer
 from aiducation.inference.runner import AnalyzeConfig, demo_image_path, run_analysis
+from aiducation.outdir import MANIFEST
 
 FACES = [(50, 60, 80, 80, BRIGHT), (300, 200, 60, 60, DARK)]
 
@@ -57,14 +58,14 @@ def test_folder_gives_all_outputs_and_skips_bad_files(stub_analyzer, media_folde
     assert (out / "timeline_sub_lesson.png").stat().st_size > 5000
     assert len(pd.read_csv(out / "timeline_sub_lesson.csv")) == 20
     assert not (out / "crops").exists()  # no crops unless asked
-    assert not [p for p in out.rglob(".*")]  # no temp files left behind
+    assert [p.name for p in out.rglob(".*")] == [MANIFEST]  # no temp files left behind
 
 
 def test_aggregate_only_writes_no_per_face_data(stub_analyzer, media_folder, tmp_path):
     out = tmp_path / "out"
     summary = run(stub_analyzer, out, [media_folder], aggregate_only=True, save_crops=True)
     assert summary["faces_seen"] == 52
-    written = sorted(p.name for p in out.rglob("*") if p.is_file())
+    written = sorted(p.name for p in out.rglob("*") if p.is_file() and p.name != MANIFEST)
     assert written == ["summary.json", "timeline_sub_lesson.csv", "timeline_sub_lesson.png"]
     text = (out / "summary.json").read_text()
     assert "face_id" not in text and '"x"' not in text
