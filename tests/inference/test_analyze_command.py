@@ -136,3 +136,50 @@ def test_webcam_run_writes_summary_and_timeline(
     assert summary["per_source"][0]["source"] == "webcam:0"
     assert (tmp_path / "cam" / "timeline_webcam.png").is_file()
     assert (tmp_path / "cam" / "annotated" / "webcam.mp4").is_file()
+
+
+def test_reused_out_drops_the_previous_runs_files_only_with_overwrite(
+    stub_analyzer, media_folder, tmp_path
+):
+    out = tmp_path / "out"
+    run(stub_analyzer, out, [media_folder])
+    assert (out / "timeline_sub_lesson.png").is_file()
+    (out / "my_notes.txt").write_text("mine")
+    photo = media_folder / "one.jpg"
+    with pytest.raises(InputError, match="not empty; pass --overwrite"):
+        run(stub_analyzer, out, [photo])
+    summary = run(stub_analyzer, out, [photo], overwrite=True)
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == [MANIFEST, "annotated/one.jpg", "faces.csv", "faces.json", "my_notes.txt",
+                       "summary.json"]  # fmt: skip
+    assert summary["sources"] == 1
+
+
+def test_input_inside_out_is_refused_and_the_photo_kept(tmp_path, capsys):
+    user = tmp_path / "userdir"
+    (user / "annotated").mkdir(parents=True)
+    cv2.imwrite(str(user / "annotated" / "photo.jpg"), scene(FACES))
+    before = (user / "annotated" / "photo.jpg").read_bytes()
+    args = ["analyze", str(user / "annotated"), "--out", str(user), "--no-progress"]
+    for extra in ([], ["--overwrite"]):
+        assert main([*args, *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert f"overlaps the input {user / 'annotated'}" in err and "\n" not in err
+    assert (user / "annotated" / "photo.jpg").read_bytes() == before
+    assert sorted(p.name for p in user.iterdir()) == ["annotated"]
+
+
+@pytest.mark.parametrize(
+    ("option", "fragment"),
+    [
+        (["--webcam", "-5"], "--webcam -5: expected a camera index ≥ 0"),
+        (["--margin", "-1"], "--margin -1.0: expected a fraction from 0 to 1"),
+        (["--margin", "nan"], "--margin nan"),
+        (["--max-frames", "0"], "--max-frames 0: expected at least 1"),
+    ],
+)
+def test_bad_option_values_are_one_line(tmp_path, capsys, option, fragment):
+    assert main(["analyze", *option, "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {fragment}" or (err.startswith(f"error: {fragment}") and "\n" not in err)
+    assert not (tmp_path / "out").exists()
