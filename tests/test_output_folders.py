@@ -143,3 +143,14 @@ def test_bad_out_is_one_line(prepared_dir: Path, tmp_path: Path, capsys, monkeyp
         assert main([*evaluate, "--out", str(locked / "out")]) == 2
         assert "cannot write there" in capsys.readouterr().err
     assert (tmp_path / "file.txt").read_text() == "mine"
+
+
+def test_report_out_that_is_a_folder_or_unwritable_is_one_line(tmp_path: Path, capsys) -> None:
+    (tmp_path / "folder").mkdir()
+    empty = ["--data", str(tmp_path / "none"), "--grid", str(tmp_path / "none")]
+    assert main(["report", *empty, "--out", str(tmp_path / "folder")]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    if Path("/proc/self").is_dir():
+        assert main(["report", *empty, "--out", "/proc/aiducation/report.html"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "cannot write there" in err and "\n" not in err
