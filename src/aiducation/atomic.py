@@ -1,14 +1,22 @@
-"""Atomic writes: a result appears whole or not at all (temp file/dir beside it, then rename)."""
+"""Atomic writes: a result appears whole or not at all (temp file/dir beside it, then rename).
+
+Temporary names are ``.<name>.tmp-<pid>-<random>`` (see :mod:`aiducation.outdir`), so those left
+by a killed process are recognised and removed by the next write of the same path. A replaced
+file keeps its permissions.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from aiducation.outdir import remove_stale_temps, temp_prefix
 
 
 def _normal_permissions(path: Path, mode: int) -> None:
@@ -23,12 +31,16 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (same suffix) that replaces it on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    remove_stale_temps(path)
+    fd, name = tempfile.mkstemp(prefix=temp_prefix(path), suffix=path.suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
-        _normal_permissions(tmp, 0o666)
+        try:
+            tmp.chmod(stat.S_IMODE(path.stat().st_mode))  # keep the replaced file's mode
+        except FileNotFoundError:
+            _normal_permissions(tmp, 0o666)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -36,14 +48,19 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
 
 @contextmanager
 def atomic_directory(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary directory that replaces ``path`` (and its old content) on success."""
+    """Yield a temporary directory that replaces ``path`` (and its old content) on success.
+
+    Only for folders the program owns whole (checkpoints, training state); a user's output
+    folder goes through :func:`aiducation.outdir.output_dir`.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    remove_stale_temps(path)
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(path), dir=path.parent))
     try:
         yield tmp
         _normal_permissions(tmp, 0o777)
-        old = path.with_name(f".{path.name}.old-{os.getpid()}")
+        old = path.with_name(f"{temp_prefix(path)}old")
         if path.exists():
             os.replace(path, old)
         os.replace(tmp, path)

@@ -74,6 +74,36 @@ CASES: dict[str, tuple[str, Callable[[RawWorld], object], list[str]]] = {
         lambda w: set_cell(w.fer2013_csv, 2, "pixels", "300 " + "0 " * 2303),
         ["fer2013.csv: row 2 (line 4), field 'pixels'", "0–255", "got 300"],
     ),
+    "pixel beyond int32 (used to wrap to 1)": (
+        "csv",
+        lambda w: set_cell(w.fer2013_csv, 2, "pixels", "0 4294967297 " + "0 " * 2302),
+        ["fer2013.csv: row 2 (line 4), field 'pixels'", "got 4294967297 at position 1"],
+    ),
+    "pixel beyond int64": (
+        "csv",
+        lambda w: set_cell(w.fer2013_csv, 2, "pixels", "99999999999999999999 " + "0 " * 2303),
+        ["fer2013.csv: row 2 (line 4), field 'pixels'", "got 99999999999999999999"],
+    ),
+    "vote beyond int64 (used to be a traceback)": (
+        "csv",
+        lambda w: set_cell(w.votes_csv, 4, "anger", "99999999999999999999"),
+        ["fer2013new.csv: row 4 (line 6), field 'anger'", "≤ 1,000,000", "99999999999999999999"],
+    ),
+    "image name climbing out of --export-png": (
+        "csv",
+        lambda w: set_cell(w.votes_csv, 3, "Image name", "../../x.png"),
+        ["fer2013new.csv: row 3 (line 5), field 'Image name'", "plain file name", "'../../x.png'"],
+    ),
+    "absolute image name": (
+        "csv",
+        lambda w: set_cell(w.votes_csv, 0, "Image name", str(w.root.parent / "abs.png")),
+        ["fer2013new.csv: row 0 (line 2), field 'Image name'", "plain file name", "abs.png'"],
+    ),
+    "image name with a backslash": (
+        "folders",
+        lambda w: set_cell(w.votes_csv, 1, "Image name", "..\\x.png"),
+        ["fer2013new.csv: row 1 (line 3), field 'Image name'", "plain file name"],
+    ),
     "negative vote": (
         "csv",
         lambda w: set_cell(w.votes_csv, 4, "anger", "-1"),

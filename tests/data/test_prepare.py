@@ -164,3 +164,46 @@ def test_other_rule_set(world: RawWorld, tmp_path: Path) -> None:
     assert data.summary["rule_set"] == "ferplus-majority"
     assert data.classes[:2] == ["neutral", "happiness"]
     assert data.summary["class_counts"]["happiness"] == 3  # the unlabelled-by-seed rows
+
+
+def test_input_and_output_may_not_overlap(world: RawWorld, tmp_path: Path, capsys) -> None:
+    source = sorted(p.relative_to(world.root) for p in world.root.rglob("*"))
+    folders = ["--ferplus-dir", str(world.ferplus_dir)]
+    for out, export in ((world.ferplus_dir, None), (tmp_path / "o", world.ferplus_dir / "x"),
+                        (world.root, None), (tmp_path / "o", tmp_path / "o" / "pngs")):  # fmt: skip
+        extra = ["--export-png", str(export)] if export else []
+        code = main(["prepare", *folders, "--out", str(out), *extra, "--overwrite", "--quiet"])
+        assert code == 2
+        err = capsys.readouterr().err.strip()
+        assert "overlaps" in err and "\n" not in err
+    assert sorted(p.relative_to(world.root) for p in world.root.rglob("*")) == source
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
+
+
+def test_next_run_removes_the_staging_folder_of_a_killed_run(
+    world: RawWorld, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    killed = (
+        "import os, sys\nfrom aiducation.outdir import output_dir\n"
+        "with output_dir(sys.argv[1], owner='prepare') as staging:\n"
+        "    (staging / 'images.npy').write_bytes(bytes(10_000))\n"
+        "    os.kill(os.getpid(), 9)\n"
+    )
+    out = tmp_path / "out"
+    assert subprocess.run([sys.executable, "-c", killed, str(out)]).returncode == -9
+    assert [p.name.startswith(".out.tmp-") for p in tmp_path.iterdir() if p.name != "raw"] == [True]
+    assert run_prepare(world, "csv", out) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "raw"]
+
+
+def test_overwrite_keeps_users_files_in_the_export_folder(world: RawWorld, tmp_path: Path) -> None:
+    out, pngs = tmp_path / "out", tmp_path / "pngs"
+    (pngs / "Angry").mkdir(parents=True)
+    (pngs / "Angry" / "holiday.png").write_bytes(b"mine")
+    assert run_prepare(world, "csv", out, "--export-png", str(pngs)) == 2  # not empty
+    assert run_prepare(world, "csv", out, "--export-png", str(pngs), "--overwrite") == 0
+    assert (pngs / "Angry" / "holiday.png").read_bytes() == b"mine"
+    assert len(list(pngs.rglob("*.png"))) == EXPECTED["images"] + 1

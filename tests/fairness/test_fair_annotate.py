@@ -76,3 +76,14 @@ def test_annotate_cli_reads_keys_and_continues(prepared_dir, tmp_path, monkeypat
 def test_half_block_art_has_one_line_per_two_rows():
     art = half_block_art((np.arange(48 * 48) % 256).astype(np.uint8).reshape(48, 48))
     assert len(art.splitlines()) == 24 and art.count("▀") == 24 * 48
+
+
+def test_labelling_keeps_the_csv_permissions(prepared_dir, tmp_path):
+    dataset = load_prepared(prepared_dir)
+    path = tmp_path / "private.csv"
+    path.write_text("image,age\nother.png,adult\n")
+    path.chmod(0o600)
+    session = AnnotationSession(dataset, path, "gender", ("female", "male"), per_class=3)
+    session.record(session.next_item(), "female")
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert "female" in path.read_text()

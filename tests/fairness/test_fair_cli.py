@@ -125,7 +125,8 @@ def test_bias_cli_from_checkpoint_uses_split_file_or_declared_splits(tmp_path, p
     assert main([*args, "--out", str(tmp_path / "x2")]) == 2  # val images were trained on
     test_only = attrs[meta["split"] == "test"]
     test_only.to_csv(tmp_path / "held.csv", index=False)
-    assert main([*args, "--out", str(out)]) == 0
+    assert main([*args, "--out", str(out)]) == 2  # an existing report needs --overwrite
+    assert main([*args, "--out", str(out), "--overwrite"]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["overall"]["n"] == len(test_only) and "split.csv" in report["inputs"]["held_out"]
 

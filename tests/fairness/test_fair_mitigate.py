@@ -130,7 +130,7 @@ def test_mitigate_cli_end_to_end_then_bias_on_its_checkpoint(tmp_path, prepared_
     assert kept["overall"]["n"] == len(predictions) and "dropped" in kept["inputs"]["held_out"]
     # ... the reserved half is accepted, and matches the experiment's baseline predictions.
     attrs[attrs["image"].isin(reserved)].to_csv(tmp_path / "held.csv", index=False)
-    held = ["--attributes", str(tmp_path / "held.csv"), "--out", str(tmp_path / "b")]
+    held = ["--attributes", str(tmp_path / "held.csv"), "--out", str(tmp_path / "b"), "--overwrite"]
     assert main([*bias, *held]) == 0
     groups = pd.read_csv(tmp_path / "b" / "groups.csv").set_index("group")
     base = table[table["model"] == "none"].set_index("group")

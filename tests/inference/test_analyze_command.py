@@ -13,6 +13,7 @@ from aiducation.cli import main
 from aiducation.errors import InputError
 from aiducation.inference.api import Analyzer
 from aiducation.inference.runner import AnalyzeConfig, demo_image_path, run_analysis
+from aiducation.outdir import MANIFEST
 
 FACES = [(50, 60, 80, 80, BRIGHT), (300, 200, 60, 60, DARK)]
 
@@ -57,14 +58,14 @@ def test_folder_gives_all_outputs_and_skips_bad_files(stub_analyzer, media_folde
     assert (out / "timeline_sub_lesson.png").stat().st_size > 5000
     assert len(pd.read_csv(out / "timeline_sub_lesson.csv")) == 20
     assert not (out / "crops").exists()  # no crops unless asked
-    assert not [p for p in out.rglob(".*")]  # no temp files left behind
+    assert [p.name for p in out.rglob(".*")] == [MANIFEST]  # no temp files left behind
 
 
 def test_aggregate_only_writes_no_per_face_data(stub_analyzer, media_folder, tmp_path):
     out = tmp_path / "out"
     summary = run(stub_analyzer, out, [media_folder], aggregate_only=True, save_crops=True)
     assert summary["faces_seen"] == 52
-    written = sorted(p.name for p in out.rglob("*") if p.is_file())
+    written = sorted(p.name for p in out.rglob("*") if p.is_file() and p.name != MANIFEST)
     assert written == ["summary.json", "timeline_sub_lesson.csv", "timeline_sub_lesson.png"]
     text = (out / "summary.json").read_text()
     assert "face_id" not in text and '"x"' not in text
@@ -135,3 +136,50 @@ def test_webcam_run_writes_summary_and_timeline(
     assert summary["per_source"][0]["source"] == "webcam:0"
     assert (tmp_path / "cam" / "timeline_webcam.png").is_file()
     assert (tmp_path / "cam" / "annotated" / "webcam.mp4").is_file()
+
+
+def test_reused_out_drops_the_previous_runs_files_only_with_overwrite(
+    stub_analyzer, media_folder, tmp_path
+):
+    out = tmp_path / "out"
+    run(stub_analyzer, out, [media_folder])
+    assert (out / "timeline_sub_lesson.png").is_file()
+    (out / "my_notes.txt").write_text("mine")
+    photo = media_folder / "one.jpg"
+    with pytest.raises(InputError, match="not empty; pass --overwrite"):
+        run(stub_analyzer, out, [photo])
+    summary = run(stub_analyzer, out, [photo], overwrite=True)
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == [MANIFEST, "annotated/one.jpg", "faces.csv", "faces.json", "my_notes.txt",
+                       "summary.json"]  # fmt: skip
+    assert summary["sources"] == 1
+
+
+def test_input_inside_out_is_refused_and_the_photo_kept(tmp_path, capsys):
+    user = tmp_path / "userdir"
+    (user / "annotated").mkdir(parents=True)
+    cv2.imwrite(str(user / "annotated" / "photo.jpg"), scene(FACES))
+    before = (user / "annotated" / "photo.jpg").read_bytes()
+    args = ["analyze", str(user / "annotated"), "--out", str(user), "--no-progress"]
+    for extra in ([], ["--overwrite"]):
+        assert main([*args, *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert f"overlaps the input {user / 'annotated'}" in err and "\n" not in err
+    assert (user / "annotated" / "photo.jpg").read_bytes() == before
+    assert sorted(p.name for p in user.iterdir()) == ["annotated"]
+
+
+@pytest.mark.parametrize(
+    ("option", "fragment"),
+    [
+        (["--webcam", "-5"], "--webcam -5: expected a camera index ≥ 0"),
+        (["--margin", "-1"], "--margin -1.0: expected a fraction from 0 to 1"),
+        (["--margin", "nan"], "--margin nan"),
+        (["--max-frames", "0"], "--max-frames 0: expected at least 1"),
+    ],
+)
+def test_bad_option_values_are_one_line(tmp_path, capsys, option, fragment):
+    assert main(["analyze", *option, "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {fragment}" or (err.startswith(f"error: {fragment}") and "\n" not in err)
+    assert not (tmp_path / "out").exists()

@@ -75,3 +75,22 @@ def test_user_errors_exit_2(prepared_dir: Path, tmp_path: Path, capsys) -> None:
         main(["train", "--data", str(prepared_dir), "--out", str(tmp_path / "s"), *seed_model]) == 2
     )
     assert "has none" in capsys.readouterr().err
+
+
+def test_resume_as_printed_after_ctrl_c_with_non_default_data(
+    prepared_dir: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aiducation.training import learner
+
+    from .test_learner import InterruptAt
+
+    run, real = tmp_path / "run", learner.default_callbacks
+    monkeypatch.setattr(learner, "default_callbacks", lambda *a: [InterruptAt(1), *real(*a)])
+    assert main(["train", "--data", str(prepared_dir), "--out", str(run), *TINY]) == 130
+    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    assert printed == f"stopped; continue with: aiducation train --resume {run}"
+    assert json.loads((run / "config.json").read_text())["data"] == str(prepared_dir)
+    monkeypatch.setattr(learner, "default_callbacks", real)
+    assert main([*printed.split("aiducation ")[1].split(), "--no-progress"]) == 0  # as printed
+    assert (run / "test" / "metrics.json").is_file()
+    assert len((run / "log.csv").read_text().splitlines()) == 1 + 2  # header + both epochs

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
+
+from aiducation.errors import InputError
 
 HELP = "Analyse photos, folders, videos or a webcam: each face's learning state + class summary."
 
@@ -13,6 +16,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="image files, folders (recursive) or video files; none: the bundled demo photo",
     )  # fmt: skip
     parser.add_argument("--out", default="out/analyze", help="output folder (default %(default)s)")
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help="write into an existing non-empty --out (replaces only analyze's own files)",
+    )  # fmt: skip
     parser.add_argument("--model", help="checkpoint or run directory (default: bundled model)")
     parser.add_argument("--detector", default="yunet", help="face detector: yunet (default), haar")
     parser.add_argument(
@@ -42,7 +49,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse option values that would crash or silently mislead (one clear line each)."""
+    if not (math.isfinite(args.margin) and 0 <= args.margin <= 1):
+        raise InputError(f"--margin {args.margin}: expected a fraction from 0 to 1")
+    if args.webcam is not None and args.webcam < 0:
+        raise InputError(f"--webcam {args.webcam}: expected a camera index ≥ 0")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise InputError(f"--max-frames {args.max_frames}: expected at least 1")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_options(args)
     import cv2
     import torch
 
@@ -66,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         blur=args.blur,
         save_crops=args.save_crops,
         progress=not args.no_progress,
+        overwrite=args.overwrite,
     )
     summary = run_analysis(config)
     shares = ", ".join(f"{c} {s:.0%}" for c, s in summary["state_shares"].items())

@@ -38,6 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--force", action="store_true", help="report even on images the model trained on"
     )
     parser.add_argument("--out", default="reports/bias", help="output directory")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into an existing non-empty --out (replaces only bias's own files)",
+    )
     parser.add_argument("--title", default="Bias analysis", help="title of report.md")
     parser.add_argument("--min-group-size", type=int, default=30)
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
@@ -57,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
         from_predictions_csv,
         require_held_out,
     )
+    from aiducation.outdir import check_output_dir
+
+    sources = [args.attributes, args.predictions, args.data]
+    check_output_dir(args.out, overwrite=args.overwrite, inputs=sources)
 
     attributes = read_attributes(args.attributes, args.id_column, args.columns)
     if args.checkpoint:
@@ -108,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         "n_images": len(frame),
         "held_out": held_out,
     }
-    out = write_bias_report(args.out, report, inputs, args.title)
+    out = write_bias_report(args.out, report, inputs, args.title, overwrite=args.overwrite)
     print(markdown_table(table_3_3(report.groups)))
     print(held_out)
     for _, row in report.gaps[report.gaps["metric"] == "accuracy"].iterrows():

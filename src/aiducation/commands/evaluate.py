@@ -22,6 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--split", choices=("train", "val", "test"), default="test")
     parser.add_argument("--out", type=Path, help="output directory (default: evaluation-<split>)")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into an existing non-empty --out (replaces only evaluate's own files)",
+    )
     parser.add_argument("--tta", action="store_true", help="average with the mirrored faces")
     parser.add_argument("--batch-size", type=int, default=512)
 
@@ -29,10 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from aiducation.data.dataset import load_prepared
     from aiducation.models.checkpoint import load_checkpoint
+    from aiducation.outdir import check_output_dir
     from aiducation.training.evaluation import evaluate_checkpoint, write_evaluation
     from aiducation.training.metrics import format_metrics
     from aiducation.training.scheme import evaluate_scheme, has_other, scheme_markdown
 
+    out = args.out or Path(f"evaluation-{args.split}")
+    check_output_dir(out, overwrite=args.overwrite, inputs=[args.data])
     try:
         checkpoint = load_checkpoint(args.model)
     except (FileNotFoundError, ValueError) as exc:
@@ -55,8 +63,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise InputError(str(exc)) from None
     metrics.update(split=args.split, checkpoint=str(checkpoint.path), tta_flip=args.tta)
-    out = args.out or Path(f"evaluation-{args.split}")
-    write_evaluation(out, metrics, predictions, f"{checkpoint.config['arch']}: {args.split}")
+    title = f"{checkpoint.config['arch']}: {args.split}"
+    write_evaluation(
+        out, metrics, predictions, title, overwrite=args.overwrite, inputs=(args.data,)
+    )
     print(f"{checkpoint.path} on {args.data} [{args.split}]\n{format_metrics(metrics)}")
     if "out_of_scheme" in metrics:
         print(scheme_markdown(metrics["out_of_scheme"], checkpoint.classes[:-1]))

@@ -80,8 +80,10 @@ def base_config(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from aiducation.data.dataset import SPLITS
-    from aiducation.experiments.kfold import KFoldSpec, run_kfold
+    from aiducation.experiments.kfold import KFOLD_FILE, KFoldSpec, run_kfold
+    from aiducation.outdir import check_output_dir
 
+    check_output_dir(args.out, inputs=[args.data, args.from_grid], marker=KFOLD_FILE)
     check_data(args.data)
     splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
     if not splits or set(splits) - set(SPLITS):

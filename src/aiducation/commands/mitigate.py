@@ -46,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
     from aiducation.fairness.experiment import MitigateConfig, run_mitigation
     from aiducation.fairness.inputs import read_attributes
     from aiducation.fairness.report import markdown_table
+    from aiducation.outdir import check_output_dir
 
+    check_output_dir(args.out, inputs=[args.data, args.attributes], marker="mitigate.json")
     train = json.loads(args.config.read_text()) if args.config else {}
     flags = {
         "model": args.model,

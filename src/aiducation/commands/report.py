@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
         path = getattr(args, name)
         if path is not None and path.exists() and not path.is_dir():
             raise InputError(f"--{name} {path}: expected a directory")
+    if args.out.is_dir():
+        raise InputError(f"--out {args.out}: is a folder; expected the HTML file to write")
     for path in args.bias:
         if not path.is_dir():
             raise InputError(f"--bias {path}: no such directory (an `aiducation bias` output)")
@@ -45,7 +47,10 @@ def run(args: argparse.Namespace) -> int:
         bias=list(args.bias),
         title=args.title,
     )
-    out = write_report(inputs, args.out)
+    try:
+        out = write_report(inputs, args.out)
+    except OSError as exc:
+        raise InputError(f"--out {args.out}: cannot write there ({exc.strerror or exc})") from None
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     if args.check:
         dom = render_in_chromium(out)

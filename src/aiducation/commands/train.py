@@ -141,6 +141,7 @@ def build_config(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from aiducation.data.dataset import load_prepared
+    from aiducation.outdir import check_output_dir
     from aiducation.training.config import TrainConfig
     from aiducation.training.learner import CONFIG_FILE
     from aiducation.training.run import train_run
@@ -160,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
                 "pass --overwrite to start over, or choose another --out"
             )
+        check_output_dir(run_dir, overwrite=args.overwrite, inputs=[data_dir])
     try:
         dataset = load_prepared(data_dir)
     except (FileNotFoundError, ValueError) as exc:

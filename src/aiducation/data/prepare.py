@@ -1,5 +1,6 @@
 """``aiducation prepare``: raw FER2013/FER+ inputs → the prepared dataset of
-:mod:`aiducation.data.dataset`, written atomically (temp dir, then rename).
+:mod:`aiducation.data.dataset`, written atomically under the output-folder rule of
+:mod:`aiducation.outdir` (staging folder, then moved in; a killed run's staging is removed).
 
 Steps: read + validate the inputs, clean (NF, then unknown ≥ 5), find duplicate groups over all
 cleaned rows, label with a rule set, split, then write images, metadata, summary and report.
@@ -18,7 +19,6 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from aiducation import __version__
-from aiducation.atomic import atomic_directory
 from aiducation.data import sources
 from aiducation.data.cleaning import clean
 from aiducation.data.dataset import (
@@ -39,6 +39,7 @@ from aiducation.data.splits import (
     random_grouped_split,
 )
 from aiducation.errors import InputError
+from aiducation.outdir import check_output_dir, output_dir
 
 SPLIT_METHODS = ("official", "random")
 DEFAULT_VOTE_FILE = "fer2013new.csv"
@@ -95,10 +96,18 @@ def _check_config(config: PrepareConfig) -> PrepareConfig:
         get_rule_set(config.rule_set)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    for target in (config.out, config.export_png):
-        if target and Path(target).exists() and not config.overwrite:
-            raise InputError(f"{target} already exists (use --overwrite to replace it)")
+    for option, target, other in _outputs(config):
+        check_output_dir(target, overwrite=config.overwrite, inputs=other, option=option)
     return config
+
+
+def _outputs(config: PrepareConfig) -> list[tuple[str, Path, list]]:
+    """``(option, folder, paths it must not overlap)`` for ``--out`` and ``--export-png``."""
+    sources = [config.ferplus_dir, config.ferplus, config.fer2013]
+    outputs = [("--out", Path(config.out), [*sources, config.export_png])]
+    if config.export_png:
+        outputs.append(("--export-png", Path(config.export_png), [*sources, config.out]))
+    return outputs
 
 
 def _read_images(
@@ -218,12 +227,6 @@ def _meta(
     return meta
 
 
-def refuse_existing(target: Path, overwrite: bool) -> None:
-    """An existing output is only replaced with ``--overwrite``."""
-    if Path(target).exists() and not overwrite:
-        raise InputError(f"{target} already exists (use --overwrite to replace it)")
-
-
 def png_names(meta: pd.DataFrame) -> list[str]:
     """Export file names: the image name, or ``row<source_row>.png``; repeats get the row."""
     names = [
@@ -255,10 +258,8 @@ def export_pngs(root: Path, images: np.ndarray, meta: pd.DataFrame, progress: bo
 def write(prepared: Prepared, config: PrepareConfig) -> Path:
     """Write the prepared directory (and the optional PNG export), each atomically."""
     out = Path(config.out)
-    refuse_existing(out, config.overwrite)
-    if config.export_png:
-        refuse_existing(Path(config.export_png), config.overwrite)
-    with atomic_directory(out) as tmp:
+    (_, _, others), *export = _outputs(config)
+    with output_dir(out, owner="prepare", overwrite=config.overwrite, inputs=others) as tmp:
         np.save(tmp / IMAGES_FILE, prepared.images, allow_pickle=False)
         prepared.meta.to_csv(tmp / META_FILE, index=False)
         if prepared.unlabelled_images is not None:
@@ -273,8 +274,10 @@ def write(prepared: Prepared, config: PrepareConfig) -> Path:
                 prepared.meta["label_id"].to_numpy(),
                 prepared.summary,
             )
-        if config.export_png:
-            with atomic_directory(config.export_png) as png_tmp:
+        for option, target, other in export:
+            with output_dir(
+                target, owner="export-png", overwrite=config.overwrite, inputs=other, option=option
+            ) as png_tmp:
                 export_pngs(png_tmp, prepared.images, prepared.meta, config.progress)
     return out
 

@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ FER2013_COLUMNS = ("pixels", "Usage")  # ``emotion`` is optional and ignored
 LABEL_CSV = "label.csv"
 _PARSE_CHUNK = 2048  # rows of pixel strings parsed per step (bounds peak memory)
 _PNG_CHUNK = 512  # PNGs read per task (cv2 releases the GIL, so threads overlap)
+MAX_VOTES = 1_000_000  # per emotion and image (FER+ has 10 annotators per image)
 
 
 def where(path: Path | str, row: int) -> str:
@@ -86,7 +87,14 @@ def validate_votes(
                 f"{row_of(i)}, field {column!r}: expected a vote count (integer ≥ 0), "
                 f"got {text.iloc[i]!r}"
             )
-        values = text.astype(np.int64).to_numpy()
+        huge = (text.str.lstrip("-").str.lstrip("0").str.len() > 7).to_numpy()
+        values = np.where(huge, MAX_VOTES + 1, text.where(~huge, "0").astype(np.int64))
+        if (values > MAX_VOTES).any():
+            i = int(np.flatnonzero(values > MAX_VOTES)[0])
+            raise InputError(
+                f"{row_of(i)}, field {column!r}: expected a vote count ≤ {MAX_VOTES:,}, "
+                f"got {text.iloc[i]!r}"
+            )
         if (values < 0).any():
             i = int(np.flatnonzero(values < 0)[0])
             raise InputError(
@@ -107,6 +115,25 @@ def _validate_usage(usage: np.ndarray, path: Path, first_row: int = 0) -> None:
         )
 
 
+def _validate_names(names: pd.Series, path: Path) -> None:
+    """Image names are plain file names (they name exported files): no folders, no ``..``."""
+
+    def bad(name: str) -> bool:
+        return bool(name) and (
+            name in (".", "..")
+            or PurePosixPath(name).name != name
+            or any(c in name for c in "\\\0")
+        )
+
+    flagged = names.map(bad).to_numpy(dtype=bool)
+    if flagged.any():
+        i = int(np.flatnonzero(flagged)[0])
+        raise InputError(
+            f"{where(path, i)}, field 'Image name': expected a plain file name such as "
+            f"fer0000000.png (no folders, '/', '\\' or '..'), got {names.iloc[i]!r}"
+        )
+
+
 def read_ferplus_votes(path: Path | str) -> pd.DataFrame:
     """``fer2013new.csv`` as a table: source_row, image_name, usage and the ten vote columns."""
     path = Path(path)
@@ -115,6 +142,7 @@ def read_ferplus_votes(path: Path | str) -> pd.DataFrame:
     usage = frame["Usage"].str.strip().to_numpy(dtype=object)
     _validate_usage(usage, path)
     votes = validate_votes(frame, path)
+    _validate_names(frame["Image name"].str.strip(), path)
     table = pd.DataFrame(
         {
             "source_row": np.arange(len(frame), dtype=np.int64),
@@ -136,12 +164,12 @@ def _pixel_error(path: Path | str, row: int, problem: str) -> InputError:
 
 def parse_pixels(pixels: Sequence[str], path: Path | str, first_row: int = 0) -> np.ndarray:
     """Space-separated pixel strings → ``(N, 48, 48)`` uint8; each must hold 2,304 ints 0–255."""
-    values = np.empty((len(pixels), N_PIXELS), dtype=np.int32)
+    values = np.empty((len(pixels), N_PIXELS), dtype=np.int64)  # int32 would wrap 2**32 + 1
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)  # numpy < 2.3 only warned
         for i, text in enumerate(pixels):
             try:
-                row = np.fromstring(str(text), dtype=np.int32, sep=" ")
+                row = np.fromstring(str(text), dtype=np.int64, sep=" ")
             except (ValueError, DeprecationWarning):
                 raise _pixel_error(path, first_row + i, "found a non-numeric value") from None
             if row.size != N_PIXELS:
@@ -151,7 +179,8 @@ def parse_pixels(pixels: Sequence[str], path: Path | str, first_row: int = 0) ->
     if out_of_range.any():
         k = int(np.flatnonzero(out_of_range)[0])
         row, position = divmod(k, N_PIXELS)
-        problem = f"got {values[row, position]} at position {position}"
+        token = str(pixels[row]).split()[position]  # as written (int64 saturates)
+        problem = f"got {token} at position {position}"
         raise _pixel_error(path, first_row + row, problem)
     return values.astype(np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
 

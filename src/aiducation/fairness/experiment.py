@@ -202,12 +202,13 @@ def write_mitigation_report(
     cost: pd.DataFrame,
     held: pd.DataFrame,
 ) -> None:
-    """Write the before/after tables, predictions, plots and a Markdown summary atomically."""
-    from aiducation.atomic import atomic_directory
+    """Write the before/after tables, predictions, plots and a Markdown summary atomically
+    (replacing only the files of the previous report, see :mod:`aiducation.outdir`)."""
     from aiducation.fairness.plots import plot_model_comparison, save_figure
     from aiducation.fairness.report import markdown_table
+    from aiducation.outdir import output_dir
 
-    with atomic_directory(report_dir) as tmp:
+    with output_dir(report_dir, owner="mitigate", overwrite=True) as tmp:
         comparison.table.to_csv(tmp / "table_3_4.csv", index=False)
         comparison.deltas.to_csv(tmp / "deltas.csv", index=False)
         comparison.gaps.to_csv(tmp / "gaps.csv", index=False)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from aiducation.atomic import atomic_directory
 from aiducation.fairness.bias import INTERSECTION_SEP, BiasReport, table_3_3
 
 
@@ -103,17 +102,25 @@ def _slug(text: str) -> str:
 
 
 def write_bias_report(
-    out_dir: str | Path, report: BiasReport, inputs: dict, title: str = "Bias analysis"
+    out_dir: str | Path,
+    report: BiasReport,
+    inputs: dict,
+    title: str = "Bias analysis",
+    *,
+    overwrite: bool = False,
 ) -> Path:
     """Write ``groups.csv``, ``gaps.csv``, ``distribution.csv``, ``table_3_3.csv``,
-    ``report.md``, ``report.json`` (with ``inputs`` and the config) and ``plots/*.png``."""
+    ``report.md``, ``report.json`` (with ``inputs`` and the config) and ``plots/*.png``
+    (the output-folder rule of :func:`aiducation.outdir.output_dir`)."""
     from aiducation.fairness.plots import (
         plot_class_distribution,
         plot_group_metrics,
         save_figure,
     )
+    from aiducation.outdir import output_dir
 
-    with atomic_directory(out_dir) as tmp:
+    sources = [inputs.get(k) for k in ("attributes", "predictions", "data")]
+    with output_dir(out_dir, owner="bias", overwrite=overwrite, inputs=sources) as tmp:
         report.groups.to_csv(tmp / "groups.csv", index=False)
         report.gaps.to_csv(tmp / "gaps.csv", index=False)
         report.distribution.to_csv(tmp / "distribution.csv", index=False)

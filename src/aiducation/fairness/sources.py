@@ -33,7 +33,10 @@ def predict_rows(checkpoint_dir: str | Path, dataset: PreparedDataset, rows: np.
 
     from aiducation.models.checkpoint import load_checkpoint, predict_proba
 
-    checkpoint = load_checkpoint(checkpoint_dir)
+    try:
+        checkpoint = load_checkpoint(checkpoint_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        raise InputError(f"--checkpoint: {exc}") from None
     if checkpoint.classes != dataset.classes:
         raise InputError(
             f"{checkpoint.path}: model classes {checkpoint.classes} differ from the dataset's "

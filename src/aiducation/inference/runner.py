@@ -8,6 +8,7 @@ Output folder: ``annotated/`` (images, ``.mp4`` per video), ``faces.csv`` + ``fa
 (one row per face), ``summary.json`` (shares, per-frame counts, config), per video a
 ``timeline_<name>.png`` + ``.csv``, and ``crops/`` only with ``save_crops``.
 ``aggregate_only`` writes no per-face data at all: only summary.json and the timelines.
+The folder follows the output-folder rule of :mod:`aiducation.outdir` (``overwrite``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from aiducation.inference.video import (
     open_webcam,
     video_fps,
 )
+from aiducation.outdir import check_output_dir, output_dir
 
 WRITABLE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 IMAGE_SUFFIXES = WRITABLE_SUFFIXES | {".gif"}
@@ -74,6 +76,7 @@ class AnalyzeConfig:
     blur: bool = False
     save_crops: bool = False
     progress: bool = True
+    overwrite: bool = False  # write into a non-empty ``out`` (replacing only our own files)
 
 
 def demo_image_path() -> Path:
@@ -114,9 +117,9 @@ def expand_inputs(inputs: list[str]) -> tuple[list[tuple[Path, str]], list[dict]
 class _Run:
     """Output writing for one run; one method per kind of source."""
 
-    def __init__(self, config: AnalyzeConfig, analyzer: Analyzer) -> None:
+    def __init__(self, config: AnalyzeConfig, analyzer: Analyzer, out: Path) -> None:
         self.config, self.analyzer = config, analyzer
-        self.out = Path(config.out)
+        self.out = out  # the staging folder of :func:`aiducation.outdir.output_dir`
         self.frames: list[FrameResult] = []
         self.sources: list[dict] = []
 
@@ -219,10 +222,17 @@ def _show(frame: np.ndarray) -> None:
 
 def run_analysis(config: AnalyzeConfig, analyzer: Analyzer | None = None) -> dict:
     """Analyse ``config``'s inputs into ``config.out``; return the summary written there."""
+    check_output_dir(config.out, overwrite=config.overwrite, inputs=config.inputs)  # before work
     analyzer = analyzer or Analyzer.load(
         config.model, config.detector, config.margin, scheme=config.scheme
     )
-    run = _Run(config, analyzer)
+    with output_dir(
+        config.out, owner="analyze", overwrite=config.overwrite, inputs=config.inputs
+    ) as out:
+        return _analyze(config, _Run(config, analyzer, out))
+
+
+def _analyze(config: AnalyzeConfig, run: _Run) -> dict:
     if config.webcam is not None:
         run.video(open_webcam(config.webcam), f"webcam:{config.webcam}", "webcam", live=True)
         return run.finish([])

@@ -2,7 +2,9 @@
 
 ``model.json`` holds ``arch`` (registry name), ``arch_kwargs``, ``classes`` and free-form
 extras (training config, metrics, ...). The model is rebuilt from the registry and the weights
-are read with safetensors, so loading never unpickles anything.
+are read with safetensors, so loading never unpickles anything. Before any weight is
+allocated, the model is built on the ``meta`` device and its shapes are checked against the
+safetensors header, so a broken or hostile checkpoint is one clear :class:`ValueError`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -84,15 +87,69 @@ def save_checkpoint(
 def load_checkpoint(path: str | Path | None = None, device: str = "cpu") -> Checkpoint:
     """Rebuild the model saved at ``path`` (``None``: the bundled model), in eval mode."""
     directory = resolve_checkpoint_dir(path)
-    config = json.loads((directory / CONFIG_FILE).read_text())
-    for key in ("arch", "arch_kwargs", "classes"):
-        if key not in config:
-            raise ValueError(f"{directory / CONFIG_FILE}: missing field {key!r}")
-    model = create_model(config["arch"], **config["arch_kwargs"])
-    state = load_file(str(directory / WEIGHTS_FILE), device=device)
-    model.load_state_dict(state)
-    model.to(device).eval()
+    try:
+        config = _read_config(directory / CONFIG_FILE)
+        _check_weights(directory / WEIGHTS_FILE, config)
+        model = create_model(config["arch"], **config["arch_kwargs"])
+        model.load_state_dict(load_file(str(directory / WEIGHTS_FILE), device=device))
+        model.to(device).eval()
+        with torch.inference_mode():
+            outputs = model(torch.zeros(1, 1, 48, 48, device=device)).shape[-1]
+    except (SafetensorError, OSError, RuntimeError) as exc:
+        raise ValueError(f"checkpoint {directory}: cannot load it ({exc})") from None
+    except ValueError as exc:
+        raise ValueError(f"checkpoint {directory}: {exc}") from None
+    if outputs != len(config["classes"]):
+        raise ValueError(
+            f"checkpoint {directory}: the model has {outputs} outputs but {CONFIG_FILE} names "
+            f"{len(config['classes'])} classes"
+        )
     return Checkpoint(model=model, config=config, path=directory)
+
+
+def _read_config(path: Path) -> dict:
+    """``model.json``, checked: arch (str), arch_kwargs (object), classes (list of str)."""
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{CONFIG_FILE} is not readable JSON ({exc})") from None
+    expected = {"arch": str, "arch_kwargs": dict, "classes": list}
+    for key, kind in expected.items():
+        if not isinstance(config, dict) or key not in config:
+            raise ValueError(f"{CONFIG_FILE}: missing field {key!r}")
+        if not isinstance(config[key], kind):
+            raise ValueError(f"{CONFIG_FILE}: field {key!r} must be a JSON {kind.__name__}")
+    if not config["classes"] or not all(isinstance(c, str) for c in config["classes"]):
+        raise ValueError(f"{CONFIG_FILE}: field 'classes' must list class names")
+    return config
+
+
+def _check_weights(weights: Path, config: dict) -> None:
+    """Compare the safetensors header with the model's shapes, allocating no weights."""
+    try:
+        with torch.device("meta"):
+            skeleton = create_model(config["arch"], **config["arch_kwargs"])
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ValueError(
+            f"{CONFIG_FILE}: cannot build {config['arch']!r} with arch_kwargs "
+            f"{config['arch_kwargs']} ({exc})"
+        ) from None
+    expected = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    with safe_open(str(weights), framework="pt") as f:
+        saved = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118
+    problems = [f"missing {k}" for k in expected if k not in saved]
+    problems += [f"unexpected {k}" for k in saved if k not in expected]
+    problems += [
+        f"{k} is {'×'.join(map(str, saved[k]))}, the model needs {'×'.join(map(str, shape))}"
+        for k, shape in expected.items()
+        if k in saved and saved[k] != shape
+    ]
+    if problems:
+        more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise ValueError(
+            f"{WEIGHTS_FILE} does not fit {config['arch']!r} with arch_kwargs "
+            f"{config['arch_kwargs']}: {'; '.join(problems[:3])}{more}"
+        )
 
 
 def predict_proba(

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from aiducation.atomic import atomic_directory
 from aiducation.data.dataset import PreparedDataset
 from aiducation.data.labels import OTHER
 from aiducation.models.checkpoint import Checkpoint
+from aiducation.outdir import output_dir
 from aiducation.training.learner import evaluate
 from aiducation.training.metrics import metrics_markdown
 from aiducation.training.scheme import scheme_markdown
@@ -57,12 +57,19 @@ def evaluate_checkpoint(
 
 
 def write_evaluation(
-    out_dir: str | Path, metrics: dict, predictions: pd.DataFrame, title: str = ""
+    out_dir: str | Path,
+    metrics: dict,
+    predictions: pd.DataFrame,
+    title: str = "",
+    *,
+    overwrite: bool = False,
+    inputs: tuple = (),
 ) -> Path:
-    """Write metrics.json/.md, confusion.png and predictions.csv atomically into ``out_dir``."""
+    """Write metrics.json/.md, confusion.png and predictions.csv atomically into ``out_dir``
+    (the output-folder rule of :func:`aiducation.outdir.output_dir`)."""
     from aiducation.training.plots import plot_confusion, save_figure
 
-    with atomic_directory(out_dir) as tmp:
+    with output_dir(out_dir, owner="evaluate", overwrite=overwrite, inputs=inputs) as tmp:
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         markdown = metrics_markdown(metrics)
         if "out_of_scheme" in metrics:

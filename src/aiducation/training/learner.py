@@ -374,6 +374,7 @@ def fit(
     sampler_weights: np.ndarray | None = None,
     callbacks: list[Callback] | None = None,
     resume: bool = True,
+    described: dict | None = None,
 ) -> FitResult:
     """Train ``config.model`` on ``train_idx``, choosing the best epoch on ``val_idx``.
 
@@ -381,6 +382,7 @@ def fit(
     ``sampler_weights`` draw each epoch's images with replacement in proportion to them
     (over-sampling). ``callbacks`` default to CSV log, checkpoints, early stopping and progress.
     With ``resume`` the run continues from ``run_dir/checkpoints/resume`` when present.
+    ``described`` adds entries (e.g. ``data``) to the run's config.json, written before epoch 1.
     """
     if config.threads > 0:
         torch.set_num_threads(config.threads)
@@ -393,7 +395,7 @@ def fit(
     )
     if resume and learner.load_resume_state():
         print(f"resuming {run_dir} after epoch {learner.epoch}", flush=True)
-    write_json(run_dir / CONFIG_FILE, learner.describe())
+    write_json(run_dir / CONFIG_FILE, {**learner.describe(), **(described or {})})
     elapsed_before = learner.history[-1]["elapsed_s"] if learner.history else 0.0
     start = time.perf_counter()
     learner.emit("on_fit_start")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from aiducation.atomic import write_json
 from aiducation.data.dataset import PreparedDataset
 from aiducation.models.checkpoint import load_checkpoint
 from aiducation.training.config import TrainConfig
 from aiducation.training.evaluation import evaluate_checkpoint, write_evaluation
-from aiducation.training.learner import CONFIG_FILE, LOG_FILE, FitResult, fit
+from aiducation.training.learner import LOG_FILE, FitResult, fit
 from aiducation.training.metrics import format_metrics
 from aiducation.training.plots import plot_history, save_figure
 from aiducation.training.scheme import calibrate_checkpoint, evaluate_scheme, has_other
@@ -33,10 +31,8 @@ def train_run(
         dataset.split_indices("val"),
         run_dir,
         resume=resume,
+        described={"data": str(dataset.root)},  # in config.json before epoch 1: resumable
     )
-    described = json.loads((run_dir / CONFIG_FILE).read_text())
-    described["data"] = str(dataset.root)
-    write_json(run_dir / CONFIG_FILE, described)
     save_figure(
         plot_history(run_dir / LOG_FILE, title=config.model), run_dir / "plots" / "history.png"
     )
@@ -58,7 +54,8 @@ def train_run(
                 checkpoint, dataset, split, tta_flip=config.tta_flip
             )
         metrics.update(split=split, checkpoint=str(result.best_checkpoint), epoch=result.best_epoch)
-        write_evaluation(run_dir / split, metrics, predictions, f"{config.model}: {split}")
+        title = f"{config.model}: {split}"
+        write_evaluation(run_dir / split, metrics, predictions, title, overwrite=True)
         print(f"{split} (best checkpoint):\n{format_metrics(metrics)}")
         test_metrics = metrics if split == "test" else test_metrics
     return result, test_metrics
