@@ -19,7 +19,12 @@ from PIL import Image, UnidentifiedImageError
 
 from aiducation.errors import InputError
 from aiducation.inference.classifier import FaceClassifier
-from aiducation.inference.detectors import DEFAULT_DETECTOR, FaceDetector, create_detector
+from aiducation.inference.detectors import (
+    DEFAULT_DETECTOR,
+    FaceDetector,
+    create_detector,
+    valid_detections,
+)
 from aiducation.inference.preprocess import DEFAULT_MARGIN, crop_faces
 from aiducation.inference.results import FrameResult, VideoResult, faces_from_probabilities
 from aiducation.inference.tracking import IoUTracker
@@ -83,8 +88,12 @@ class Analyzer:
         time: float | None = None,
         tracker: IoUTracker | None = None,
     ) -> tuple[FrameResult, np.ndarray]:
-        """Result for one BGR frame plus the ``(N, 48, 48)`` crops that were classified."""
-        detections = self.detector.detect(image)
+        """Result for one BGR frame plus the ``(N, 48, 48)`` crops that were classified.
+
+        Detector boxes are validated first (finite, clipped to the image, empty ones dropped).
+        """
+        height, width = image.shape[:2]
+        detections = valid_detections(self.detector.detect(image), width, height)
         boxes = [d.box for d in detections]
         crops = crop_faces(image, boxes, self.margin)
         probabilities = self.classifier.predict(crops)
@@ -92,7 +101,6 @@ class Analyzer:
         faces = faces_from_probabilities(
             boxes, [d.score for d in detections], probabilities, self.classes, ids
         )
-        height, width = image.shape[:2]
         return FrameResult(source, width, height, faces, frame, time), crops
 
 
