@@ -113,7 +113,11 @@ def test_serve_arguments_default_to_localhost():
 
 @pytest.mark.parametrize(
     ("argv", "words"),
-    [(["serve", "--port", "0"], "--port"), (["serve", "--max-upload-mb", "0"], "--max-upload-mb")],
+    [
+        (["serve", "--port", "0"], "--port"),
+        (["serve", "--max-upload-mb", "0"], "--max-upload-mb"),
+        (["serve", "--max-megapixels", "0"], "--max-megapixels must be positive"),
+    ],
 )
 def test_serve_rejects_bad_arguments(argv, words, capsys):
     assert main(argv) == 2
@@ -126,10 +130,11 @@ def test_serve_builds_the_app_and_binds_localhost(monkeypatch, tmp_path, capsys)
     calls = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.update(app=app, **kw))
     argv = ["serve", "--port", "8765", "--results", str(tmp_path), "--max-upload-mb", "5"]
-    assert main(argv) == 0
+    assert main([*argv, "--max-megapixels", "2.5"]) == 0
     assert (calls["host"], calls["port"]) == ("127.0.0.1", 8765)
     config = calls["app"].state.web.config
     assert config.results == str(tmp_path) and config.max_upload_bytes == 5 * 2**20
+    assert config.max_pixels == 2_500_000
     assert "http://127.0.0.1:8765/" in capsys.readouterr().out
 
 

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException
 
 from aiducation import __version__
 from aiducation.errors import InputError
+from aiducation.limits import MAX_PIXELS
 from aiducation.web import experiments
 from aiducation.web.charts import shares_svg, state_colour
 from aiducation.web.uploads import (
@@ -46,6 +47,7 @@ class WebConfig:
     model: str | None = None  # checkpoint or run directory (None: the bundled model)
     detector: str = "yunet"
     max_upload_mb: float = 50.0  # largest accepted upload, MiB
+    max_pixels: int = MAX_PIXELS  # larger pictures / video frames are refused before decoding
     video_fps: float = 2.0  # video frames analysed per second of video
     max_frames: int = 240  # analysed frames per video at most
     tmp_dir: str | None = None  # parent folder of temporary video files (None: system temp)
@@ -143,7 +145,7 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
     def options(aggregate_only: bool, blur: bool) -> WebAnalysisOptions:
         return WebAnalysisOptions(
             aggregate_only=aggregate_only, blur=blur, video_fps=config.video_fps,
-            max_frames=config.max_frames, tmp_dir=config.tmp_dir,
+            max_frames=config.max_frames, tmp_dir=config.tmp_dir, max_pixels=config.max_pixels,
         )  # fmt: skip
 
     async def analyse(file: UploadFile, aggregate_only: bool, blur: bool):
