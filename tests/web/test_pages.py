@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
+from webworld import local_client
 
 from aiducation.cli import build_parser, main
 from aiducation.web.app import WebConfig, create_app
@@ -45,7 +45,7 @@ def test_experiments_list_links_every_entry(client):
 
 
 def test_experiments_list_without_results(tmp_path, stub_analyzer):
-    client = TestClient(
+    client = local_client(
         create_app(WebConfig(results=str(tmp_path / "none")), analyzer=stub_analyzer)
     )
     assert 'id="no-entries"' in client.get("/experiments").text
@@ -93,7 +93,7 @@ def test_model_page_shows_checkpoint_and_card(client, checkpoint_dir):
 
 def test_model_page_explains_a_missing_model(tmp_path, stub_analyzer):
     config = WebConfig(model=str(tmp_path / "nothing"))
-    html = TestClient(create_app(config, analyzer=stub_analyzer)).get("/model").text
+    html = local_client(create_app(config, analyzer=stub_analyzer)).get("/model").text
     assert 'id="model-error"' in html and "no checkpoint" in html
 
 
@@ -147,7 +147,7 @@ def test_model_page_shows_the_test_score_of_a_run_checkpoint(
     shutil.rmtree(best)
     shutil.copytree(checkpoint_dir, best)
     config = WebConfig(model=str(results_dir / "runs" / "faceresnet_t"))
-    html = TestClient(create_app(config, analyzer=stub_analyzer)).get("/model").text
+    html = local_client(create_app(config, analyzer=stub_analyzer)).get("/model").text
     assert str(best) in html
     assert re.search(r'id="model-test">\s*accuracy 0.5432', html)
 
@@ -231,7 +231,7 @@ def test_model_page_of_the_bundled_model():
 
     if not (bundled_model_dir() / "model.json").is_file():
         pytest.skip("no bundled model in src/aiducation/assets/model yet")
-    html = TestClient(create_app(WebConfig())).get("/model").text
+    html = local_client(create_app(WebConfig())).get("/model").text
     assert str(bundled_model_dir()) in html and 'id="model-error"' not in html
     assert "<h1>Model card" in html
     if (bundled_model_dir() / "test_metrics.json").is_file():

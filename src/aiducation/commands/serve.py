@@ -12,6 +12,11 @@ HELP = "Start the local web app: analyse media, browse experiments, annotate, mo
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument("--port", type=int, default=8000, help="port (default %(default)s)")
+    parser.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="also accept requests for this host name (or name:port), e.g. behind a proxy; "
+        "repeatable (default: 127.0.0.1, localhost, ::1 and --host)",
+    )  # fmt: skip
     parser.add_argument("--results", default="results", help="folder with runs and reports")
     parser.add_argument("--model", help="checkpoint or run directory (default: bundled model)")
     parser.add_argument("--detector", default="yunet", help="face detector: yunet, haar")
@@ -50,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(max(1, args.threads))
     config = WebConfig(
         results=args.results,
+        host=args.host,
+        port=args.port,
+        allowed_hosts=tuple(args.allow_host),
         model=args.model,
         detector=args.detector,
         max_upload_mb=args.max_upload_mb,
