@@ -194,9 +194,6 @@ class _Run:
         )
         self._add("webcam" if live else "video", result.frames, students=len(result.track_ids))
 
-    def webcam(self, index: int) -> None:
-        self.video(open_webcam(index), f"webcam:{index}", "webcam", live=True)
-
     def _add(self, kind: str, frames: list[FrameResult], **extra) -> None:
         self.frames += frames
         summary = summarize(frames, self.analyzer.classes)
@@ -256,17 +253,14 @@ def run_analysis(config: AnalyzeConfig, analyzer: Analyzer | None = None) -> dic
         raise InputError(f"--max-megapixels must be positive, got {megapixels(config.max_pixels)}")
     analyzer = analyzer or Analyzer.load(config.model, config.detector, config.margin)
     run = _Run(config, analyzer)
-    errors: list[dict] = []
-    if config.webcam is not None:
-        source = f"webcam:{config.webcam}"
-        _attempt(source, partial(run.webcam, config.webcam), errors)
-    else:
-        files, errors = expand_inputs(config.inputs or [str(demo_image_path())])
-        show = config.progress and len(files) > 1
-        bar = tqdm(files, desc="analyze", unit="file", disable=not show)
-        for path, name in bar:
-            bar.set_postfix_str(name[-30:])
-            _attempt(str(path), partial(run.file, path, name), errors)
+    if config.webcam is not None:  # one live source: its errors are the command's
+        run.video(open_webcam(config.webcam), f"webcam:{config.webcam}", "webcam", live=True)
+        return run.finish([])
+    files, errors = expand_inputs(config.inputs or [str(demo_image_path())])
+    bar = tqdm(files, desc="analyze", unit="file", disable=not config.progress or len(files) < 2)
+    for path, name in bar:
+        bar.set_postfix_str(name[-30:])
+        _attempt(str(path), partial(run.file, path, name), errors)
     if not run.sources:
         details = "; ".join(f"{e['source']}: {e['error']}" for e in errors) or "no input"
         raise InputError(f"nothing could be processed ({details})")
