@@ -141,3 +141,16 @@ def test_live_stream_stops_cleanly_on_ctrl_c(stub_analyzer: Analyzer) -> None:
     assert all(f.time is not None and f.time < 5 for f in result.frames)  # wall-clock seconds
     with pytest.raises(KeyboardInterrupt):  # files are not live: Ctrl-C propagates
         analyze_stream(InterruptedCapture(scene([]), 1), "f.mp4", 30.0, 1, stub_analyzer)
+
+
+class _InfiniteBoxDetector:
+    def detect(self, image: np.ndarray) -> list:
+        from aiducation.inference.detectors import Detection
+
+        return [Detection((-np.inf, 0, np.inf, 5), 1.0), Detection((-5, -5, 20, 20), 0.9)]
+
+
+def test_analyzer_validates_boxes_of_any_detector(stub_analyzer: Analyzer) -> None:
+    analyzer = Analyzer(_InfiniteBoxDetector(), stub_analyzer.classifier)
+    result, crops = analyzer.analyze_frame(scene([]))  # raised OverflowError before
+    assert [f.box for f in result.faces] == [(0, 0, 15, 15)] and crops.shape == (1, 48, 48)

@@ -64,3 +64,47 @@ def test_yunet_boxes_scale_back_when_the_image_is_downscaled() -> None:
     assert abs(len(full) - len(small)) <= 2
     mean_w = np.mean([d.box[2] for d in full])
     assert np.mean([d.box[2] for d in small]) == pytest.approx(mean_w, rel=0.15)
+
+
+def test_valid_detections_drop_non_finite_and_empty_boxes_and_clip_the_rest() -> None:
+    boxes = [
+        Detection((-np.inf, -6.2e26, np.inf, 0.0), 1.0),  # YuNet on a 1×1 picture
+        Detection((np.nan, 0, 10, 10), 0.9),
+        Detection((0, 0, 10, 10), np.nan),
+        Detection((5, 5, -3, 10), 0.9),  # negative width
+        Detection((500, 500, 20, 20), 0.9),  # entirely outside a 100×80 image
+        Detection((-1e30, -1e30, 1e28, 1e28), 0.9),  # huge, still left of the image
+        Detection((-10, 70, 30, 40), 0.8),  # partly outside: clipped
+        Detection((10, 10, 20, 20), 0.7),
+    ]
+    kept = detectors.valid_detections(boxes, width=100, height=80)
+    assert kept == [Detection((0.0, 70.0, 20.0, 10.0), 0.8), Detection((10, 10, 20, 20), 0.7)]
+
+
+class _GarbageNet:
+    """Stands in for cv2.FaceDetectorYN on a tiny input: one row of uninitialised memory."""
+
+    def setInputSize(self, size) -> None:
+        self.size = size
+
+    def detect(self, image):
+        row = np.zeros((1, 15), np.float32)
+        row[0, :4] = [-np.inf, -6.2e26, np.inf, 0.0]
+        row[0, 14] = 1.0
+        return 1, row
+
+
+def test_yunet_never_returns_infinite_or_outside_boxes(monkeypatch: pytest.MonkeyPatch) -> None:
+    detector = create_detector("yunet")
+    monkeypatch.setattr(detector, "_net", _GarbageNet())
+    assert detector.detect(np.full((1, 1, 3), 128, np.uint8)) == []
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (16, 16), (31, 200), (200, 8), (32, 32)])
+def test_yunet_pads_tiny_images_instead_of_returning_garbage(shape: tuple) -> None:
+    """YuNet returns boxes like (-inf, -6e26, inf, 0) for inputs of 32 px or less."""
+    image = np.random.default_rng(sum(shape)).integers(0, 255, (*shape, 3), dtype=np.uint8)
+    for _ in range(3):
+        for det in create_detector("yunet").detect(image):
+            x, y, w, h = det.box
+            assert x >= 0 and x + w <= shape[1] and y >= 0 and y + h <= shape[0]

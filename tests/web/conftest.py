@@ -11,7 +11,7 @@ import torch
 from fastapi.testclient import TestClient
 from tests.stubs import CLASSES
 from tests.stubs import stub_analyzer as make_stub_analyzer
-from webworld import encode, scene, write_results
+from webworld import encode, local_client, scene, write_results
 
 from aiducation.inference.api import Analyzer
 from aiducation.models import create_model
@@ -82,4 +82,4 @@ def web_config(tmp_path: Path, results_dir: Path, checkpoint_dir: Path) -> WebCo
 
 @pytest.fixture
 def client(web_config: WebConfig, stub_analyzer: Analyzer) -> TestClient:
-    return TestClient(create_app(web_config, analyzer=stub_analyzer))
+    return local_client(create_app(web_config, analyzer=stub_analyzer))

@@ -17,7 +17,7 @@ from pathlib import Path
 from test_browser import CHROMEDRIVER, CHROMIUM, screenshot, serve, wait_for
 
 from aiducation.inference.runner import demo_image_path
-from aiducation.web.app import WebConfig, create_app
+from aiducation.web.app import WebConfig
 from aiducation.web.experiments import find_entries
 
 
@@ -57,7 +57,7 @@ def main() -> None:
             options.add_argument(arg)
         driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
         try:
-            for url in serve(create_app(config)):
+            for url in serve(config):
                 driver.get(f"{url}/analyze")
                 screenshot(driver, args.out / "analyze.png")
                 driver.find_element(By.ID, "file").send_keys(str(demo_image_path()))

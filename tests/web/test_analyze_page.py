@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from webworld import encode, scene
+from webworld import encode, local_client, scene
 
 from aiducation.web.app import WebConfig, create_app
 from aiducation.web.uploads import check_upload, sniff_kind
@@ -186,7 +186,7 @@ def test_real_pipeline_on_the_bundled_demo_photo(web_config):
     """YuNet + a real (untrained) checkpoint through the web app: faces found and classified."""
     from aiducation.inference.runner import demo_image_path
 
-    client = TestClient(create_app(WebConfig(**{**web_config.__dict__, "max_upload_mb": 10})))
+    client = local_client(create_app(WebConfig(**{**web_config.__dict__, "max_upload_mb": 10})))
     response = client.post(
         "/api/analyze", files={"file": ("demo.jpg", demo_image_path().read_bytes())}
     )
@@ -239,7 +239,7 @@ def test_real_video_through_the_web_app(shared_data, web_config):
     if not video.is_file():
         pytest.skip(f"{video} not found")
     settings = {**web_config.__dict__, "max_upload_mb": 10, "video_fps": 2.0}
-    client = TestClient(create_app(WebConfig(**settings)))
+    client = local_client(create_app(WebConfig(**settings)))
     response = client.post("/analyze", files={"file": (video.name, video.read_bytes())})
     assert response.status_code == 200, response.text[:300]
     payload = json.loads(data_urls(response.text, "application/json")[0])
@@ -257,3 +257,21 @@ def test_decompression_bomb_is_refused_before_decoding(client):
     response = post(client, buffer.getvalue(), "huge.png")
     assert response.status_code == 400
     assert "10000×10000 pixels is too large" in error_message(response.text)
+
+
+def test_pixel_cap_is_one_setting_for_pictures_and_video_frames(
+    web_config, stub_analyzer, photo_bytes, video_bytes
+):
+    """A 2.6 MB AVI of 12000×12000 frames took 2 GB: frame sizes are checked before reading."""
+    config = WebConfig(**{**web_config.__dict__, "max_pixels": 50_000})  # 0.05 MP
+    client = local_client(create_app(config, analyzer=stub_analyzer))
+    video = post(client, video_bytes, "lesson.mp4")
+    assert video.status_code == 400
+    assert error_message(video.text).startswith(
+        "lesson.mp4: video frame of 320×240 pixels is too large (at most 0.05 megapixels"
+    )
+    photo = client.post("/api/analyze", files={"file": ("class.jpg", photo_bytes)})
+    assert photo.status_code == 400 and "320×240 pixels is too large" in photo.json()["error"]
+    small = post(client, encode(scene([(30, 40, 70, 70, 230)], size=(200, 200))), "small.jpg")
+    assert small.status_code == 200
+    assert list(Path(web_config.tmp_dir).iterdir()) == []

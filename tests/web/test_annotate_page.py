@@ -8,7 +8,7 @@ import re
 
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
+from webworld import local_client
 
 from aiducation.errors import InputError
 from aiducation.web.annotate import read_annotate_config
@@ -33,7 +33,7 @@ def annotate_client(prepared_dir, tmp_path, attributes_file, stub_analyzer):
         annotate_out=str(tmp_path / "labels" / "attributes.csv"),
         annotate_config=str(attributes_file),
     )
-    return TestClient(
+    return local_client(
         create_app(config, analyzer=stub_analyzer)
     ), tmp_path / "labels" / "attributes.csv"
 
@@ -89,7 +89,7 @@ def test_second_attribute_shares_the_csv_and_resumes(
         annotate_data=str(prepared_dir), annotate_out=str(csv), annotate_config=str(attributes_file)
     )
     again = (
-        TestClient(create_app(config, analyzer=stub_analyzer))
+        local_client(create_app(config, analyzer=stub_analyzer))
         .get("/annotate?attribute=glasses")
         .text
     )
@@ -117,7 +117,7 @@ def test_sample_done_message(prepared_dir, tmp_path, stub_analyzer):
         annotate_out=str(tmp_path / "a.csv"),
         annotate_config=str(path),
     )
-    client = TestClient(create_app(config, analyzer=stub_analyzer))
+    client = local_client(create_app(config, analyzer=stub_analyzer))
     for _ in range(4):
         client.post(
             "/annotate/age",
@@ -155,5 +155,5 @@ def test_default_attributes_are_gender_and_age():
 
 def test_missing_dataset_gets_an_error_page(tmp_path, stub_analyzer):
     config = WebConfig(annotate_data=str(tmp_path / "nowhere"))
-    response = TestClient(create_app(config, analyzer=stub_analyzer)).get("/annotate")
+    response = local_client(create_app(config, analyzer=stub_analyzer)).get("/annotate")
     assert response.status_code == 400 and "--data" in response.text and "nowhere" in response.text

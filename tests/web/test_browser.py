@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -37,11 +38,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve(app) -> Iterator[str]:
-    """Run ``app`` with uvicorn in a background thread; yield its base URL."""
+def serve(config: WebConfig) -> Iterator[str]:
+    """Run the app for ``config`` on 127.0.0.1 and a free port (uvicorn in a background
+    thread, the app told its address as ``aiducation serve`` tells it); yield its base URL."""
     import uvicorn
 
     port = free_port()
+    app = create_app(replace(config, host="127.0.0.1", port=port))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -110,7 +113,7 @@ def site(tmp_path, checkpoint_dir, results_dir, prepared_dir) -> Iterator[tuple[
         annotate_data=str(prepared_dir),
         annotate_out=str(root / "annotations" / "attributes.csv"),
     )
-    yield from ((url, root) for url in serve(create_app(config)))
+    yield from ((url, root) for url in serve(config))
 
 
 def test_upload_photo_shows_annotated_result_and_chart(driver, site, shots):

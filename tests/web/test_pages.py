@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
+from webworld import local_client
 
 from aiducation.cli import build_parser, main
 from aiducation.web.app import WebConfig, create_app
@@ -45,7 +45,7 @@ def test_experiments_list_links_every_entry(client):
 
 
 def test_experiments_list_without_results(tmp_path, stub_analyzer):
-    client = TestClient(
+    client = local_client(
         create_app(WebConfig(results=str(tmp_path / "none")), analyzer=stub_analyzer)
     )
     assert 'id="no-entries"' in client.get("/experiments").text
@@ -93,7 +93,7 @@ def test_model_page_shows_checkpoint_and_card(client, checkpoint_dir):
 
 def test_model_page_explains_a_missing_model(tmp_path, stub_analyzer):
     config = WebConfig(model=str(tmp_path / "nothing"))
-    html = TestClient(create_app(config, analyzer=stub_analyzer)).get("/model").text
+    html = local_client(create_app(config, analyzer=stub_analyzer)).get("/model").text
     assert 'id="model-error"' in html and "no checkpoint" in html
 
 
@@ -113,7 +113,11 @@ def test_serve_arguments_default_to_localhost():
 
 @pytest.mark.parametrize(
     ("argv", "words"),
-    [(["serve", "--port", "0"], "--port"), (["serve", "--max-upload-mb", "0"], "--max-upload-mb")],
+    [
+        (["serve", "--port", "0"], "--port"),
+        (["serve", "--max-upload-mb", "0"], "--max-upload-mb"),
+        (["serve", "--max-megapixels", "0"], "--max-megapixels must be positive"),
+    ],
 )
 def test_serve_rejects_bad_arguments(argv, words, capsys):
     assert main(argv) == 2
@@ -126,10 +130,11 @@ def test_serve_builds_the_app_and_binds_localhost(monkeypatch, tmp_path, capsys)
     calls = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.update(app=app, **kw))
     argv = ["serve", "--port", "8765", "--results", str(tmp_path), "--max-upload-mb", "5"]
-    assert main(argv) == 0
+    assert main([*argv, "--max-megapixels", "2.5"]) == 0
     assert (calls["host"], calls["port"]) == ("127.0.0.1", 8765)
     config = calls["app"].state.web.config
     assert config.results == str(tmp_path) and config.max_upload_bytes == 5 * 2**20
+    assert config.max_pixels == 2_500_000
     assert "http://127.0.0.1:8765/" in capsys.readouterr().out
 
 
@@ -142,7 +147,7 @@ def test_model_page_shows_the_test_score_of_a_run_checkpoint(
     shutil.rmtree(best)
     shutil.copytree(checkpoint_dir, best)
     config = WebConfig(model=str(results_dir / "runs" / "faceresnet_t"))
-    html = TestClient(create_app(config, analyzer=stub_analyzer)).get("/model").text
+    html = local_client(create_app(config, analyzer=stub_analyzer)).get("/model").text
     assert str(best) in html
     assert re.search(r'id="model-test">\s*accuracy 0.5432', html)
 
@@ -226,7 +231,7 @@ def test_model_page_of_the_bundled_model():
 
     if not (bundled_model_dir() / "model.json").is_file():
         pytest.skip("no bundled model in src/aiducation/assets/model yet")
-    html = TestClient(create_app(WebConfig())).get("/model").text
+    html = local_client(create_app(WebConfig())).get("/model").text
     assert str(bundled_model_dir()) in html and 'id="model-error"' not in html
     assert "<h1>Model card" in html
     if (bundled_model_dir() / "test_metrics.json").is_file():

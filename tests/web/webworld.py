@@ -77,3 +77,14 @@ def write_results(root: Path) -> Path:
     (root / "empty_folder").mkdir()
     (root / "secret.npy").write_bytes(b"not shown")
     return root
+
+
+BASE_URL = "http://127.0.0.1:8000"  # the default bound address (WebConfig.host and .port)
+
+
+def local_client(app):
+    """A test client that reaches ``app`` the way a browser on this computer does (its Host
+    header is ``127.0.0.1:8000``, which the app's Host check accepts)."""
+    from fastapi.testclient import TestClient
+
+    return TestClient(app, base_url=BASE_URL)

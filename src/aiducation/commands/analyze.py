@@ -6,6 +6,7 @@ import argparse
 import math
 
 from aiducation.errors import InputError
+from aiducation.limits import MAX_PIXELS
 
 HELP = "Analyse photos, folders, videos or a webcam: each face's learning state + class summary."
 
@@ -38,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sampling.add_argument("--fps", type=float, help="analyse about this many video frames per s")
     parser.add_argument("--webcam", type=int, metavar="INDEX", help="analyse camera INDEX live")
     parser.add_argument("--max-frames", type=int, help="stop a video/webcam after N frames")
+    parser.add_argument(
+        "--max-megapixels", type=float, default=MAX_PIXELS / 1e6, metavar="MP",
+        help="skip pictures and videos whose frames are larger (checked before decoding; "
+        "default %(default)g)",
+    )  # fmt: skip
     parser.add_argument("--show", action="store_true", help="live window (needs GUI OpenCV)")
     parser.add_argument(
         "--aggregate-only", action="store_true",
@@ -79,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         fps=args.fps,
         webcam=args.webcam,
         max_frames=args.max_frames,
+        max_pixels=round(args.max_megapixels * 1e6),
         show=args.show,
         aggregate_only=args.aggregate_only,
         blur=args.blur,

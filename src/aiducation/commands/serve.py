@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import argparse
 
+from aiducation.limits import MAX_PIXELS
+
 HELP = "Start the local web app: analyse media, browse experiments, annotate, model card."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument("--port", type=int, default=8000, help="port (default %(default)s)")
+    parser.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="also accept requests for this host name (or name:port), e.g. behind a proxy; "
+        "repeatable (default: 127.0.0.1, localhost, ::1 and --host)",
+    )  # fmt: skip
     parser.add_argument("--results", default="results", help="folder with runs and reports")
     parser.add_argument("--model", help="checkpoint or run directory (default: bundled model)")
     parser.add_argument("--detector", default="yunet", help="face detector: yunet, haar")
     parser.add_argument("--max-upload-mb", type=float, default=50.0, help="upload size limit")
+    parser.add_argument(
+        "--max-megapixels", type=float, default=MAX_PIXELS / 1e6, metavar="MP",
+        help="refuse pictures and videos whose frames are larger (checked before decoding; "
+        "default %(default)g)",
+    )  # fmt: skip
     parser.add_argument(
         "--video-fps", type=float, default=2.0, help="video frames analysed per second of video"
     )
@@ -38,12 +50,18 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--port must be between 1 and 65535, got {args.port}")
     if args.max_upload_mb <= 0:
         raise InputError(f"--max-upload-mb must be positive, got {args.max_upload_mb}")
+    if args.max_megapixels <= 0:
+        raise InputError(f"--max-megapixels must be positive, got {args.max_megapixels:g}")
     torch.set_num_threads(max(1, args.threads))
     config = WebConfig(
         results=args.results,
+        host=args.host,
+        port=args.port,
+        allowed_hosts=tuple(args.allow_host),
         model=args.model,
         detector=args.detector,
         max_upload_mb=args.max_upload_mb,
+        max_pixels=round(args.max_megapixels * 1e6),
         video_fps=args.video_fps,
         max_frames=args.max_frames,
         annotate_data=args.data,

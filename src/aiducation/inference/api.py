@@ -15,37 +15,22 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from aiducation.errors import InputError
 from aiducation.inference.classifier import FaceClassifier
-from aiducation.inference.detectors import DEFAULT_DETECTOR, FaceDetector, create_detector
+from aiducation.inference.detectors import (
+    DEFAULT_DETECTOR,
+    FaceDetector,
+    create_detector,
+    valid_detections,
+)
+from aiducation.inference.images import read_image
 from aiducation.inference.preprocess import DEFAULT_MARGIN, crop_faces
 from aiducation.inference.results import FrameResult, VideoResult, faces_from_probabilities
 from aiducation.inference.tracking import IoUTracker
 from aiducation.inference.video import frame_step, iter_frames, open_video, video_fps
 
 FrameCallback = Callable[[np.ndarray, FrameResult, np.ndarray], None]
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file as BGR ``uint8``; unreadable or empty files raise :class:`InputError`."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such image file")
-    data = np.fromfile(path, dtype=np.uint8)
-    if data.size == 0:
-        raise InputError(f"{path}: empty file, expected an image (JPEG, PNG, WebP, ...)")
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if image is None:  # formats OpenCV lacks (e.g. GIF): try Pillow
-        try:
-            with Image.open(path) as pil:
-                image = cv2.cvtColor(np.asarray(pil.convert("RGB")), cv2.COLOR_RGB2BGR)
-        except (UnidentifiedImageError, OSError) as exc:
-            raise InputError(f"{path}: not a readable image (JPEG, PNG, WebP, ...)") from exc
-    if image.size == 0:
-        raise InputError(f"{path}: image has no pixels")
-    return image
 
 
 @dataclass
@@ -86,8 +71,12 @@ class Analyzer:
         time: float | None = None,
         tracker: IoUTracker | None = None,
     ) -> tuple[FrameResult, np.ndarray]:
-        """Result for one BGR frame plus the ``(N, 48, 48)`` crops that were classified."""
-        detections = self.detector.detect(image)
+        """Result for one BGR frame plus the ``(N, 48, 48)`` crops that were classified.
+
+        Detector boxes are validated first (finite, clipped to the image, empty ones dropped).
+        """
+        height, width = image.shape[:2]
+        detections = valid_detections(self.detector.detect(image), width, height)
         boxes = [d.box for d in detections]
         crops = crop_faces(image, boxes, self.margin)
         probabilities, expressions = self.classifier.predict_with_expression(crops)
@@ -101,7 +90,6 @@ class Analyzer:
             expressions=expressions,
             other_threshold=self.classifier.other_threshold,
         )
-        height, width = image.shape[:2]
         return FrameResult(source, width, height, faces, frame, time), crops
 
 

@@ -8,6 +8,7 @@ alternative. Register more with :func:`register_detector`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -19,6 +20,7 @@ import numpy as np
 
 DEFAULT_DETECTOR = "yunet"
 YUNET_FILE = "face_detection_yunet_2023mar.onnx"
+YUNET_MIN_SIDE = 64  # YuNet returns garbage boxes (inf, 1e30) for inputs of 32 px or less
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,26 @@ def yunet_model_path() -> Path:
     return Path(str(resources.files("aiducation") / "assets" / "detectors" / YUNET_FILE))
 
 
+def valid_detections(
+    detections: list[Detection], width: int, height: int, min_side: float = 1.0
+) -> list[Detection]:
+    """Boxes with finite values, clipped to the ``width``×``height`` image; drops the rest.
+
+    A box (or score) that is NaN or infinite, or less than ``min_side`` pixels wide or high
+    once clipped, is dropped, so downstream cropping and drawing only see usable boxes.
+    """
+    kept = []
+    for detection in detections:
+        x, y, w, h = detection.box
+        if not all(math.isfinite(v) for v in (x, y, w, h, detection.score)):
+            continue
+        x0, y0 = min(max(x, 0.0), width), min(max(y, 0.0), height)
+        x1, y1 = min(max(x + w, 0.0), width), min(max(y + h, 0.0), height)
+        if x1 - x0 >= min_side and y1 - y0 >= min_side:
+            kept.append(Detection(box=(x0, y0, x1 - x0, y1 - y0), score=detection.score))
+    return kept
+
+
 def _to_bgr(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
@@ -101,6 +123,12 @@ class YuNetDetector:
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         small, scale = _downscale(_to_bgr(image), self.max_side)
+        height, width = small.shape[:2]
+        if min(height, width) < YUNET_MIN_SIDE:  # pad tiny images (below/right): no garbage
+            small = cv2.copyMakeBorder(
+                small, 0, max(0, YUNET_MIN_SIDE - height), 0, max(0, YUNET_MIN_SIDE - width),
+                cv2.BORDER_CONSTANT, value=(0, 0, 0),
+            )  # fmt: skip
         size = (small.shape[1], small.shape[0])
         if size != self._size:
             self._net.setInputSize(size)
@@ -108,10 +136,11 @@ class YuNetDetector:
         _, faces = self._net.detect(small)
         if faces is None:
             return []
-        return [
+        found = [
             Detection(box=tuple(float(v) / scale for v in face[:4]), score=float(face[14]))
             for face in faces
         ]
+        return valid_detections(found, image.shape[1], image.shape[0])
 
 
 @register_detector("haar")

@@ -1,8 +1,9 @@
 """Batch analysis behind ``aiducation analyze``: many inputs in, one output folder out.
 
 Inputs are image files, folders (searched recursively), video files or a webcam. Each source
-is analysed on its own: a bad file is reported in ``summary.json["errors"]`` and the others
-still run; :class:`InputError` is raised only when nothing could be processed.
+is analysed on its own: a bad file (unreadable, over the pixel cap, or failing for any other
+reason) is reported in ``summary.json["errors"]`` with the reason and the others still run;
+:class:`InputError` is raised only when nothing could be processed.
 
 Output folder: ``annotated/`` (images, ``.mp4`` per video), ``faces.csv`` + ``faces.json``
 (one row per face), ``summary.json`` (shares, per-frame counts, config), per video a
@@ -15,8 +16,10 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -26,9 +29,10 @@ from tqdm import tqdm
 
 from aiducation.atomic import write_json
 from aiducation.errors import InputError
-from aiducation.inference.api import Analyzer, analyze_stream, read_image
+from aiducation.inference.api import Analyzer, analyze_stream
 from aiducation.inference.detectors import DEFAULT_DETECTOR
 from aiducation.inference.draw import annotate
+from aiducation.inference.images import read_image
 from aiducation.inference.outputs import (
     VideoSink,
     write_figure,
@@ -45,6 +49,7 @@ from aiducation.inference.video import (
     open_webcam,
     video_fps,
 )
+from aiducation.limits import MAX_PIXELS, megapixels
 from aiducation.outdir import check_output_dir, output_dir
 
 WRITABLE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
@@ -71,6 +76,7 @@ class AnalyzeConfig:
     fps: float | None = None  # ... or about this many frames per second
     webcam: int | None = None
     max_frames: int | None = None  # stop a video/webcam after this many analysed frames
+    max_pixels: int = MAX_PIXELS  # larger pictures / video frames are skipped, not decoded
     show: bool = False  # live window for the webcam (needs a GUI build of OpenCV)
     aggregate_only: bool = False
     blur: bool = False
@@ -130,7 +136,7 @@ class _Run:
                 write_image(self.out / "crops" / crop_name, crop)
 
     def image(self, path: Path, name: str) -> None:
-        image = read_image(path)
+        image = read_image(path, self.config.max_pixels)
         result, crops = self.analyzer.analyze_frame(image, source=str(path))
         if not self.config.aggregate_only:
             shown = annotate(image, result.faces, self.config.blur)
@@ -139,6 +145,13 @@ class _Run:
             write_image(self.out / "annotated" / name, shown)
         self._save_crops(Path(name).stem, result, crops)
         self._add("image", [result])
+
+    def file(self, path: Path, name: str) -> None:
+        """One image or video file, written under ``name`` in the output folder."""
+        if path.suffix.lower() in VIDEO_SUFFIXES:
+            self.video(open_video(path, self.config.max_pixels), str(path), name)
+        else:
+            self.image(path, name)
 
     def video(self, capture, source: str, name: str, live: bool = False) -> None:
         rate = video_fps(capture)
@@ -220,8 +233,28 @@ def _show(frame: np.ndarray) -> None:
         ) from exc
 
 
+def _attempt(source: str, work: Callable[[], None], errors: list[dict]) -> None:
+    """Run ``work``; if it fails, record the reason for ``source`` and carry on.
+
+    Bad input (:class:`InputError`) keeps its message; anything else (an OpenCV error, an
+    overflow, memory) is reported as a failure of that file, so one file never stops a batch.
+    """
+    try:
+        work()
+        return
+    except InputError as exc:
+        reason = str(exc)
+    except Exception as exc:  # reported per file in summary.json
+        detail = " ".join(str(exc).split()) or "no details"
+        reason = f"{source}: analysis failed ({type(exc).__name__}: {detail})"
+    errors.append({"source": source, "error": reason})
+    print(f"warning: skipped {reason}", file=sys.stderr)
+
+
 def run_analysis(config: AnalyzeConfig, analyzer: Analyzer | None = None) -> dict:
     """Analyse ``config``'s inputs into ``config.out``; return the summary written there."""
+    if config.max_pixels <= 0:
+        raise InputError(f"--max-megapixels must be positive, got {megapixels(config.max_pixels)}")
     check_output_dir(config.out, overwrite=config.overwrite, inputs=config.inputs)  # before work
     analyzer = analyzer or Analyzer.load(
         config.model, config.detector, config.margin, scheme=config.scheme
@@ -233,21 +266,14 @@ def run_analysis(config: AnalyzeConfig, analyzer: Analyzer | None = None) -> dic
 
 
 def _analyze(config: AnalyzeConfig, run: _Run) -> dict:
-    if config.webcam is not None:
+    if config.webcam is not None:  # one live source: its errors are the command's
         run.video(open_webcam(config.webcam), f"webcam:{config.webcam}", "webcam", live=True)
         return run.finish([])
     files, errors = expand_inputs(config.inputs or [str(demo_image_path())])
     bar = tqdm(files, desc="analyze", unit="file", disable=not config.progress or len(files) < 2)
     for path, name in bar:
         bar.set_postfix_str(name[-30:])
-        try:
-            if path.suffix.lower() in VIDEO_SUFFIXES:
-                run.video(open_video(path), str(path), name)
-            else:
-                run.image(path, name)
-        except InputError as exc:
-            errors.append({"source": str(path), "error": str(exc)})
-            print(f"warning: skipped {exc}", file=sys.stderr)
+        _attempt(str(path), partial(run.file, path, name), errors)
     if not run.sources:
         details = "; ".join(f"{e['source']}: {e['error']}" for e in errors) or "no input"
         raise InputError(f"nothing could be processed ({details})")

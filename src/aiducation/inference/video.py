@@ -10,18 +10,28 @@ import cv2
 import numpy as np
 
 from aiducation.errors import InputError
+from aiducation.inference.images import check_pixels
+from aiducation.limits import MAX_PIXELS
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"})
 
 
-def open_video(path: str | Path) -> cv2.VideoCapture:
-    """Open a video file; a missing, unreadable or frameless file raises :class:`InputError`."""
+def open_video(path: str | Path, max_pixels: int = MAX_PIXELS) -> cv2.VideoCapture:
+    """Open a video file; a missing or unreadable file raises :class:`InputError`, and so
+    does one whose frames exceed ``max_pixels`` (checked before any frame is read)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such video file")
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise InputError(f"{path}: cannot open as a video (corrupt or unsupported format)")
+    width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
+    height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+    try:
+        check_pixels(str(path), width, height, max_pixels, what="video frame")
+    except InputError:
+        capture.release()
+        raise
     return capture
 
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
 
 from aiducation.errors import InputError
 from aiducation.inference.api import Analyzer, analyze_stream
 from aiducation.inference.draw import annotate
+from aiducation.inference.images import decode_image
 from aiducation.inference.results import (
     FrameResult,
     face_records,
@@ -30,11 +30,11 @@ from aiducation.inference.results import (
 )
 from aiducation.inference.runner import USE_NOTICE
 from aiducation.inference.video import frame_step, open_video, video_fps
+from aiducation.limits import MAX_PIXELS
 from aiducation.web.uploads import CheckedUpload
 
 THUMBNAILS = 6  # annotated frames shown for a video
 MAX_CLIP_BYTES = 20 * 2**20  # annotated WebM clips above this are not sent back
-MAX_PIXELS = 50_000_000  # larger uploaded pictures are refused before decoding
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class WebAnalysisOptions:
     video_fps: float = 2.0  # analyse about this many video frames per second
     max_frames: int = 240  # stop a video after this many analysed frames
     tmp_dir: str | None = None  # parent of the temporary video folder (None: system default)
+    max_pixels: int = MAX_PIXELS  # larger pictures / video frames are refused before decoding
 
 
 @dataclass
@@ -96,31 +97,6 @@ def jpeg_url(image: np.ndarray, max_side: int = 1280, quality: int = 85) -> str:
     return data_url(encoded.tobytes(), "image/jpeg")
 
 
-def decode_image(upload: CheckedUpload, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """BGR ``uint8`` pixels of an uploaded image, decoded in memory.
-
-    The size in the header is checked first, so a small file claiming a huge picture (a
-    decompression bomb) is refused before any pixel is allocated.
-    """
-    damaged = f"{upload.name}: the image is damaged or cannot be decoded"
-    try:
-        with Image.open(io.BytesIO(upload.data)) as pil:
-            width, height = pil.size
-            if width * height > max_pixels:
-                raise InputError(
-                    f"{upload.name}: {width}×{height} pixels is too large (at most "
-                    f"{max_pixels / 1e6:.0f} megapixels); scale the picture down"
-                )
-            image = cv2.imdecode(np.frombuffer(upload.data, np.uint8), cv2.IMREAD_COLOR)
-            if image is None:  # e.g. GIF: OpenCV lacks it, Pillow reads it
-                image = cv2.cvtColor(np.asarray(pil.convert("RGB")), cv2.COLOR_RGB2BGR)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise InputError(damaged) from exc
-    if image.size == 0:
-        raise InputError(f"{upload.name}: the image has no pixels")
-    return image
-
-
 def _result(
     upload: CheckedUpload, kind: str, frames: list[FrameResult], classes: list[str], options
 ) -> WebAnalysis:
@@ -137,7 +113,7 @@ def _result(
 def analyze_upload_image(
     upload: CheckedUpload, analyzer: Analyzer, options: WebAnalysisOptions
 ) -> WebAnalysis:
-    image = decode_image(upload)
+    image = decode_image(upload.data, upload.name, options.max_pixels)
     frame, _ = analyzer.analyze_frame(image, source=upload.name)
     result = _result(upload, "image", [frame], analyzer.classes, options)
     if not options.aggregate_only:
@@ -165,7 +141,7 @@ def analyze_upload_video(
         path, clip_path = Path(tmp) / f"upload{upload.suffix}", Path(tmp) / "annotated.webm"
         path.write_bytes(upload.data)
         try:
-            capture = open_video(path)
+            capture = open_video(path, options.max_pixels)
         except InputError as exc:  # name the user's file, not the temporary one
             raise InputError(str(exc).replace(str(path), upload.name)) from None
         writer: list[cv2.VideoWriter] = []

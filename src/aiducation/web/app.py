@@ -23,8 +23,10 @@ from starlette.exceptions import HTTPException
 
 from aiducation import __version__
 from aiducation.errors import InputError
+from aiducation.limits import MAX_PIXELS
 from aiducation.web import experiments
 from aiducation.web.charts import shares_svg, state_colour
+from aiducation.web.security import AllowedHosts, RequestGuard
 from aiducation.web.uploads import (
     ACCEPTED_SUFFIXES,
     UnsupportedMedia,
@@ -43,9 +45,13 @@ class WebConfig:
     """Settings of one server (``aiducation serve`` flags)."""
 
     results: str = "results"  # folder searched for runs, grid/k-fold tables and bias reports
+    host: str = "127.0.0.1"  # bound address: requests must name it (or a loopback name) ...
+    port: int = 8000  # ... with this port (web/security.py)
+    allowed_hosts: tuple[str, ...] = ()  # more names (``name`` or ``name:port``) to accept
     model: str | None = None  # checkpoint or run directory (None: the bundled model)
     detector: str = "yunet"
     max_upload_mb: float = 50.0  # largest accepted upload, MiB
+    max_pixels: int = MAX_PIXELS  # larger pictures / video frames are refused before decoding
     video_fps: float = 2.0  # video frames analysed per second of video
     max_frames: int = 240  # analysed frames per video at most
     tmp_dir: str | None = None  # parent folder of temporary video files (None: system temp)
@@ -68,10 +74,19 @@ class AppState:
         self.lock = threading.Lock()
 
     def analyzer(self):
+        """The analyzer, loaded on first use; an unusable model raises :class:`ModelUnavailable`."""
         if self._analyzer is None:
             from aiducation.inference.api import Analyzer
 
-            self._analyzer = Analyzer.load(self.config.model, self.config.detector)
+            try:
+                self._analyzer = Analyzer.load(self.config.model, self.config.detector)
+            except Exception as exc:  # ValueError, InputError or a damaged file: never a bare 500
+                where = self.config.model or "the bundled model"
+                detail = str(exc) if isinstance(exc, InputError) else f"{where}: {exc}"
+                raise ModelUnavailable(
+                    f"the server's model cannot be loaded, so nothing can be analysed ({detail}); "
+                    "restart `aiducation serve` with a working --model"
+                ) from exc
         return self._analyzer
 
     def annotator(self):
@@ -85,7 +100,13 @@ class AppState:
         return self._annotator
 
 
+class ModelUnavailable(InputError):
+    """The server's checkpoint cannot be loaded (HTTP 503): a server setting, not the upload."""
+
+
 def _status(exc: Exception) -> int:
+    if isinstance(exc, ModelUnavailable):
+        return 503
     if isinstance(exc, UploadTooLarge):
         return 413
     if isinstance(exc, UnsupportedMedia):
@@ -100,7 +121,10 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
     app = FastAPI(title="A.I.ducation Analytics", version=__version__, docs_url=None,
                   redoc_url=None, openapi_url=None)  # fmt: skip
     app.state.web = state
-    app.add_middleware(UploadLimitMiddleware, max_bytes=config.max_upload_bytes + 2**16)
+    try:
+        allowed = AllowedHosts.for_server(config.host, config.port, config.allowed_hosts)
+    except ValueError as exc:
+        raise InputError(f"--host/--allow-host: {exc}") from exc
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(pages=PAGES, version=__version__, state_colour=state_colour)
@@ -112,6 +136,13 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": message}, status_code=status)
         return page(request, "error.html", status, status=status, message=message)
+
+    app.add_middleware(UploadLimitMiddleware, max_bytes=config.max_upload_bytes + 2**16)
+    app.add_middleware(  # outermost: refuses foreign Host/Origin before any body is read
+        RequestGuard,
+        allowed=allowed,
+        reject=lambda scope, *problem: error(Request(scope), *problem),
+    )
 
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError) -> Response:
@@ -143,7 +174,7 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
     def options(aggregate_only: bool, blur: bool) -> WebAnalysisOptions:
         return WebAnalysisOptions(
             aggregate_only=aggregate_only, blur=blur, video_fps=config.video_fps,
-            max_frames=config.max_frames, tmp_dir=config.tmp_dir,
+            max_frames=config.max_frames, tmp_dir=config.tmp_dir, max_pixels=config.max_pixels,
         )  # fmt: skip
 
     async def analyse(file: UploadFile, aggregate_only: bool, blur: bool):
