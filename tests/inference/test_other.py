@@ -108,3 +108,34 @@ def test_classifier_loads_threshold_and_scheme(other_checkpoint: Path) -> None:
     np.testing.assert_allclose(plain[1], expressions, atol=1e-4)
     with pytest.raises(Exception, match="--scheme"):
         FaceClassifier.load(other_checkpoint, scheme="five")
+
+
+def test_bundled_model_calls_the_smiling_students_of_the_demo_photo_other() -> None:
+    from aiducation.inference.api import Analyzer
+    from aiducation.inference.runner import demo_image_path
+    from aiducation.models.checkpoint import bundled_model_dir
+
+    if not (bundled_model_dir() / "model.json").is_file():
+        pytest.skip("the bundled model is missing")
+    analyzer = Analyzer.load()
+    if "Other" not in analyzer.classes:
+        pytest.skip("the bundled model has no Other output")
+    faces = analyze_image(demo_image_path(), analyzer=analyzer).faces
+    others = [f for f in faces if f.state == "Other"]
+    assert len(others) >= 8  # the photo's smiling students (about half of the 19)
+    assert all(f.expression == "happiness" and f.in_scheme < 0.5 for f in others)
+    assert {f.state for f in faces} - {"Other"} <= set(CLASSES)
+    seed4 = analyze_image(demo_image_path(), analyzer=Analyzer.load(scheme="seed4")).faces
+    assert len(seed4) == len(faces) and {f.state for f in seed4} <= set(CLASSES)
+
+
+def test_annotated_picture_draws_other_in_its_own_colour() -> None:
+    from aiducation.inference.draw import STATE_COLOURS, annotate
+
+    faces = faces_from_probabilities(
+        [(60, 60, 80, 80)], [1.0], PROBS[1:], OTHER_CLASSES, expressions=EXPRESSIONS[1:],
+        other_threshold=0.5,
+    )  # fmt: skip
+    out = annotate(np.zeros((240, 240, 3), np.uint8), faces)
+    assert tuple(out[100, 60]) == STATE_COLOURS["Other"]  # the box's left edge
+    assert STATE_COLOURS["Other"] not in (STATE_COLOURS[c] for c in CLASSES)

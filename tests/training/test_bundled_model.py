@@ -4,16 +4,18 @@ import json
 
 import torch
 
-from aiducation.data.labels import LEARNING_STATES
+from aiducation.data.labels import LEARNING_STATES, OTHER
 from aiducation.models.checkpoint import bundled_model_dir, load_checkpoint, predict_proba
 
 
 def test_bundled_model_loads_and_predicts() -> None:
     checkpoint = load_checkpoint(None)
-    assert checkpoint.classes == list(LEARNING_STATES)
+    assert checkpoint.classes == [*LEARNING_STATES, OTHER]
+    assert 0 < checkpoint.config["other_threshold"] < 1  # chosen on validation
+    assert "val split" in checkpoint.config["other_threshold_rule"]
     faces = torch.randint(0, 256, (3, 48, 48), dtype=torch.uint8)
     probs = predict_proba(checkpoint.model, faces)
-    assert probs.shape == (3, 4)
+    assert probs.shape == (3, 5)
     torch.testing.assert_close(probs.sum(dim=1), torch.ones(3))
     size = sum(f.stat().st_size for f in bundled_model_dir().iterdir())
     assert size < 5_000_000
@@ -26,3 +28,6 @@ def test_model_card_states_test_metrics_and_legal_limits() -> None:
     assert metrics["split"] == "test" and metrics["n"] == 1643
     assert f"{metrics['accuracy']:.4f}" in card
     assert "Art. 5(1)(f)" in card and "aiducation train" in card
+    scheme = metrics["out_of_scheme"]
+    assert scheme["threshold"] == load_checkpoint(None).config["other_threshold"]
+    assert f"{scheme['in_scheme_auroc']:.3f}" in card

@@ -275,3 +275,16 @@ def test_pixel_cap_is_one_setting_for_pictures_and_video_frames(
     small = post(client, encode(scene([(30, 40, 70, 70, 230)], size=(200, 200))), "small.jpg")
     assert small.status_code == 200
     assert list(Path(web_config.tmp_dir).iterdir()) == []
+
+
+def test_other_is_its_own_share_with_its_expression(web_config, photo_bytes):
+    from tests.stubs import stub_other_analyzer
+
+    client = local_client(create_app(web_config, analyzer=stub_other_analyzer()))
+    html = post(client, photo_bytes).text
+    bars = dict(re.findall(r'data-state="(\w+)" x="\d+" y="\d+" width="([\d.]+)"', html))
+    assert float(bars["Angry"]) == float(bars["Other"]) > 0 == float(bars["Bored"])
+    assert 'id="other-hint"' in html and '<td class="expression">happiness</td>' in html
+    table = pd.read_csv(io.BytesIO(data_urls(html, "text/csv")[0]))
+    assert sorted(table["state"]) == ["Angry", "Other"]
+    assert {"expression", "in_scheme", "p_Other"} <= set(table.columns)

@@ -20,6 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results", default="results", help="folder with runs and reports")
     parser.add_argument("--model", help="checkpoint or run directory (default: bundled model)")
     parser.add_argument("--detector", default="yunet", help="face detector: yunet, haar")
+    parser.add_argument(
+        "--scheme",
+        choices=("other", "seed4"),
+        default="other",
+        help='other (default): a learning state or "Other" per face; seed4: always one of four',
+    )
     parser.add_argument("--max-upload-mb", type=float, default=50.0, help="upload size limit")
     parser.add_argument(
         "--max-megapixels", type=float, default=MAX_PIXELS / 1e6, metavar="MP",
@@ -60,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         allowed_hosts=tuple(args.allow_host),
         model=args.model,
         detector=args.detector,
+        scheme=args.scheme,
         max_upload_mb=args.max_upload_mb,
         max_pixels=round(args.max_megapixels * 1e6),
         video_fps=args.video_fps,

@@ -39,7 +39,7 @@ def train_run(
     checkpoint = load_checkpoint(result.best_checkpoint)
     print(f"best epoch {result.best_epoch} ({result.stop_reason}); {result.elapsed_s:.0f}s")
     if has_other(checkpoint.classes):
-        threshold = calibrate_checkpoint(checkpoint, dataset, tta_flip=config.tta_flip)
+        threshold = calibrate_checkpoint(checkpoint, dataset)
         print(f"Other: in-scheme threshold {threshold:.2f} (chosen on val)")
     test_metrics = {}
     for split in ("val", "test"):

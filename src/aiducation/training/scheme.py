@@ -26,6 +26,7 @@ from aiducation.training.metrics import classification_metrics
 from aiducation.training.targets import EMOTION_VOTES
 
 THRESHOLD_KEY = "other_threshold"  # model.json field holding the operating threshold
+MAX_LABELLED_OTHER = 0.10  # operating point: at most 1 in 10 in-scheme faces called "Other"
 EXPRESSION_WORDS = {
     "neutral": "neutral",
     "happiness": "happy",
@@ -65,11 +66,21 @@ def answers(probs: np.ndarray, threshold: float) -> np.ndarray:
     return np.where(in_scheme_probability(probs) < threshold, k, probs[:, :k].argmax(axis=1))
 
 
-def choose_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
-    """The in-scheme threshold (0.01 steps) with the best five-way accuracy on these faces."""
+def choose_threshold(
+    probs: np.ndarray, labels: np.ndarray, max_labelled_other: float = MAX_LABELLED_OTHER
+) -> float:
+    """The in-scheme threshold (0.01 steps) with the best five-way accuracy on these faces,
+    among those that call at most ``max_labelled_other`` of the labelled faces "Other"."""
     candidates = np.round(np.arange(0.01, 1.0, 0.01), 2)
-    accuracy = [float((answers(probs, t) == labels).mean()) for t in candidates]
-    return float(candidates[int(np.argmax(accuracy))])
+    inside = labels < probs.shape[1] - 1
+    best, best_accuracy = float(candidates[0]), -1.0
+    for t in candidates:
+        answer = answers(probs, t)
+        lost = float((answer[inside] == probs.shape[1] - 1).mean()) if inside.any() else 0.0
+        accuracy = float((answer == labels).mean())
+        if lost <= max_labelled_other and accuracy > best_accuracy:
+            best, best_accuracy = float(t), accuracy
+    return best
 
 
 def majority_emotions(votes: np.ndarray) -> list[str]:
@@ -200,24 +211,22 @@ def scheme_markdown(metrics: dict, classes: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def calibrate_checkpoint(
-    checkpoint, dataset: PreparedDataset, *, tta_flip: bool = False, split: str = "val"
-) -> float:
+def calibrate_checkpoint(checkpoint, dataset: PreparedDataset, *, split: str = "val") -> float:
     """Choose the operating threshold of an "Other"-capable checkpoint on ``split`` (never
-    test) and store it in its ``model.json`` (``other_threshold``)."""
+    test), without flip averaging as ``analyze`` runs, and store it in its ``model.json``
+    (``other_threshold``)."""
     from aiducation.atomic import write_json
     from aiducation.models.checkpoint import CONFIG_FILE
 
     if split == "test":
         raise ValueError("the Other threshold must not be chosen on the test split")
-    predictions = predict_split(
-        checkpoint.model, len(checkpoint.classes), dataset, split, tta_flip=tta_flip
-    )
+    predictions = predict_split(checkpoint.model, len(checkpoint.classes), dataset, split)
     threshold = choose_threshold(predictions.probs, predictions.labels)
     checkpoint.config[THRESHOLD_KEY] = threshold
     checkpoint.config["other_threshold_rule"] = (
-        f"best five-way accuracy on the {split} split's {len(predictions.labels)} valid faces"
-        f"{' (flip averaging)' if tta_flip else ''}"
+        f"best five-way accuracy on the {split} split's {len(predictions.labels)} valid faces "
+        f"(no flip averaging) with at most {MAX_LABELLED_OTHER:.0%} of its labelled faces "
+        "called Other"
     )
     write_json(checkpoint.path / CONFIG_FILE, checkpoint.config)
     return threshold
@@ -231,8 +240,7 @@ def evaluate_scheme(
     threshold = checkpoint.config.get(THRESHOLD_KEY)
     rule = checkpoint.config.get("other_threshold_rule", "saved in model.json")
     if threshold is None:
-        val = predict_split(checkpoint.model, len(checkpoint.classes), dataset, "val",
-                            tta_flip=tta_flip)  # fmt: skip
+        val = predict_split(checkpoint.model, len(checkpoint.classes), dataset, "val")
         threshold, rule = choose_threshold(val.probs, val.labels), "chosen on val now"
     predictions = predict_split(
         checkpoint.model, len(checkpoint.classes), dataset, split, tta_flip=tta_flip

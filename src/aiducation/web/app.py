@@ -50,6 +50,7 @@ class WebConfig:
     allowed_hosts: tuple[str, ...] = ()  # more names (``name`` or ``name:port``) to accept
     model: str | None = None  # checkpoint or run directory (None: the bundled model)
     detector: str = "yunet"
+    scheme: str = "other"  # other: a learning state or "Other"; seed4: always one of the four
     max_upload_mb: float = 50.0  # largest accepted upload, MiB
     max_pixels: int = MAX_PIXELS  # larger pictures / video frames are refused before decoding
     video_fps: float = 2.0  # video frames analysed per second of video
@@ -79,7 +80,9 @@ class AppState:
             from aiducation.inference.api import Analyzer
 
             try:
-                self._analyzer = Analyzer.load(self.config.model, self.config.detector)
+                self._analyzer = Analyzer.load(
+                    self.config.model, self.config.detector, scheme=self.config.scheme
+                )
             except Exception as exc:  # ValueError, InputError or a damaged file: never a bare 500
                 where = self.config.model or "the bundled model"
                 detail = str(exc) if isinstance(exc, InputError) else f"{where}: {exc}"
