@@ -30,4 +30,4 @@ def test_model_card_states_test_metrics_and_legal_limits() -> None:
     assert "Art. 5(1)(f)" in card and "aiducation train" in card
     scheme = metrics["out_of_scheme"]
     assert scheme["threshold"] == load_checkpoint(None).config["other_threshold"]
-    assert f"{scheme['in_scheme_auroc']:.3f}" in card
+    assert f"{scheme['in_scheme_auroc']:.4f}" in card
