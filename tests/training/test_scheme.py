@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from aiducation.cli import main
+from aiducation.data.dataset import load_prepared
 from aiducation.data.labels import VOTE_COLUMNS
 from aiducation.training.scheme import (
     SplitPredictions,
@@ -99,8 +100,13 @@ def test_train_other_class_then_evaluate(prepared_dir: Path, tmp_path: Path) -> 
     assert "Faces outside the scheme" in (out / "metrics.md").read_text()
     predictions = pd.read_csv(out / "predictions.csv")
     assert "p_Other" in predictions and set(predictions["predicted"]) <= set(CLASSES)
+    from aiducation.fairness.sources import predict_rows
+
+    data = load_prepared(prepared_dir)
+    y_pred, proba, _ = predict_rows(run, data, np.arange(10))  # bias tables: the four states
+    assert set(y_pred) <= set(range(4))
+    assert proba.shape == (10, 4) and np.allclose(proba.sum(axis=1), 1, atol=1e-5)
     with pytest.raises(ValueError, match="test split"):
-        from aiducation.data.dataset import load_prepared
         from aiducation.models.checkpoint import load_checkpoint
         from aiducation.training.scheme import calibrate_checkpoint
 

@@ -28,22 +28,26 @@ def annotated_rows(dataset: PreparedDataset, attributes: pd.DataFrame) -> np.nda
 
 
 def predict_rows(checkpoint_dir: str | Path, dataset: PreparedDataset, rows: np.ndarray):
-    """Predicted class ids and probabilities of a checkpoint for dataset ``rows``."""
+    """Predicted class ids and probabilities of a checkpoint for dataset ``rows`` (a model with
+    an "Other" output is scored on the decision restricted to the dataset's classes)."""
     import torch
 
+    from aiducation.data.labels import OTHER
     from aiducation.models.checkpoint import load_checkpoint, predict_proba
+    from aiducation.training.learner import restrict_to_scheme
 
     try:
         checkpoint = load_checkpoint(checkpoint_dir)
     except (FileNotFoundError, ValueError) as exc:
         raise InputError(f"--checkpoint: {exc}") from None
-    if checkpoint.classes != dataset.classes:
+    if checkpoint.classes not in (dataset.classes, [*dataset.classes, OTHER]):
         raise InputError(
             f"{checkpoint.path}: model classes {checkpoint.classes} differ from the dataset's "
             f"{dataset.classes}"
         )
     faces = torch.from_numpy(np.ascontiguousarray(dataset.images[rows]))
-    proba = predict_proba(checkpoint.model, faces).numpy()
+    proba = restrict_to_scheme(predict_proba(checkpoint.model, faces), len(dataset.classes))
+    proba = proba.numpy()
     return proba.argmax(1), proba, checkpoint
 
 
