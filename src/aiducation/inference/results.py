@@ -88,19 +88,16 @@ def faces_from_probabilities(
     """
     face_ids = list(range(len(boxes))) if face_ids is None else face_ids
     probabilities = np.asarray(probabilities, np.float64).reshape(len(boxes), len(classes))
-    in_scheme = [None] * len(boxes)
-    shown = list(classes)
+    in_scheme, shown = [None] * len(boxes), list(classes)
     if has_other(classes):
         in_scheme = (1 - probabilities[:, -1]).tolist()
-        if other_threshold is None:
-            shown = classes[:-1]
-            kept = probabilities[:, :-1]
+    if has_other(classes) and other_threshold is not None:
+        best = answers(probabilities, other_threshold)
+    else:
+        if has_other(classes):  # the four-way answer: restricted to the learning states
+            shown, kept = classes[:-1], probabilities[:, :-1]
             probabilities = kept / np.maximum(kept.sum(axis=1, keepdims=True), 1e-12)
-    best = (
-        answers(probabilities, other_threshold)
-        if len(shown) == len(classes) and has_other(classes)
-        else probabilities.argmax(axis=1)
-    )
+        best = probabilities.argmax(axis=1)
     emotions = [None] * len(boxes)
     if expressions is not None:
         emotions = [EMOTION_VOTES[i] for i in np.asarray(expressions).argmax(axis=1)]
@@ -114,7 +111,7 @@ def faces_from_probabilities(
                 detector_score=round(float(score), 4),
                 state=shown[answer],
                 confidence=round(float(probs[answer]), 4),
-                probabilities={c: round(float(p), 4) for c, p in zip(shown, probs, strict=False)},
+                probabilities={c: round(float(p), 4) for c, p in zip(shown, probs, strict=True)},
                 expression=emotion,
                 in_scheme=None if inside is None else round(float(inside), 4),
             )
