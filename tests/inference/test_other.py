@@ -103,6 +103,8 @@ def test_classifier_loads_threshold_and_scheme(other_checkpoint: Path) -> None:
     probs, expressions = classifier.predict_with_expression(crops)
     assert probs.shape == (5, 5) and expressions.shape == (5, 8)
     np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-5)
+    batch_norms = [m for m in classifier.model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert not batch_norms  # both heads in one traced, BatchNorm-folded graph
     plain = FaceClassifier.load(other_checkpoint, fuse=False).predict_with_expression(crops)
     np.testing.assert_allclose(plain[0], probs, atol=1e-4)  # fusing keeps both heads
     np.testing.assert_allclose(plain[1], expressions, atol=1e-4)

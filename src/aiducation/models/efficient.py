@@ -89,8 +89,11 @@ class FaceResNet(nn.Module):
         """Class logits and auxiliary-head logits (needs ``aux_classes`` > 0)."""
         if self.aux_head is None:
             raise ValueError("this model was built without an auxiliary head (aux_classes=0)")
-        pooled = self.head[:-1](self.features(self.normalize(x)))
-        return self.head[-1](pooled), self.aux_head(pooled)
+        pooled = self.features(self.normalize(x))
+        *body, classify = self.head  # registered layers one by one, so torch.fx can trace it
+        for layer in body:
+            pooled = layer(pooled)
+        return classify(pooled), self.aux_head(pooled)
 
 
 @register_model

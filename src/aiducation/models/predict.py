@@ -39,14 +39,14 @@ def classify_batches(
     classes, expressions = [], []
     for start in range(0, len(faces), batch_size):
         x = faces[start : start + batch_size].unsqueeze(1).float().div_(255)
-        x = x.contiguous(memory_format=torch.channels_last)
         logits = model(x).float()
+        probs, extra = logits[:, :n_classes].softmax(dim=1), logits[:, n_classes:].softmax(dim=1)
         if tta_flip:
-            logits = torch.stack([logits, model(x.flip(3)).float()])
-        else:
-            logits = logits.unsqueeze(0)
-        classes.append(logits[..., :n_classes].softmax(dim=-1).mean(dim=0))
-        expressions.append(logits[..., n_classes:].softmax(dim=-1).mean(dim=0))
+            mirrored = model(x.flip(3)).float()
+            probs = (probs + mirrored[:, :n_classes].softmax(dim=1)) / 2
+            extra = (extra + mirrored[:, n_classes:].softmax(dim=1)) / 2
+        classes.append(probs)
+        expressions.append(extra)
     if not classes:
         return torch.zeros(0, n_classes), None
     extra = torch.cat(expressions)
