@@ -61,3 +61,17 @@ def stub_other_analyzer(threshold: float | None = 0.5) -> Analyzer:
     """Like :func:`stub_analyzer` but dark blobs are "Other" (happy); ``None``: seed4 answer."""
     model = WithExpression(BrightnessOtherModel())
     return Analyzer(BlobDetector(), FaceClassifier(model, [*CLASSES, "Other"], 128, threshold))
+
+
+class GarbageYuNet:
+    """Stands in for cv2.FaceDetectorYN on a tiny picture (about one run in three): one row of
+    uninitialised memory, with infinite and huge box coordinates."""
+
+    def setInputSize(self, size) -> None:
+        self.size = size
+
+    def detect(self, image):
+        row = np.zeros((1, 15), np.float32)
+        row[0, :4] = [-np.inf, -6.2e26, np.inf, 0.0]
+        row[0, 14] = 1.0
+        return 1, row

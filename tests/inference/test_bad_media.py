@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from tests.badmedia import gif_bytes, png_bytes
 from tests.inference.conftest import BRIGHT, DARK, scene, write_video
+from tests.stubs import GarbageYuNet
 
 from aiducation.cli import main
 from aiducation.errors import InputError
@@ -103,21 +104,8 @@ def test_non_positive_pixel_cap_is_an_input_error(value, checkpoint_dir, tmp_pat
     assert code == 2 and "--max-megapixels must be positive" in capsys.readouterr().err
 
 
-class _GarbageYuNet:
-    """What cv2.FaceDetectorYN returns for a 1×1 picture about one run in three."""
-
-    def setInputSize(self, size) -> None:
-        self.size = size
-
-    def detect(self, image):
-        row = np.zeros((1, 15), np.float32)
-        row[0, :4] = [-np.inf, -6.2e26, np.inf, 0.0]
-        row[0, 14] = 1.0
-        return 1, row
-
-
 def test_one_pixel_png_with_infinite_yunet_boxes_is_analysed(checkpoint_dir, tmp_path, monkeypatch):
-    monkeypatch.setattr(cv2.FaceDetectorYN, "create", lambda *args: _GarbageYuNet())
+    monkeypatch.setattr(cv2.FaceDetectorYN, "create", lambda *args: GarbageYuNet())
     (tmp_path / "dot.png").write_bytes(png_bytes(1, 1))
     out = tmp_path / "out"
     assert analyze(checkpoint_dir, out, tmp_path / "dot.png") == 0  # OverflowError before

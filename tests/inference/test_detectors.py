@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from tests.stubs import GarbageYuNet
 
 from aiducation.inference import detectors
 from aiducation.inference.api import read_image
@@ -81,22 +82,9 @@ def test_valid_detections_drop_non_finite_and_empty_boxes_and_clip_the_rest() ->
     assert kept == [Detection((0.0, 70.0, 20.0, 10.0), 0.8), Detection((10, 10, 20, 20), 0.7)]
 
 
-class _GarbageNet:
-    """Stands in for cv2.FaceDetectorYN on a tiny input: one row of uninitialised memory."""
-
-    def setInputSize(self, size) -> None:
-        self.size = size
-
-    def detect(self, image):
-        row = np.zeros((1, 15), np.float32)
-        row[0, :4] = [-np.inf, -6.2e26, np.inf, 0.0]
-        row[0, 14] = 1.0
-        return 1, row
-
-
 def test_yunet_never_returns_infinite_or_outside_boxes(monkeypatch: pytest.MonkeyPatch) -> None:
     detector = create_detector("yunet")
-    monkeypatch.setattr(detector, "_net", _GarbageNet())
+    monkeypatch.setattr(detector, "_net", GarbageYuNet())
     assert detector.detect(np.full((1, 1, 3), 128, np.uint8)) == []
 
 
