@@ -73,8 +73,13 @@ def weights(run: Path, name: str = "last") -> dict:
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"targets": "hard"}, {"targets": "soft"}, {"aux_weight": 0.5, "aux_unlabelled": True}],
-    ids=["hard", "soft", "aux"],
+    [
+        {"targets": "hard"},
+        {"targets": "soft"},
+        {"aux_weight": 0.5, "aux_unlabelled": True},
+        {"ema_decay": 0.9},
+    ],
+    ids=["hard", "soft", "aux", "ema"],
 )
 def test_resume_after_interrupt_is_bit_exact(prepared_dir: Path, tmp_path: Path, overrides) -> None:
     data, train, val = splits(prepared_dir)
@@ -96,6 +101,30 @@ def test_resume_after_interrupt_is_bit_exact(prepared_dir: Path, tmp_path: Path,
         pd.read_csv(tmp_path / "cut" / "log.csv").drop(columns=drop),
         pd.read_csv(tmp_path / "full" / "log.csv").drop(columns=drop),
     )
+
+
+def test_weight_average_is_what_validation_and_checkpoints_hold(
+    prepared_dir: Path, tmp_path: Path
+) -> None:
+    data, train, val = splits(prepared_dir)
+    config = tiny_config(epochs=2, ema_decay=0.9)
+    learner = Learner(config, data, train, val, tmp_path / "run")
+    learner.callbacks = []
+    from aiducation.training.learner import evaluate_val, train_one_epoch
+
+    before = {k: v.clone() for k, v in learner.model.state_dict().items()}
+    train_one_epoch(learner)
+    average, live = learner.eval_model.state_dict(), learner.model.state_dict()
+    key = next(k for k in live if k.endswith("weight") and live[k].dim() == 4)
+    # a decay-0.9 average lags the trained weights: it lies between the start and the end
+    assert not torch.equal(average[key], live[key])
+    assert (average[key] - before[key]).norm() < (live[key] - before[key]).norm()
+    saved = load_file(str(learner.save_model("last") / "model.safetensors"))
+    torch.testing.assert_close(saved[key], average[key].contiguous(), rtol=0, atol=0)
+    metrics, _ = evaluate_val(learner)
+    assert 0 <= metrics["accuracy"] <= 1
+    with pytest.raises(ValueError, match="ema_decay"):
+        tiny_config(ema_decay=1.0)
 
 
 def test_resume_refuses_other_config(prepared_dir: Path, tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ FLAG_FIELDS = {
     "targets": "targets",
     "hard_mix": "hard_mix",
     "aux_weight": "aux_weight",
+    "ema_decay": "ema_decay",
     "patience": "patience",
     "max_minutes": "max_minutes",
     "seed": "seed",
@@ -73,6 +74,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--other-class",
         action="store_true",
         help='a fifth class "Other" learnt from the unlabelled images (needs --aux-unlabelled)',
+    )
+    add(
+        "--ema-decay",
+        type=float,
+        metavar="D",
+        help="keep an exponential moving average of the weights (per step, e.g. 0.999); "
+        "validation, checkpoints and test use it (0 = off)",
     )
     add("--patience", type=int, help="early stopping after N epochs without improvement")
     add("--max-minutes", type=float, help="stop after the epoch that passes this wall time")

@@ -38,6 +38,9 @@ class TrainConfig:
     #   (cleaned FER+ faces no rule labels; written by ``aiducation prepare``)
     other_class: bool = False  # a fifth class "Other" (faces no rule labels): the unlabelled
     #   training images become its examples; needs aux_unlabelled
+    ema_decay: float = 0.0  # exponential moving average of the weights, per optimiser step
+    #   (e.g. 0.999 ≈ the last 1,000 steps); validation, checkpoints and test use the average;
+    #   0 = off
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     patience: int = 0  # early stopping: epochs without val improvement (0 = off)
     monitor: str = "val_accuracy"  # log column that chooses the best checkpoint (higher wins)
@@ -67,6 +70,8 @@ class TrainConfig:
             raise ValueError("aux_unlabelled needs aux_weight > 0 (and aux_weight must be ≥ 0)")
         if self.other_class and not self.aux_unlabelled:
             raise ValueError("other_class needs aux_unlabelled (its examples are those images)")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be at least 1")
 

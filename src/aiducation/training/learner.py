@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from aiducation.atomic import write_json
 from aiducation.data.augment import augment_batch
@@ -174,6 +175,13 @@ class Learner:
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = build_optimizer(self.model, config)
+        self.ema = (
+            AveragedModel(
+                self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True
+            )
+            if config.ema_decay
+            else None
+        )
         self.steps_per_epoch = -(-len(self.train_idx) // config.batch_size)
         self.epoch = 0  # completed epochs
         self.history: list[dict] = []
@@ -225,6 +233,11 @@ class Learner:
             np.concatenate([targets, extra_targets]),
         )
 
+    @property
+    def eval_model(self) -> nn.Module:
+        """What validation scores and checkpoints hold: the weight average, else the model."""
+        return self.ema.module if self.ema is not None else self.model
+
     def emit(self, event: str, *args) -> None:
         for callback in self.callbacks:
             getattr(callback, event)(self, *args)
@@ -247,7 +260,7 @@ class Learner:
         row = self.history[-1] if self.history else {}
         return save_checkpoint(
             self.run_dir / "checkpoints" / name,
-            self.model,
+            self.eval_model,
             arch=self.config.model,
             arch_kwargs=self.arch_kwargs,
             classes=self.classes,
@@ -264,6 +277,7 @@ class Learner:
                 "epoch": self.epoch,
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
+                "ema": self.ema.state_dict() if self.ema is not None else None,
                 "history": self.history,
                 "config": self.config.to_dict(),
                 "subset": _subset_fingerprint(self.train_idx, self.val_idx),
@@ -281,6 +295,8 @@ class Learner:
             raise ValueError(f"{directory}: saved run used other train/val images")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
         self.epoch, self.history = state["epoch"], state["history"]
         return True
 
@@ -337,6 +353,8 @@ def train_one_epoch(learner: Learner) -> dict:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if learner.ema is not None:
+            learner.ema.update_parameters(model)
         hits = int((logits.argmax(dim=1) == labels).sum())
         loss_sum += loss.item() * len(rows)
         n_labelled = int(has_label.sum())
@@ -348,7 +366,7 @@ def train_one_epoch(learner: Learner) -> dict:
 def evaluate_val(learner: Learner) -> tuple[dict, torch.Tensor]:
     config = learner.config
     return evaluate(
-        learner.model,
+        learner.eval_model,
         learner.images[torch.from_numpy(learner.val_idx)],
         learner.labels[learner.val_idx],
         learner.scheme_classes,
@@ -431,7 +449,7 @@ def _result(learner: Learner) -> FitResult:
 
     best = best_epoch(learner.history, learner.config.monitor)
     best_dir = learner.run_dir / "checkpoints" / "best"
-    model = load_checkpoint(best_dir).model if best_dir.is_dir() else learner.model
+    model = load_checkpoint(best_dir).model if best_dir.is_dir() else learner.eval_model
     val_metrics, _ = evaluate(
         model,
         learner.images[torch.from_numpy(learner.val_idx)],
