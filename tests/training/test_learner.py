@@ -127,6 +127,34 @@ def test_weight_average_is_what_validation_and_checkpoints_hold(
         tiny_config(ema_decay=1.0)
 
 
+def test_distillation_blends_the_teachers_probabilities_into_the_targets(
+    prepared_dir: Path, tmp_path: Path
+) -> None:
+    data, train, val = splits(prepared_dir)
+    for seed in (0, 1):
+        fit(tiny_config(epochs=1, seed=seed), data, train, val, tmp_path / f"teacher{seed}")
+    teachers = [str(tmp_path / "teacher0"), str(tmp_path / "teacher1")]
+    from aiducation.training.distill import teacher_probabilities
+
+    mean = teacher_probabilities(teachers, data.images[train], data.classes)
+    assert mean.shape == (len(train), 4) and np.allclose(mean.sum(axis=1), 1)
+    one = teacher_probabilities(teachers[:1], data.images[train], data.classes)
+    assert not np.allclose(mean, one)  # both teachers count
+    plain = Learner(tiny_config(), data, train, val, tmp_path / "plain")
+    half = Learner(
+        tiny_config(teachers=teachers, distill_weight=0.5), data, train, val, tmp_path / "half"
+    )
+    expected = 0.5 * plain.targets[train].double().numpy() + 0.5 * mean
+    np.testing.assert_allclose(half.targets[train].double().numpy(), expected, atol=1e-6)
+    torch.testing.assert_close(half.targets[val], plain.targets[val])  # only training rows
+    with pytest.raises(ValueError, match="go together"):
+        tiny_config(teachers=teachers)
+    five = tiny_config(teachers=teachers, distill_weight=0.5, aux_weight=1.0,
+                       aux_unlabelled=True, other_class=True)  # fmt: skip
+    with pytest.raises(ValueError, match="student learns"):
+        Learner(five, data, train, val, tmp_path / "five")
+
+
 def test_resume_refuses_other_config(prepared_dir: Path, tmp_path: Path) -> None:
     data, train, val = splits(prepared_dir)
     fit(tiny_config(epochs=1), data, train, val, tmp_path / "run")

@@ -26,6 +26,8 @@ FLAG_FIELDS = {
     "hard_mix": "hard_mix",
     "aux_weight": "aux_weight",
     "ema_decay": "ema_decay",
+    "teacher": "teachers",
+    "distill_weight": "distill_weight",
     "patience": "patience",
     "max_minutes": "max_minutes",
     "seed": "seed",
@@ -74,6 +76,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--other-class",
         action="store_true",
         help='a fifth class "Other" learnt from the unlabelled images (needs --aux-unlabelled)',
+    )
+    add(
+        "--teacher",
+        action="extend",
+        nargs="+",
+        metavar="CHECKPOINT",
+        help="distil from these checkpoints (or run dirs): their mean probabilities on the "
+        "training images join the targets (needs --distill-weight)",
+    )
+    add(
+        "--distill-weight",
+        type=float,
+        metavar="A",
+        help="weight of the teachers' probabilities in the targets (0-1)",
     )
     add(
         "--ema-decay",

@@ -38,6 +38,10 @@ class TrainConfig:
     #   (cleaned FER+ faces no rule labels; written by ``aiducation prepare``)
     other_class: bool = False  # a fifth class "Other" (faces no rule labels): the unlabelled
     #   training images become its examples; needs aux_unlabelled
+    teachers: list[str] = field(default_factory=list)  # checkpoints distilled into this model:
+    #   their mean flip-averaged probabilities on the (un-augmented) training images are
+    #   blended into the targets; each must answer with this model's classes
+    distill_weight: float = 0.0  # weight of the teachers' probabilities in the targets (0–1)
     ema_decay: float = 0.0  # exponential moving average of the weights, per optimiser step
     #   (e.g. 0.999 ≈ the last 1,000 steps); validation, checkpoints and test use the average;
     #   0 = off
@@ -70,6 +74,8 @@ class TrainConfig:
             raise ValueError("aux_unlabelled needs aux_weight > 0 (and aux_weight must be ≥ 0)")
         if self.other_class and not self.aux_unlabelled:
             raise ValueError("other_class needs aux_unlabelled (its examples are those images)")
+        if not 0 <= self.distill_weight <= 1 or bool(self.teachers) != bool(self.distill_weight):
+            raise ValueError("teachers and distill_weight (in (0, 1]) go together")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.epochs < 1 or self.batch_size < 1:

@@ -41,6 +41,7 @@ from aiducation.training.callbacks import (
     best_epoch,
 )
 from aiducation.training.config import TrainConfig
+from aiducation.training.distill import blend_with_teachers, teacher_probabilities
 from aiducation.training.losses import batch_loss
 from aiducation.training.metrics import classification_metrics
 from aiducation.training.optim import build_optimizer, lr_at, use_bf16
@@ -154,6 +155,12 @@ class Learner:
         images, votes, self.labels, targets = self._training_data(
             dataset, sample_weights, sampler_weights
         )
+        if config.teachers:
+            taught = self.train_idx[self.labels[self.train_idx] >= 0]
+            teacher = teacher_probabilities(
+                config.teachers, images[taught], self.classes, batch_size=config.eval_batch_size
+            )
+            targets[taught] = blend_with_teachers(targets[taught], teacher, config.distill_weight)
         self.images = torch.from_numpy(np.ascontiguousarray(images))
         self.targets = torch.from_numpy(targets).float()
         self.vote_shares = (
