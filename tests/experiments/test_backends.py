@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -33,29 +32,3 @@ def test_sequential_and_process_backends_return_results_in_order() -> None:
     parallel = run_trials(square_with_threads, specs, BackendConfig(workers=2))
     assert [r["square"] for r in parallel] == [9, 1, 4]
     assert os.getpid() not in {r["pid"] for r in parallel}
-
-
-@pytest.mark.slow  # starting a local Ray instance takes 10-40 s on 2 busy cores
-def test_ray_backend_runs_a_tiny_grid(exp_data: Path, tmp_path: Path) -> None:
-    ray = pytest.importorskip("ray", reason="Ray not installed (pip install 'aiducation[ray]')")
-    import pandas as pd
-
-    from aiducation.experiments.grid import GridSpec, run_grid
-    from aiducation.training.config import TrainConfig
-
-    config = TrainConfig(epochs=1, batch_size=16, progress=False)
-    spec = GridSpec(
-        ["B4_N1_FC1_K3_AP4", "B4_N1_FC1_K5_AP4"],
-        config,
-        exp_data,
-        tmp_path / "grid",
-        backend=BackendConfig(name="ray", threads=1),
-    )
-    try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-        table = run_grid(spec)
-    finally:
-        ray.shutdown()
-    assert list(table["model"]) == spec.models
-    assert table["accuracy"].between(0, 1).all()
-    assert (pd.read_csv(tmp_path / "grid" / "table_2_2.csv")["model"] == spec.models).all()
