@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from aiducation.outdir import check_output_dir
     from aiducation.training.evaluation import evaluate_checkpoint, write_evaluation
     from aiducation.training.metrics import format_metrics
-    from aiducation.training.scheme import evaluate_scheme, has_other, scheme_markdown
+    from aiducation.training.scheme import scheme_markdown
 
     out = args.out or Path(f"evaluation-{args.split}")
     check_output_dir(out, overwrite=args.overwrite, inputs=[args.data])
@@ -49,17 +49,12 @@ def run(args: argparse.Namespace) -> int:
         dataset = load_prepared(args.data)
     except (FileNotFoundError, ValueError) as exc:
         raise InputError(f"--data: {exc}") from None
-    indices = dataset.split_indices(args.split)
-    if len(indices) == 0:
+    if len(dataset.split_indices(args.split)) == 0:
         raise InputError(f"--split {args.split}: {args.data} has no images in that split")
     try:
         metrics, predictions = evaluate_checkpoint(
-            checkpoint, dataset, indices, tta_flip=args.tta, batch_size=args.batch_size
+            checkpoint, dataset, split=args.split, tta_flip=args.tta, batch_size=args.batch_size
         )
-        if has_other(checkpoint.classes):
-            metrics["out_of_scheme"] = evaluate_scheme(
-                checkpoint, dataset, args.split, tta_flip=args.tta
-            )
     except ValueError as exc:
         raise InputError(str(exc)) from None
     metrics.update(split=args.split, checkpoint=str(checkpoint.path), tta_flip=args.tta)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from aiducation.training.metrics import HEADLINE_METRICS as HEADLINE
+
 SKIP_DIRS = frozenset({"checkpoints", "__pycache__", "crops", "annotated"})
 MEDIA_TYPES = {  # files served from the results folder; nothing else is
     ".png": "image/png",
@@ -33,7 +35,6 @@ MEDIA_TYPES = {  # files served from the results folder; nothing else is
     ".txt": "text/plain; charset=utf-8",
 }
 SHOWN_SUFFIXES = frozenset(MEDIA_TYPES)
-HEADLINE = ("accuracy", "macro_precision", "macro_recall", "macro_f1")
 MAX_ROWS = 200
 
 
