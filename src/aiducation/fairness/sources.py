@@ -15,7 +15,7 @@ import pandas as pd
 from aiducation.data.dataset import PreparedDataset
 from aiducation.errors import InputError
 from aiducation.fairness.holdout import trained_rows
-from aiducation.fairness.inputs import image_key, read_predictions
+from aiducation.fairness.inputs import image_key, join_attributes, read_predictions
 
 
 def annotated_rows(dataset: PreparedDataset, attributes: pd.DataFrame) -> np.ndarray:
@@ -104,6 +104,40 @@ def from_predictions_csv(path: str | Path, classes: list[str]) -> tuple[pd.DataF
         return frame, f"{path} (out-of-fold predictions: fold column)"
     frame["in_training"] = pd.NA
     return frame, "unknown"
+
+
+def annotated_predictions(
+    frame: pd.DataFrame,
+    how: str,
+    attributes: pd.DataFrame,
+    attributes_name: str = "the attribute file",
+    *,
+    held_out_only: bool = False,
+    force: bool = False,
+    assume_held_out: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """The predictions of the annotated images, their attribute rows and the held-out statement.
+
+    ``held_out_only`` drops the images the model trained on (when that is known); the rest is
+    :func:`require_held_out`.
+    """
+    joined = join_attributes(frame["image_name"], attributes)
+    matched = joined.notna().any(axis=1).to_numpy()
+    if not matched.any():
+        raise InputError(
+            f"no prediction matches an image of {attributes_name} (by file name, e.g. "
+            f"{frame['image_name'].iloc[0] if len(frame) else '?'})"
+        )
+    frame, joined = frame[matched].reset_index(drop=True), joined[matched]
+    dropped = ""
+    if held_out_only and how != "unknown":
+        keep = ~frame["in_training"].astype(bool).to_numpy()
+        if not keep.any():
+            raise InputError(f"every annotated image was in the model's training set ({how})")
+        dropped = f"; {int((~keep).sum())} training images dropped by --held-out-only"
+        frame, joined = frame[keep].reset_index(drop=True), joined[keep]
+    held_out = require_held_out(frame, how, force=force, assume_held_out=assume_held_out)
+    return frame, joined, held_out + dropped
 
 
 def require_held_out(frame: pd.DataFrame, how: str, *, force: bool, assume_held_out: bool) -> str:
