@@ -104,3 +104,13 @@ def test_predictions_schema_and_old_predictions_files(tmp_path: Path) -> None:
     new.drop(columns="y_pred").to_csv(tmp_path / "broken.csv", index=False)
     with pytest.raises(Exception, match="no predicted label column; expected one of y_pred"):
         read_predictions(tmp_path / "broken.csv", CLASSES)
+
+
+def test_checkpoint_flag_and_its_old_spelling() -> None:
+    parser = build_parser()
+    for command in ("evaluate", "analyze", "serve"):
+        for flag in ("--checkpoint", "--model"):
+            assert parser.parse_args([command, flag, "runs/x"]).checkpoint == "runs/x"
+    args = parser.parse_args(["bias", "--attributes", "a.csv", "--checkpoint", "runs/x"])
+    assert args.checkpoint == "runs/x" and args.out == "runs/bias"
+    assert parser.parse_args(["evaluate"]).checkpoint is None  # the bundled model
