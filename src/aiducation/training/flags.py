@@ -117,8 +117,11 @@ def add_train_arguments(
         if flag.type is None:
             add(option, dest=flag.dest, action="store_const", const=flag.value, help=flag.help)
         else:
+            metavar = flag.metavar or (
+                None if flag.choices else option[2:].upper().replace("-", "_")
+            )
             add(option, dest=flag.dest, type=flag.type, choices=flag.choices,
-                metavar=flag.metavar, help=flag.help)  # fmt: skip
+                metavar=metavar, help=flag.help)  # fmt: skip
 
 
 def flag_values(args: argparse.Namespace) -> dict:
