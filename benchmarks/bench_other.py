@@ -29,6 +29,7 @@ from aiducation.training.scheme import (
     choose_threshold,
     has_other,
     predict_split,
+    restrict_to_scheme,
     scheme_metrics,
 )
 from aiducation.training.targets import EMOTION_VOTES
@@ -40,8 +41,7 @@ def aux_share_probs(predictions: SplitPredictions, n_classes: int) -> np.ndarray
     """Rule-class probabilities with an "Other" column made from the auxiliary vote shares."""
     shares = predictions.expression_probs
     outside = shares[:, [EMOTION_VOTES.index(e) for e in OUTSIDE_EMOTIONS]].sum(axis=1)
-    scheme = predictions.probs[:, :n_classes]
-    scheme = scheme / scheme.sum(axis=1, keepdims=True)
+    scheme = restrict_to_scheme(predictions.probs, n_classes)
     return np.column_stack([scheme * (1 - outside)[:, None], outside])
 
 

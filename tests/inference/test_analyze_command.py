@@ -113,7 +113,7 @@ def test_cli_end_to_end_with_yunet(checkpoint_dir, media_folder, tmp_path, capsy
     ("extra", "message"),
     [
         (["--detector", "nope"], "unknown detector 'nope'"),
-        (["--model", "/no/such/model"], "--model /no/such/model"),
+        (["--model", "/no/such/model"], "checkpoint /no/such/model"),
         (["/no/such/photo.jpg"], "nothing could be processed"),
         (["--webcam", "97"], "no camera found at index 97"),
     ],

@@ -82,7 +82,7 @@ def test_corrupt_and_missing_videos_raise_input_error(
         analyze_video(tmp_path / "bad.mp4", analyzer=stub_analyzer)
     with pytest.raises(InputError, match="no such video"):
         analyze_video(tmp_path / "none.mp4", analyzer=stub_analyzer)
-    with pytest.raises(InputError, match="--every"):
+    with pytest.raises(InputError, match="every"):
         analyze_video(synthetic_video, analyzer=stub_analyzer, every=0)
 
 
@@ -100,7 +100,7 @@ def test_missing_model_and_unknown_detector_are_clear_input_errors(
     monkeypatch.setattr(checkpoint, "bundled_model_dir", lambda: tmp_path / "no_model")
     with pytest.raises(InputError, match="bundled model is missing"):
         FaceClassifier.load(None)
-    with pytest.raises(InputError, match=r"--model .*no such"):
+    with pytest.raises(InputError, match=r"checkpoint .*no such"):
         FaceClassifier.load(tmp_path / "no such")
     with pytest.raises(InputError, match="unknown detector 'nope'"):
         Analyzer.load(checkpoint_dir, detector="nope")

@@ -5,7 +5,8 @@ import json
 import torch
 
 from aiducation.data.labels import LEARNING_STATES, OTHER
-from aiducation.models.checkpoint import bundled_model_dir, load_checkpoint, predict_proba
+from aiducation.models.checkpoint import bundled_model_dir, load_checkpoint
+from aiducation.models.predict import classify_batches
 
 
 def test_bundled_model_loads_and_predicts() -> None:
@@ -14,7 +15,7 @@ def test_bundled_model_loads_and_predicts() -> None:
     assert 0 < checkpoint.config["other_threshold"] < 1  # chosen on validation
     assert "val split" in checkpoint.config["other_threshold_rule"]
     faces = torch.randint(0, 256, (3, 48, 48), dtype=torch.uint8)
-    probs = predict_proba(checkpoint.model, faces)
+    probs, _ = classify_batches(checkpoint.model, faces, len(checkpoint.classes))
     assert probs.shape == (3, 5)
     torch.testing.assert_close(probs.sum(dim=1), torch.ones(3))
     size = sum(f.stat().st_size for f in bundled_model_dir().iterdir())

@@ -3,11 +3,13 @@
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from aiducation.cli import main
+from aiducation.training.evaluation import PREDICTION_COLUMNS
 
 TINY = ["--model", "faceresnet_t", "--model-arg", "width=8", "--epochs", "2",
         "--batch-size", "16", "--threads", "1", "--no-progress"]  # fmt: skip
@@ -32,6 +34,9 @@ def test_train_then_evaluate_reproduces_test_metrics(prepared_dir: Path, tmp_pat
     for key in ("accuracy", "macro_f1", "confusion_matrix", "per_class", "n"):
         assert ours[key] == theirs[key]
     assert ours["n"] == 32
+    for predictions in (out / "predictions.csv", run / "test" / "predictions.csv"):
+        columns = pd.read_csv(predictions).columns.tolist()
+        assert columns[:4] == list(PREDICTION_COLUMNS) and "p_Angry" in columns
 
 
 def test_resume_from_cli_matches_uninterrupted(prepared_dir: Path, tmp_path: Path) -> None:

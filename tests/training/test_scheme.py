@@ -99,7 +99,7 @@ def test_train_other_class_then_evaluate(prepared_dir: Path, tmp_path: Path) -> 
     assert scheme["answers_by_majority_emotion"]["happiness"]["n"] == 6
     assert "Faces outside the scheme" in (out / "metrics.md").read_text()
     predictions = pd.read_csv(out / "predictions.csv")
-    assert "p_Other" in predictions and set(predictions["predicted"]) <= set(CLASSES)
+    assert "p_Other" in predictions and set(predictions["y_pred"]) <= set(CLASSES)
     from aiducation.fairness.sources import predict_rows
 
     data = load_prepared(prepared_dir)

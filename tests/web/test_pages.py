@@ -108,7 +108,7 @@ def test_markdown_renderer_escapes_and_links():
 
 def test_serve_arguments_default_to_localhost():
     args = build_parser().parse_args(["serve"])
-    assert (args.host, args.port, args.results) == ("127.0.0.1", 8000, "results")
+    assert (args.host, args.port, args.results) == ("127.0.0.1", 8000, "runs")
 
 
 @pytest.mark.parametrize(

@@ -154,6 +154,6 @@ def test_unloadable_model_gives_a_clear_error_page(checkpoint_dir, tmp_path, pho
     assert page.status_code == 503
     message = error_message(page.text)
     assert "the server's model cannot be loaded" in message and str(broken) in message
-    assert "--model" in message
+    assert "--checkpoint" in message
     api = client.post("/api/analyze", files={"file": ("a.jpg", photo_bytes)})
     assert api.status_code == 503 and "cannot be loaded" in api.json()["error"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from aiducation.arguments import add_checkpoint_argument
+from aiducation.defaults import DEFAULT_DETECTOR, RUNS_DIR
 from aiducation.errors import InputError
 from aiducation.limits import MAX_PIXELS
 
@@ -16,13 +18,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "inputs", nargs="*", metavar="PATH",
         help="image files, folders (recursive) or video files; none: the bundled demo photo",
     )  # fmt: skip
-    parser.add_argument("--out", default="out/analyze", help="output folder (default %(default)s)")
+    parser.add_argument(
+        "--out", default=str(RUNS_DIR / "analyze"), help="output folder (default %(default)s)"
+    )
     parser.add_argument(
         "--overwrite", action="store_true",
         help="write into an existing non-empty --out (replaces only analyze's own files)",
     )  # fmt: skip
-    parser.add_argument("--model", help="checkpoint or run directory (default: bundled model)")
-    parser.add_argument("--detector", default="yunet", help="face detector: yunet (default), haar")
+    add_checkpoint_argument(parser)
+    parser.add_argument(
+        "--detector", default=DEFAULT_DETECTOR, help="face detector: yunet (default), haar"
+    )
     parser.add_argument(
         "--scheme",
         choices=("other", "seed4"),
@@ -77,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     config = AnalyzeConfig(
         inputs=list(args.inputs),
         out=args.out,
-        model=args.model,
+        model=args.checkpoint,
         detector=args.detector,
         margin=args.margin,
         scheme=args.scheme,

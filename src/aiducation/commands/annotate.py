@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from aiducation.defaults import DATA_DIR
+
 HELP = "Annotate an attribute (e.g. gender) of a class-stratified image sample; resumable."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    add("--data", type=Path, default=Path("prepared/ferplus"), help="prepared dataset")
+    add("--data", type=Path, default=DATA_DIR, help=f"prepared dataset (default {DATA_DIR})")
     add("--out", type=Path, required=True, help="attribute CSV to create or extend")
     add("--attribute", required=True, help="column to fill, e.g. gender")
     add("--choices", nargs="+", required=True, help="allowed values, e.g. female male")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from aiducation.arguments import add_checkpoint_argument
+from aiducation.defaults import RUNS_DIR
+
 HELP = "Bias analysis: metrics per attribute group (e.g. age), gaps, 95% CIs, permutation tests."
 
 
@@ -17,8 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--predictions", help="predictions CSV: image_name, y_true/label, y_pred/predicted"
     )
-    source.add_argument("--checkpoint", help="checkpoint or run directory (needs --data)")
+    add_checkpoint_argument(source, old_spelling=False, default_help="needs --data")
     parser.add_argument("--data", help="prepared dataset directory (with --checkpoint)")
+    parser.add_argument(
+        "--tta", action="store_true", help="with --checkpoint: average with the mirrored faces"
+    )
     parser.add_argument(
         "--trained-on",
         help="comma-separated splits the checkpoint trained on, when its run has no split.csv",
@@ -37,7 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="report even on images the model trained on"
     )
-    parser.add_argument("--out", default="reports/bias", help="output directory")
+    parser.add_argument(
+        "--out", default=str(RUNS_DIR / "bias"), help="output directory (default %(default)s)"
+    )
     parser.add_argument(
         "--overwrite",
         action="store_true",
@@ -55,12 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from aiducation.errors import InputError
     from aiducation.fairness.bias import BiasConfig, analyze_bias, table_3_3
-    from aiducation.fairness.inputs import join_attributes, read_attributes
+    from aiducation.fairness.inputs import read_attributes
     from aiducation.fairness.report import markdown_table, write_bias_report
     from aiducation.fairness.sources import (
+        annotated_predictions,
         from_checkpoint,
         from_predictions_csv,
-        require_held_out,
     )
     from aiducation.outdir import check_output_dir
 
@@ -76,28 +84,18 @@ def run(args: argparse.Namespace) -> int:
         dataset = load_prepared(args.data)
         classes = dataset.classes
         declared = args.trained_on.split(",") if args.trained_on else None
-        frame, how = from_checkpoint(args.checkpoint, dataset, attributes, declared)
+        frame, how = from_checkpoint(
+            args.checkpoint, dataset, attributes, declared, tta_flip=args.tta
+        )
     else:
         from aiducation.data.labels import LEARNING_STATES
 
         classes = list(LEARNING_STATES)
         frame, how = from_predictions_csv(args.predictions, classes)
-    joined = join_attributes(frame["image_name"], attributes)
-    matched = joined.notna().any(axis=1).to_numpy()
-    if not matched.any():
-        raise InputError(
-            f"no prediction matches an image of {args.attributes} (by file name, e.g. "
-            f"{frame['image_name'].iloc[0] if len(frame) else '?'})"
-        )
-    frame, joined = frame[matched].reset_index(drop=True), joined[matched]
-    dropped = ""
-    if args.held_out_only and how != "unknown":
-        keep = ~frame["in_training"].astype(bool).to_numpy()
-        if not keep.any():
-            raise InputError(f"every annotated image was in the model's training set ({how})")
-        dropped = f"; {int((~keep).sum())} training images dropped by --held-out-only"
-        frame, joined = frame[keep].reset_index(drop=True), joined[keep]
-    held_out = require_held_out(frame, how, force=args.force, assume_held_out=args.assume_held_out)
+    frame, joined, held_out = annotated_predictions(
+        frame, how, attributes, str(args.attributes), held_out_only=args.held_out_only,
+        force=args.force, assume_held_out=args.assume_held_out,
+    )  # fmt: skip
     config = BiasConfig(
         min_group_size=args.min_group_size,
         n_bootstrap=args.bootstrap,
@@ -107,7 +105,6 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     report = analyze_bias(frame["y_true"], frame["y_pred"], joined, classes, config)
-    held_out += dropped
     report.notes.insert(0, held_out)
     inputs = {
         "attributes": args.attributes,

@@ -5,30 +5,29 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from aiducation.arguments import add_checkpoint_argument
+from aiducation.defaults import DATA_DIR, EVAL_BATCH_SIZE, RUNS_DIR
 from aiducation.errors import InputError
 
 HELP = "Evaluate a run or checkpoint on a prepared split: metrics.json, tables, confusion plot."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_checkpoint_argument(parser)
     parser.add_argument(
-        "--model",
-        type=Path,
-        metavar="RUN_OR_CHECKPOINT",
-        help="run directory (uses checkpoints/best) or checkpoint directory (default: bundled)",
-    )
-    parser.add_argument(
-        "--data", type=Path, default=Path("prepared/ferplus"), help="prepared dataset"
+        "--data", type=Path, default=DATA_DIR, help=f"prepared dataset (default {DATA_DIR})"
     )
     parser.add_argument("--split", choices=("train", "val", "test"), default="test")
-    parser.add_argument("--out", type=Path, help="output directory (default: evaluation-<split>)")
+    parser.add_argument(
+        "--out", type=Path, help=f"output directory (default {RUNS_DIR}/evaluate-<split>)"
+    )
     parser.add_argument(
         "--overwrite",
         action="store_true",
         help="write into an existing non-empty --out (replaces only evaluate's own files)",
     )
     parser.add_argument("--tta", action="store_true", help="average with the mirrored faces")
-    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--batch-size", type=int, default=EVAL_BATCH_SIZE)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,29 +36,24 @@ def run(args: argparse.Namespace) -> int:
     from aiducation.outdir import check_output_dir
     from aiducation.training.evaluation import evaluate_checkpoint, write_evaluation
     from aiducation.training.metrics import format_metrics
-    from aiducation.training.scheme import evaluate_scheme, has_other, scheme_markdown
+    from aiducation.training.scheme import scheme_markdown
 
-    out = args.out or Path(f"evaluation-{args.split}")
+    out = args.out or RUNS_DIR / f"evaluate-{args.split}"
     check_output_dir(out, overwrite=args.overwrite, inputs=[args.data])
     try:
-        checkpoint = load_checkpoint(args.model)
+        checkpoint = load_checkpoint(args.checkpoint)
     except (FileNotFoundError, ValueError) as exc:
-        raise InputError(f"--model: {exc}") from None
+        raise InputError(f"--checkpoint: {exc}") from None
     try:
         dataset = load_prepared(args.data)
     except (FileNotFoundError, ValueError) as exc:
         raise InputError(f"--data: {exc}") from None
-    indices = dataset.split_indices(args.split)
-    if len(indices) == 0:
+    if len(dataset.split_indices(args.split)) == 0:
         raise InputError(f"--split {args.split}: {args.data} has no images in that split")
     try:
         metrics, predictions = evaluate_checkpoint(
-            checkpoint, dataset, indices, tta_flip=args.tta, batch_size=args.batch_size
+            checkpoint, dataset, split=args.split, tta_flip=args.tta, batch_size=args.batch_size
         )
-        if has_other(checkpoint.classes):
-            metrics["out_of_scheme"] = evaluate_scheme(
-                checkpoint, dataset, args.split, tta_flip=args.tta
-            )
     except ValueError as exc:
         raise InputError(str(exc)) from None
     metrics.update(split=args.split, checkpoint=str(checkpoint.path), tta_flip=args.tta)

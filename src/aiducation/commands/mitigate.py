@@ -4,8 +4,10 @@ the same held-out annotated images (Table 3.4, deltas with CIs, accuracy cost)."
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
+
+from aiducation.defaults import DATA_DIR, RUNS_DIR
+from aiducation.training.flags import add_train_arguments, config_from_args
 
 HELP = "Bias mitigation: train baseline + mitigated models, compare on the same held-out images."
 
@@ -15,8 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--attributes", required=True, help="attribute CSV (image id + attribute columns)")
     add("--attribute", default="age", help="attribute to balance and compare (default: age)")
     add("--id-column", default="image", help="image id column of the attribute CSV")
-    add("--data", type=Path, default=Path("prepared/ferplus"), help="prepared dataset")
-    add("--out", type=Path, default=Path("runs/mitigate"), help="experiment directory")
+    add("--data", type=Path, default=DATA_DIR, help=f"prepared dataset (default {DATA_DIR})")
+    add("--out", type=Path, default=RUNS_DIR / "mitigate", help="experiment directory")
     add(
         "--strategy",
         nargs="+",
@@ -26,17 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--folds", type=int, default=2, help="annotated images split into K folds (default 2)")
     add("--run-folds", type=int, default=1, help="folds to hold out in turn (= --folds: OOF)")
     add("--seed", type=int, default=0, help="seed of the folds and the bootstrap")
-    add("--config", type=Path, help="TrainConfig JSON; the flags below override it")
-    add("--model", help="registry name (default: TrainConfig's)")
-    add("--epochs", type=int)
-    add("--batch-size", type=int)
-    add("--lr", type=float)
-    add("--max-minutes", type=float, help="stop each training after this wall time")
-    add("--threads", type=int, help="torch threads")
-    add("--train-seed", type=int, help="seed of weights, shuffling and augmentation")
     add("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs")
     add("--permutations", type=int, default=2000, help="permutations for the gap tests")
     add("--min-group-size", type=int, default=30)
+    add_train_arguments(parser, options={"seed": "--train-seed"})  # --seed: folds, bootstrap
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,17 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from aiducation.outdir import check_output_dir
 
     check_output_dir(args.out, inputs=[args.data, args.attributes], marker="mitigate.json")
-    train = json.loads(args.config.read_text()) if args.config else {}
-    flags = {
-        "model": args.model,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "lr": args.lr,
-        "max_minutes": args.max_minutes,
-        "threads": args.threads,
-        "seed": args.train_seed,
-    }
-    train.update({k: v for k, v in flags.items() if v is not None})
+    train = config_from_args(args).to_dict()
     try:
         config = MitigateConfig(
             attribute=args.attribute,

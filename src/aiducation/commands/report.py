@@ -6,6 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
+from aiducation.defaults import DATA_DIR, RUNS_DIR
 from aiducation.errors import InputError
 
 HELP = "Write one self-contained HTML report (dataset, runs, Table 2.2/3.2, plots, bias tables)."
@@ -13,9 +14,9 @@ HELP = "Write one self-contained HTML report (dataset, runs, Table 2.2/3.2, plot
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    add("--data", type=Path, default=Path("prepared/ferplus"), help="prepared dataset")
-    add("--grid", type=Path, default=Path("runs/grid"), help="output of `aiducation grid`")
-    add("--kfold", type=Path, default=Path("runs/kfold"), help="output of `aiducation kfold`")
+    add("--data", type=Path, default=DATA_DIR, help=f"prepared dataset (default {DATA_DIR})")
+    add("--grid", type=Path, default=RUNS_DIR / "grid", help="output of `aiducation grid`")
+    add("--kfold", type=Path, default=RUNS_DIR / "kfold", help="output of `aiducation kfold`")
     add(
         "--bias",
         type=Path,
@@ -24,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="output of `aiducation bias` (repeatable)",
     )
     add("--title", default="A.I.ducation Analytics: experiment report")
-    add("--out", type=Path, default=Path("reports/report.html"), help="HTML file to write")
+    add("--out", type=Path, default=RUNS_DIR / "report.html", help="HTML file to write")
     add("--check", action="store_true", help="render the file in headless Chromium afterwards")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from aiducation.arguments import add_checkpoint_argument
+from aiducation.defaults import DEFAULT_DETECTOR, RUNS_DIR
 from aiducation.limits import MAX_PIXELS
 
 HELP = "Start the local web app: analyse media, browse experiments, annotate, model card."
@@ -17,9 +19,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also accept requests for this host name (or name:port), e.g. behind a proxy; "
         "repeatable (default: 127.0.0.1, localhost, ::1 and --host)",
     )  # fmt: skip
-    parser.add_argument("--results", default="results", help="folder with runs and reports")
-    parser.add_argument("--model", help="checkpoint or run directory (default: bundled model)")
-    parser.add_argument("--detector", default="yunet", help="face detector: yunet, haar")
+    parser.add_argument(
+        "--results",
+        default=str(RUNS_DIR),
+        help="folder with runs and reports (default %(default)s)",
+    )
+    add_checkpoint_argument(parser)
+    parser.add_argument("--detector", default=DEFAULT_DETECTOR, help="face detector: yunet, haar")
     parser.add_argument(
         "--scheme",
         choices=("other", "seed4"),
@@ -64,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         allowed_hosts=tuple(args.allow_host),
-        model=args.model,
+        model=args.checkpoint,
         detector=args.detector,
         scheme=args.scheme,
         max_upload_mb=args.max_upload_mb,

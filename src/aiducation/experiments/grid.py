@@ -33,6 +33,7 @@ from aiducation.experiments.runs import (
     write_table,
 )
 from aiducation.training.config import TrainConfig
+from aiducation.training.metrics import HEADLINE_METRICS
 
 GRID_FILE = "grid.json"
 BEST_FILE = "best_model.json"  # the model chosen on validation accuracy (read by kfold)
@@ -50,10 +51,8 @@ SEED_PRESET = {
     "targets": "hard",
 }
 
-TABLE_2_2_COLUMNS = (
-    "model", "K", "blocks", "channels", "FCs", "parameters", "accuracy", "macro_precision",
-    "macro_recall", "macro_f1", "val_accuracy", "best_epoch", "epochs_run", "train_minutes",
-)  # fmt: skip
+TABLE_2_2_COLUMNS = ("model", "K", "blocks", "channels", "FCs", "parameters", *HEADLINE_METRICS,
+                     "val_accuracy", "best_epoch", "epochs_run", "train_minutes")  # fmt: skip
 
 
 @dataclass
@@ -131,7 +130,7 @@ def run_grid_trial(trial: GridTrial) -> dict:
     row = {
         "model": trial.model,
         **architecture(trial.model, {"num_classes": len(dataset.classes), **config.model_kwargs}),
-        **{k: test[k] for k in ("accuracy", "macro_precision", "macro_recall", "macro_f1")},
+        **{k: test[k] for k in HEADLINE_METRICS},
         "val_accuracy": best["val_accuracy"],
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),

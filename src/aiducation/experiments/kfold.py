@@ -12,7 +12,7 @@ Layout of a k-fold directory::
     fold_<i>/                the fit run (log, checkpoints), predictions.csv of the held-out
                              fold, result.json once finished (resumable like the grid)
     table_3_2.csv/.md        per-fold metrics, then mean and std rows
-    oof_predictions.csv      image_name, source_row, y_true, y_pred, p_<class>..., fold
+    oof_predictions.csv      index, image_name, source_row, y_true, y_pred, p_<class>..., fold
     plots/folds.png          per-fold metrics with the mean
 """
 
@@ -36,10 +36,10 @@ from aiducation.experiments.runs import (
     write_table,
 )
 from aiducation.training.config import TrainConfig
+from aiducation.training.metrics import HEADLINE_METRICS as METRICS
 
 KFOLD_FILE = "kfold.json"
 SPEC_KEYS = ("config", "data", "folds", "seed", "val_fraction", "splits", "limit")
-METRICS = ("accuracy", "macro_precision", "macro_recall", "macro_f1")
 
 
 @dataclass
@@ -125,21 +125,12 @@ def fold_trials(spec: KFoldSpec, plan: pd.DataFrame) -> list[FoldTrial]:
     ]
 
 
-def oof_frame(dataset, indices: np.ndarray, probs: np.ndarray, fold: int) -> pd.DataFrame:
-    """Out-of-fold predictions in the format the bias analysis reads."""
-    classes = dataset.classes
-    meta = dataset.meta.iloc[indices]
-    return pd.DataFrame(
-        {
-            "index": indices,
-            "image_name": meta["image_name"].to_numpy(),
-            "source_row": meta["source_row"].to_numpy(),
-            "y_true": [classes[i] for i in dataset.labels[indices]],
-            "y_pred": [classes[i] for i in probs.argmax(axis=1)],
-            **{f"p_{c}": probs[:, j].round(6) for j, c in enumerate(classes)},
-            "fold": fold,
-        }
-    )
+def oof_frame(dataset, predictions: pd.DataFrame, fold: int) -> pd.DataFrame:
+    """Out-of-fold predictions: the predictions schema plus ``source_row`` and ``fold``."""
+    frame = predictions.copy()
+    frame.insert(2, "source_row", dataset.meta["source_row"].to_numpy()[frame["index"]])
+    frame["fold"] = fold
+    return frame
 
 
 def run_fold_trial(trial: FoldTrial) -> dict:
@@ -149,26 +140,22 @@ def run_fold_trial(trial: FoldTrial) -> dict:
     if done is not None:
         return done
     from aiducation.models.checkpoint import load_checkpoint
-    from aiducation.training.learner import evaluate, fit
+    from aiducation.training.evaluation import evaluate_checkpoint
+    from aiducation.training.learner import fit
     from aiducation.training.plots import plot_history, save_figure
 
     dataset = load_dataset(trial.data, trial.limit)
     config = TrainConfig.from_dict(trial.config)
     result = fit(config, dataset, trial.train_idx, trial.val_idx, run_dir, resume=True)
     save_figure(plot_history(run_dir / "log.csv", f"fold {trial.fold}"), run_dir / "history.png")
-    import torch
-
-    images = torch.from_numpy(np.ascontiguousarray(dataset.images[trial.test_idx]))
-    model = load_checkpoint(result.best_checkpoint).model
-    metrics, probs = evaluate(
-        model,
-        images,
-        dataset.labels[trial.test_idx],
-        dataset.classes,
-        batch_size=config.eval_batch_size,
+    metrics, predictions = evaluate_checkpoint(
+        load_checkpoint(result.best_checkpoint),
+        dataset,
+        trial.test_idx,
         tta_flip=config.tta_flip,
+        batch_size=config.eval_batch_size,
     )
-    predictions = oof_frame(dataset, trial.test_idx, probs.numpy(), trial.fold)
+    predictions = oof_frame(dataset, predictions, trial.fold)
     atomic_write(run_dir / "predictions.csv", lambda tmp: predictions.to_csv(tmp, index=False))
     row = {
         "fold": trial.fold,

@@ -1,26 +1,25 @@
 """Command-line options shared by ``aiducation grid`` and ``aiducation kfold``.
 
-Training flags are those of ``aiducation train`` (same names, same meaning) and are turned into
-a :class:`TrainConfig` by the train command's own ``build_config``; a preset fills the fields
-that neither ``--config`` nor a flag set. No heavy imports here: ``--help`` stays fast.
+Training flags are those of ``aiducation train`` (same names, same meaning, from
+:mod:`aiducation.training.flags`); a preset fills the fields that neither ``--config`` nor a
+flag set. No heavy imports here: ``--help`` stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from aiducation.defaults import DATA_DIR
 from aiducation.errors import InputError
-
-DEFAULT_DATA = Path("prepared/ferplus")
+from aiducation.training.flags import add_train_arguments, config_from_args
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--data``, ``--limit`` and the training flags of ``aiducation train`` but ``--model``
+    (chosen per command) and ``--threads`` (a backend option here)."""
     add = parser.add_argument
-    add(
-        "--data", type=Path, default=DEFAULT_DATA, help=f"prepared dataset (default {DEFAULT_DATA})"
-    )
+    add("--data", type=Path, default=DATA_DIR, help=f"prepared dataset (default {DATA_DIR})")
     add(
         "--limit",
         type=int,
@@ -28,30 +27,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="use a random subset of N images (smoke runs on small machines; 0 = all)",
     )
-    add("--config", type=Path, help="TrainConfig JSON (flags below override it)")
-    add(
-        "--model-arg",
-        action="append",
-        default=[],
-        metavar="KEY=JSON",
-        help="model constructor argument for every model, e.g. hidden=256",
-    )
-    add("--epochs", type=int, help="epochs per run (overrides the preset)")
-    add("--max-minutes", type=float, help="stop each run after the epoch passing this wall time")
-    add("--batch-size", type=int)
-    add("--optimizer", choices=("adamw", "adam", "sgd"))
-    add("--lr", type=float, help="(peak) learning rate")
-    add("--weight-decay", type=float)
-    add("--schedule", choices=("onecycle", "cosine", "constant"))
-    add("--label-smoothing", type=float)
-    add("--targets", choices=("hard", "soft"))
-    add("--patience", type=int, help="early stopping after N epochs without improvement")
-    add("--seed", type=int)
-    add("--bf16", choices=("auto", "on", "off"))
-    add("--no-augment", action="store_true", help="train without augmentation")
-    add("--erase", type=float, metavar="P", help="random-erasing probability per image")
-    add("--tta", action="store_true", help="test-time flip averaging")
-    add("--no-progress", action="store_true", help="no per-epoch progress bars")
+    add_train_arguments(parser, skip=("model", "threads"))
 
 
 def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,23 +71,7 @@ def backend_from_args(args: argparse.Namespace):
 
 def build_base_config(args: argparse.Namespace, model: str, preset: dict | None = None):
     """The TrainConfig for ``model``: preset ← ``--config`` ← flags (later ones win)."""
-    from dataclasses import replace
-
-    from aiducation.commands.train import FLAG_FIELDS, build_config
-
-    values = vars(args)
-    unset = dict.fromkeys([*FLAG_FIELDS, "resume", "out", "overwrite"])  # train-only flags
-    unset["aux_unlabelled"] = unset["other_class"] = False  # (set through --config here)
-    merged = argparse.Namespace(**{**unset, **values, "model": model, "threads": None})
-    config = build_config(merged)
-    from_file = set()
-    if args.config is not None:
-        data = json.loads(Path(args.config).read_text())
-        from_file = set(data.get("train", data))
-    flagged = {field for flag, field in FLAG_FIELDS.items() if values.get(flag) is not None}
-    keep = from_file | flagged
-    overrides = {k: v for k, v in (preset or {}).items() if k not in keep}
-    return replace(config, **overrides)
+    return config_from_args(args, model=model, preset=preset)
 
 
 def check_models(models: list[str]) -> list[str]:

@@ -66,10 +66,12 @@ def group_values(dataset: PreparedDataset, attributes: pd.DataFrame, attribute: 
     return values.mask(keys.duplicated().to_numpy())
 
 
-def _predict(checkpoint_dir: Path, dataset: PreparedDataset, rows: np.ndarray) -> np.ndarray:
+def _predict(config, checkpoint_dir: Path, dataset: PreparedDataset, rows: np.ndarray):
+    """Probabilities over the dataset's classes, flip-averaged when the training config says."""
     from aiducation.fairness.sources import predict_rows
 
-    return predict_rows(checkpoint_dir, dataset, rows)[1]
+    tta_flip = bool(config.train.get("tta_flip", False))
+    return predict_rows(checkpoint_dir, dataset, rows, tta_flip=tta_flip)[1]
 
 
 def _train(config, dataset, train_idx, val_idx, run_dir: Path, mitigation, split: pd.DataFrame):
@@ -129,7 +131,7 @@ def run_mitigation(
             get_strategy(BASELINE)(inputs),
             split,
         )
-        base_proba = _predict(baseline_ckpt, dataset, rows)
+        base_proba = _predict(config, baseline_ckpt, dataset, rows)
         preds = {BASELINE: base_proba.argmax(1)}
         for name in config.strategies:
             mitigation = get_strategy(name)(inputs)
@@ -138,7 +140,7 @@ def run_mitigation(
                 ckpt = _train(
                     config, dataset, train_idx, val_idx, fold_dir / name, mitigation, split
                 )
-                proba = _predict(ckpt, dataset, rows)
+                proba = _predict(config, ckpt, dataset, rows)
             else:
                 proba = base_proba
             if mitigation.adjust is not None:

@@ -21,9 +21,12 @@ NON_ATTRIBUTE_COLUMNS = ("split", "usage", "label", "notes", "annotator")
 MISSING_VALUES = ("", "unsure", "?", "NA", "n/a")
 """Cell values read as 'no annotation' (``unsure`` is what ``aiducation annotate`` records)."""
 
-TRUE_COLUMNS = ("y_true", "label", "true")
-PRED_COLUMNS = ("y_pred", "predicted", "pred", "prediction")
+# The predictions schema (``index, image_name, y_true, y_pred, p_<class>...``, see
+# docs/outputs.md) first, then the names of files written before it (``label``/``predicted``
+# by ``evaluate``/``train`` up to 0.1.0; ``image``: hand-made files).
 NAME_COLUMNS = ("image_name", "image")
+TRUE_COLUMNS = ("y_true", "label")
+PRED_COLUMNS = ("y_pred", "predicted")
 
 
 def image_key(name: str) -> str:
@@ -113,12 +116,11 @@ def _class_ids(values: pd.Series, classes: list[str], path: Path, column: str) -
 
 
 def read_predictions(path: str | Path, classes: list[str]) -> pd.DataFrame:
-    """A predictions CSV as ``image_name, y_true, y_pred[, in_training, p_<class>...]``.
+    """A predictions CSV as ``image_name, y_true, y_pred[, in_training, fold]`` (class ids).
 
-    Accepted column names: image ``image_name``/``image``; truth ``y_true``/``label``/``true``;
-    prediction ``y_pred``/``predicted``/``pred``/``prediction`` (class names or ids);
-    optional ``in_training`` (true/false, 1/0) and ``fold``. This reads the
-    ``predictions.csv`` written by ``aiducation evaluate``/``train`` and out-of-fold files.
+    Reads the predictions schema that ``evaluate``, ``train`` and ``kfold`` write (class names
+    or ids), the ``label``/``predicted`` columns of older ``predictions.csv`` files and an
+    ``image`` column; optional ``in_training`` (true/false, 1/0) and ``fold``.
     """
     path = Path(path)
     table = _read_csv(path, "predictions")

@@ -15,7 +15,7 @@ import pandas as pd
 from aiducation.data.dataset import PreparedDataset
 from aiducation.errors import InputError
 from aiducation.fairness.holdout import trained_rows
-from aiducation.fairness.inputs import image_key, read_predictions
+from aiducation.fairness.inputs import image_key, join_attributes, read_predictions
 
 
 def annotated_rows(dataset: PreparedDataset, attributes: pd.DataFrame) -> np.ndarray:
@@ -27,27 +27,31 @@ def annotated_rows(dataset: PreparedDataset, attributes: pd.DataFrame) -> np.nda
     return np.flatnonzero(mask)
 
 
-def predict_rows(checkpoint_dir: str | Path, dataset: PreparedDataset, rows: np.ndarray):
+def predict_rows(
+    checkpoint_dir: str | Path,
+    dataset: PreparedDataset,
+    rows: np.ndarray,
+    *,
+    tta_flip: bool = False,
+):
     """Predicted class ids and probabilities of a checkpoint for dataset ``rows`` (a model with
     an "Other" output is scored on the decision restricted to the dataset's classes)."""
-    import torch
-
-    from aiducation.data.labels import OTHER
-    from aiducation.models.checkpoint import load_checkpoint, predict_proba
-    from aiducation.training.learner import restrict_to_scheme
+    from aiducation.models.checkpoint import load_checkpoint
+    from aiducation.training.evaluation import check_classes
+    from aiducation.training.scheme import predict_faces, restrict_to_scheme
 
     try:
         checkpoint = load_checkpoint(checkpoint_dir)
     except (FileNotFoundError, ValueError) as exc:
-        raise InputError(f"--checkpoint: {exc}") from None
-    if checkpoint.classes not in (dataset.classes, [*dataset.classes, OTHER]):
-        raise InputError(
-            f"{checkpoint.path}: model classes {checkpoint.classes} differ from the dataset's "
-            f"{dataset.classes}"
-        )
-    faces = torch.from_numpy(np.ascontiguousarray(dataset.images[rows]))
-    proba = restrict_to_scheme(predict_proba(checkpoint.model, faces), len(dataset.classes))
-    proba = proba.numpy()
+        raise InputError(f"checkpoint: {exc}") from None
+    try:
+        check_classes(checkpoint, dataset)
+    except ValueError as exc:
+        raise InputError(f"{checkpoint.path}: {exc}") from None
+    faces = predict_faces(
+        checkpoint.model, len(checkpoint.classes), dataset, rows, tta_flip=tta_flip
+    )
+    proba = restrict_to_scheme(faces.probs, len(dataset.classes))
     return proba.argmax(1), proba, checkpoint
 
 
@@ -56,6 +60,8 @@ def from_checkpoint(
     dataset: PreparedDataset,
     attributes: pd.DataFrame,
     declared_splits: list[str] | None = None,
+    *,
+    tta_flip: bool = False,
 ) -> tuple[pd.DataFrame, str]:
     """Predictions of a checkpoint on every annotated image, with ``in_training`` flags.
 
@@ -67,7 +73,7 @@ def from_checkpoint(
             f"no image of the attribute file is in the prepared dataset {dataset.root} "
             "(images are matched by file name, e.g. fer0000003.png)"
         )
-    y_pred, proba, checkpoint = predict_rows(checkpoint_dir, dataset, rows)
+    y_pred, proba, checkpoint = predict_rows(checkpoint_dir, dataset, rows, tta_flip=tta_flip)
     frame = pd.DataFrame(
         {
             "index": rows,
@@ -98,6 +104,40 @@ def from_predictions_csv(path: str | Path, classes: list[str]) -> tuple[pd.DataF
         return frame, f"{path} (out-of-fold predictions: fold column)"
     frame["in_training"] = pd.NA
     return frame, "unknown"
+
+
+def annotated_predictions(
+    frame: pd.DataFrame,
+    how: str,
+    attributes: pd.DataFrame,
+    attributes_name: str = "the attribute file",
+    *,
+    held_out_only: bool = False,
+    force: bool = False,
+    assume_held_out: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """The predictions of the annotated images, their attribute rows and the held-out statement.
+
+    ``held_out_only`` drops the images the model trained on (when that is known); the rest is
+    :func:`require_held_out`.
+    """
+    joined = join_attributes(frame["image_name"], attributes)
+    matched = joined.notna().any(axis=1).to_numpy()
+    if not matched.any():
+        raise InputError(
+            f"no prediction matches an image of {attributes_name} (by file name, e.g. "
+            f"{frame['image_name'].iloc[0] if len(frame) else '?'})"
+        )
+    frame, joined = frame[matched].reset_index(drop=True), joined[matched]
+    dropped = ""
+    if held_out_only and how != "unknown":
+        keep = ~frame["in_training"].astype(bool).to_numpy()
+        if not keep.any():
+            raise InputError(f"every annotated image was in the model's training set ({how})")
+        dropped = f"; {int((~keep).sum())} training images dropped by --held-out-only"
+        frame, joined = frame[keep].reset_index(drop=True), joined[keep]
+    held_out = require_held_out(frame, how, force=force, assume_held_out=assume_held_out)
+    return frame, joined, held_out + dropped
 
 
 def require_held_out(frame: pd.DataFrame, how: str, *, force: bool, assume_held_out: bool) -> str:

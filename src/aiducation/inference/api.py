@@ -55,7 +55,7 @@ class Analyzer:
         try:
             face_detector = create_detector(detector, **detector_kwargs)
         except ValueError as exc:
-            raise InputError(f"--detector: {exc}") from exc
+            raise InputError(f"detector: {exc}") from exc
         return cls(face_detector, FaceClassifier.load(model, scheme=scheme), margin)
 
     @property

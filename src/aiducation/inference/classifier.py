@@ -69,16 +69,16 @@ class FaceClassifier:
             if path is None:
                 raise InputError(
                     f"the bundled model is missing from {bundled_model_dir()} (model.json + "
-                    "model.safetensors); pass --model with a checkpoint or run directory"
+                    "model.safetensors); give a checkpoint or run directory instead"
                 ) from exc
-            raise InputError(f"--model {path}: {exc}") from exc
+            raise InputError(f"checkpoint {path}: {exc}") from exc
         except (ValueError, KeyError, RuntimeError) as exc:
             where = path or bundled_model_dir()
-            raise InputError(f"--model {where}: unusable checkpoint: {exc}") from exc
+            raise InputError(f"checkpoint {where}: unusable: {exc}") from exc
         model = with_expression(checkpoint.model)
         model = fuse_for_inference(model) if fuse else model
         if scheme not in SCHEMES:
-            raise InputError(f"--scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
+            raise InputError(f"scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
         threshold = None
         if scheme == "other" and has_other(checkpoint.classes):
             threshold = float(checkpoint.config.get(THRESHOLD_KEY, DEFAULT_OTHER_THRESHOLD))

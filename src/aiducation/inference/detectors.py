@@ -18,7 +18,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-DEFAULT_DETECTOR = "yunet"
+from aiducation.defaults import DEFAULT_DETECTOR
+
 YUNET_FILE = "face_detection_yunet_2023mar.onnx"
 YUNET_MIN_SIDE = 64  # YuNet returns garbage boxes (inf, 1e30) for inputs of 32 px or less
 

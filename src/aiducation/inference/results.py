@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from aiducation.data.labels import OTHER
-from aiducation.training.scheme import EXPRESSION_WORDS, answers, has_other
+from aiducation.training.scheme import EXPRESSION_WORDS, answers, has_other, restrict_to_scheme
 from aiducation.training.targets import EMOTION_VOTES
 
 
@@ -95,8 +95,8 @@ def faces_from_probabilities(
         best = answers(probabilities, other_threshold)
     else:
         if has_other(classes):  # the four-way answer: restricted to the learning states
-            shown, kept = classes[:-1], probabilities[:, :-1]
-            probabilities = kept / np.maximum(kept.sum(axis=1, keepdims=True), 1e-12)
+            shown = classes[:-1]
+            probabilities = restrict_to_scheme(probabilities, len(shown))
         best = probabilities.argmax(axis=1)
     emotions = [None] * len(boxes)
     if expressions is not None:

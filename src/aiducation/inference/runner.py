@@ -28,6 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from aiducation.atomic import write_json
+from aiducation.defaults import RUNS_DIR
 from aiducation.errors import InputError
 from aiducation.inference.api import Analyzer, analyze_stream
 from aiducation.inference.detectors import DEFAULT_DETECTOR
@@ -67,7 +68,7 @@ class AnalyzeConfig:
     """Everything one ``analyze`` run depends on (saved into summary.json)."""
 
     inputs: list[str] = field(default_factory=list)  # empty and no webcam: the demo photo
-    out: str = "out/analyze"
+    out: str = str(RUNS_DIR / "analyze")
     model: str | None = None  # None: the bundled model
     detector: str = DEFAULT_DETECTOR
     margin: float = DEFAULT_MARGIN  # box growth on each side, fraction of its side

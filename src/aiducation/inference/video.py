@@ -39,7 +39,7 @@ def open_webcam(index: int) -> cv2.VideoCapture:
     """Open camera ``index``; a missing camera raises :class:`InputError`."""
     capture = cv2.VideoCapture(index)
     if not capture.isOpened():
-        raise InputError(f"--webcam {index}: no camera found at index {index}")
+        raise InputError(f"camera {index}: no camera found at index {index}")
     return capture
 
 
@@ -47,10 +47,10 @@ def frame_step(video_fps: float, every: int = 1, fps: float | None = None) -> in
     """Analyse one frame in this many: ``every`` frames, or about ``fps`` frames per second."""
     if fps is not None:
         if fps <= 0:
-            raise InputError(f"--fps must be positive, got {fps}")
+            raise InputError(f"fps (frames analysed per second) must be positive, got {fps}")
         return max(1, round((video_fps or fps) / fps))
     if every < 1:
-        raise InputError(f"--every must be at least 1, got {every}")
+        raise InputError(f"every (analyse one frame in N) must be at least 1, got {every}")
     return every
 
 

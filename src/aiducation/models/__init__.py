@@ -4,6 +4,7 @@ from aiducation.models import efficient, seed_family  # noqa: F401  (registers t
 from aiducation.models.registry import (
     count_parameters,
     create_model,
+    has_aux_head,
     is_model,
     list_family_examples,
     list_models,
@@ -16,6 +17,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "count_parameters",
     "create_model",
+    "has_aux_head",
     "is_model",
     "list_family_examples",
     "list_models",

@@ -1,7 +1,8 @@
 """Checkpoints as plain files: ``model.safetensors`` (weights) + ``model.json`` (everything else).
 
-``model.json`` holds ``arch`` (registry name), ``arch_kwargs``, ``classes`` and free-form
-extras (training config, metrics, ...). The model is rebuilt from the registry and the weights
+``model.json`` holds ``arch`` (registry name), ``arch_kwargs`` (with the input ``mean`` and
+``std`` of a model that normalises its input), ``classes`` and free-form extras (training
+config, metrics, ...). The model is rebuilt from the registry and the weights
 are read with safetensors, so loading never unpickles anything. Before any weight is
 allocated, the model is built on the ``meta`` device and its shapes are checked against the
 safetensors header, so a broken or hostile checkpoint is one clear :class:`ValueError`.
@@ -10,7 +11,7 @@ safetensors header, so a broken or hostile checkpoint is one clear :class:`Value
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -20,10 +21,14 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from aiducation.atomic import atomic_directory
+from aiducation.models.layers import Normalize
 from aiducation.models.registry import create_model
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "model.json"
+# Input statistics of the checkpoints written before model.json stored them (``arch_kwargs``
+# ``mean``/``std``): fixed here, so changing the models' defaults never changes an old model.
+LEGACY_MEAN, LEGACY_STD = 0.5077, 0.2550
 
 
 @dataclass
@@ -33,7 +38,6 @@ class Checkpoint:
     model: nn.Module
     config: dict
     path: Path
-    extra: dict = field(default_factory=dict)
 
     @property
     def classes(self) -> list[str]:
@@ -74,8 +78,10 @@ def save_checkpoint(
     classes: list[str],
     **extra,
 ) -> Path:
-    """Write weights and config to ``directory`` atomically (temp dir, then rename)."""
+    """Write weights and config to ``directory`` atomically (temp dir, then rename); the input
+    statistics of the model's :class:`Normalize` layer join ``arch_kwargs``."""
     directory = Path(directory)
+    arch_kwargs = {**arch_kwargs, **input_statistics(model)}
     config = {"arch": arch, "arch_kwargs": arch_kwargs, "classes": list(classes), **extra}
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with atomic_directory(directory) as tmp:
@@ -89,8 +95,8 @@ def load_checkpoint(path: str | Path | None = None, device: str = "cpu") -> Chec
     directory = resolve_checkpoint_dir(path)
     try:
         config = _read_config(directory / CONFIG_FILE)
-        _check_weights(directory / WEIGHTS_FILE, config)
-        model = create_model(config["arch"], **config["arch_kwargs"])
+        kwargs = _check_weights(directory / WEIGHTS_FILE, config)
+        model = create_model(config["arch"], **kwargs)
         model.load_state_dict(load_file(str(directory / WEIGHTS_FILE), device=device))
         model.to(device).eval()
         with torch.inference_mode():
@@ -124,11 +130,21 @@ def _read_config(path: Path) -> dict:
     return config
 
 
-def _check_weights(weights: Path, config: dict) -> None:
-    """Compare the safetensors header with the model's shapes, allocating no weights."""
+def input_statistics(model: nn.Module) -> dict:
+    """``{"mean", "std"}`` of the model's :class:`Normalize` layer (``{}`` when it has none)."""
+    layer = next((m for m in model.modules() if isinstance(m, Normalize)), None)
+    return {} if layer is None else {"mean": layer.mean, "std": layer.std}
+
+
+def _check_weights(weights: Path, config: dict) -> dict:
+    """Compare the safetensors header with the model's shapes, allocating no weights; returns
+    the model's arguments (an old checkpoint's input statistics filled in: :data:`LEGACY_MEAN`)."""
+    kwargs = dict(config["arch_kwargs"])
     try:
         with torch.device("meta"):
-            skeleton = create_model(config["arch"], **config["arch_kwargs"])
+            skeleton = create_model(config["arch"], **kwargs)
+        if input_statistics(skeleton) and not {"mean", "std"} <= set(kwargs):
+            kwargs = {"mean": LEGACY_MEAN, "std": LEGACY_STD, **kwargs}
     except (TypeError, ValueError, KeyError) as exc:
         raise ValueError(
             f"{CONFIG_FILE}: cannot build {config['arch']!r} with arch_kwargs "
@@ -150,18 +166,4 @@ def _check_weights(weights: Path, config: dict) -> None:
             f"{WEIGHTS_FILE} does not fit {config['arch']!r} with arch_kwargs "
             f"{config['arch_kwargs']}: {'; '.join(problems[:3])}{more}"
         )
-
-
-def predict_proba(
-    model: nn.Module, faces_uint8: torch.Tensor, batch_size: int = 512
-) -> torch.Tensor:
-    """Class probabilities for ``(N, 48, 48)`` uint8 faces, evaluated in batches without grad."""
-    out = []
-    model.eval()
-    with torch.inference_mode():
-        for start in range(0, len(faces_uint8), batch_size):
-            batch = faces_uint8[start : start + batch_size].unsqueeze(1).float().div_(255)
-            out.append(model(batch).softmax(dim=1))
-    if not out:
-        return torch.empty(0, 0)
-    return torch.cat(out)
+    return kwargs

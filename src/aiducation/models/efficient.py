@@ -96,19 +96,19 @@ class FaceResNet(nn.Module):
         return classify(pooled), self.aux_head(pooled)
 
 
-@register_model
+@register_model(aux_head=True)
 def faceresnet_s(**kwargs) -> FaceResNet:
     """Default: width 16, depths (1, 2, 2), ~0.67 M parameters."""
     return FaceResNet(**{"width": 16, "depths": (1, 2, 2), **kwargs})
 
 
-@register_model
+@register_model(aux_head=True)
 def faceresnet_m(**kwargs) -> FaceResNet:
     """Medium: width 32, depths (1, 2, 2), ~2.7 M parameters, for longer training budgets."""
     return FaceResNet(**{"width": 32, "depths": (1, 2, 2), **kwargs})
 
 
-@register_model
+@register_model(aux_head=True)
 def faceresnet_t(**kwargs) -> FaceResNet:
     """Tiny: width 16, depths (1, 1, 1), ~0.3 M parameters, for tests and fast experiments."""
     return FaceResNet(**{"width": 16, "depths": (1, 1, 1), **kwargs})

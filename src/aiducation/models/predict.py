@@ -1,9 +1,18 @@
-"""Batched prediction of class and FER+ expression probabilities for uint8 face crops."""
+"""Batched prediction of class and FER+ expression probabilities for uint8 face crops: the one
+prediction path of training (validation), evaluation, bias analysis and inference."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from aiducation.defaults import EVAL_BATCH_SIZE
+
+
+def to_batch(faces: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
+    """uint8 ``(B, 48, 48)`` → float ``(B, 1, 48, 48)`` in ``[0, 1]``."""
+    batch = faces.unsqueeze(1).float().div_(255)
+    return batch.contiguous(memory_format=torch.channels_last) if channels_last else batch
 
 
 class WithExpression(nn.Module):
@@ -29,16 +38,17 @@ def classify_batches(
     faces: torch.Tensor,
     n_classes: int,
     *,
-    batch_size: int = 128,
+    batch_size: int = EVAL_BATCH_SIZE,
     tta_flip: bool = False,
+    channels_last: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Class probabilities ``(N, n_classes)`` and, when ``model`` outputs more columns (see
     :class:`WithExpression`), the expression probabilities of the rest, for uint8 faces
-    ``(N, 48, 48)``; ``tta_flip`` averages each with the mirrored face."""
+    ``(N, 48, 48)``; ``tta_flip`` averages each with the mirrored face. Never augmented; fp32."""
     model.eval()
     classes, expressions = [], []
     for start in range(0, len(faces), batch_size):
-        x = faces[start : start + batch_size].unsqueeze(1).float().div_(255)
+        x = to_batch(faces[start : start + batch_size], channels_last)
         logits = model(x).float()
         probs, extra = logits[:, :n_classes].softmax(dim=1), logits[:, n_classes:].softmax(dim=1)
         if tta_flip:

@@ -19,17 +19,37 @@ FamilyParser = Callable[[str], dict | None]
 
 _MODELS: dict[str, ModelFactory] = {}
 _FAMILIES: list[tuple[str, FamilyParser, ModelFactory]] = []
+_AUX_HEAD: set[ModelFactory] = set()  # factories that take ``aux_classes`` (a second head)
 
 
-def register_model(fn: ModelFactory) -> ModelFactory:
-    """Decorator: register ``fn`` under its own name."""
-    _MODELS[fn.__name__] = fn
-    return fn
+def register_model(
+    fn: ModelFactory | None = None, *, aux_head: bool = False
+) -> ModelFactory | Callable[[ModelFactory], ModelFactory]:
+    """Decorator: register ``fn`` under its own name (``@register_model`` or, for a model that
+    can grow an auxiliary head with ``aux_classes`` and ``forward_with_aux``,
+    ``@register_model(aux_head=True)``)."""
+
+    def register(factory: ModelFactory) -> ModelFactory:
+        _MODELS[factory.__name__] = factory
+        if aux_head:
+            _AUX_HEAD.add(factory)
+        return factory
+
+    return register(fn) if fn is not None else register
 
 
-def register_family(example: str, parse: FamilyParser, factory: ModelFactory) -> None:
+def register_family(
+    example: str, parse: FamilyParser, factory: ModelFactory, *, aux_head: bool = False
+) -> None:
     """Register a family whose names ``parse`` turns into keyword arguments for ``factory``."""
     _FAMILIES.append((example, parse, factory))
+    if aux_head:
+        _AUX_HEAD.add(factory)
+
+
+def has_aux_head(name: str) -> bool:
+    """Whether model ``name`` can be built with an auxiliary head (``aux_classes``)."""
+    return _resolve(name)[0] in _AUX_HEAD
 
 
 def _resolve(name: str) -> tuple[ModelFactory, dict]:

@@ -66,32 +66,43 @@ class CSVLogger(Callback):
 
 
 class Checkpointer(Callback):
-    """Saves ``best`` (on the monitored metric), ``last`` and the resumable state."""
+    """Saves ``best`` (highest ``monitor``), ``last`` and the resumable state."""
+
+    def __init__(self, monitor: str = "val_accuracy") -> None:
+        self.monitor = monitor
 
     def on_epoch_end(self, learner: Learner, row: dict) -> None:
-        if best_epoch(learner.history, learner.config.monitor) == row["epoch"]:
+        if best_epoch(learner.history, self.monitor) == row["epoch"]:
             learner.save_model("best")
         learner.save_model("last")
         learner.save_resume_state()
 
 
 class EarlyStopping(Callback):
+    """Stops after ``patience`` epochs without a better ``monitor`` (0: never) or once the run
+    has taken ``max_minutes`` (0: no limit); also checked at the start of a resumed run."""
+
+    def __init__(
+        self, monitor: str = "val_accuracy", patience: int = 0, max_minutes: float = 0.0
+    ) -> None:
+        self.monitor, self.patience, self.max_minutes = monitor, patience, max_minutes
+
     def on_fit_start(self, learner: Learner) -> None:
         self.on_epoch_end(learner, {})
 
     def on_epoch_end(self, learner: Learner, row: dict) -> None:
-        config = learner.config
-        if should_stop_early(learner.history, config.monitor, config.patience):
-            learner.stop_reason = f"no {config.monitor} improvement for {config.patience} epochs"
-        elif over_time_budget(learner.history, config.max_minutes):
-            learner.stop_reason = f"time budget of {config.max_minutes} min reached"
+        if should_stop_early(learner.history, self.monitor, self.patience):
+            learner.stop_reason = f"no {self.monitor} improvement for {self.patience} epochs"
+        elif over_time_budget(learner.history, self.max_minutes):
+            learner.stop_reason = f"time budget of {self.max_minutes} min reached"
 
 
 class ProgressBar(Callback):
-    """A tqdm bar per epoch with live loss/accuracy (if ``bar``), then one line per epoch."""
+    """A tqdm bar per epoch with live loss/accuracy (if ``bar``), then one line per epoch
+    (``epochs``: the planned number, shown as "epoch 3/30")."""
 
-    def __init__(self, bar: bool = True) -> None:
-        self.show_bar = bar
+    def __init__(self, bar: bool = True, epochs: int = 0) -> None:
+        self.show_bar, self.epochs = bar, epochs
 
     def on_epoch_start(self, learner: Learner) -> None:
         from tqdm.auto import tqdm
@@ -99,7 +110,7 @@ class ProgressBar(Callback):
         self.loss_sum, self.correct, self.seen = 0.0, 0, 0
         self.bar = tqdm(
             total=learner.steps_per_epoch,
-            desc=f"epoch {learner.epoch + 1}/{learner.config.epochs}",
+            desc=f"epoch {learner.epoch + 1}/{self.epochs or '?'}",
             leave=False,
             dynamic_ncols=True,
             disable=not self.show_bar,

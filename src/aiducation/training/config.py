@@ -8,10 +8,8 @@ from pathlib import Path
 
 from aiducation.atomic import write_json
 from aiducation.data.augment import AugmentConfig
-
-SCHEDULES = ("onecycle", "cosine", "constant")
-OPTIMIZERS = ("adamw", "adam", "sgd")
-TARGETS = ("hard", "soft")
+from aiducation.defaults import EVAL_BATCH_SIZE
+from aiducation.training.flags import BF16_MODES, OPTIMIZERS, SCHEDULES, TARGETS
 
 
 @dataclass
@@ -53,7 +51,7 @@ class TrainConfig:
     threads: int = 0  # torch intra-op threads (0 = leave torch's default)
     bf16: str = "auto"  # bfloat16 autocast: auto (only on CPUs with native bf16) | on | off
     channels_last: bool = True  # NHWC memory format for the model and batches
-    eval_batch_size: int = 512  # images per evaluation batch
+    eval_batch_size: int = EVAL_BATCH_SIZE  # images per evaluation batch
     tta_flip: bool = False  # test-time flip averaging for validation/test metrics
     progress: bool = True  # tqdm progress bar per epoch
 
@@ -64,7 +62,7 @@ class TrainConfig:
             ("schedule", self.schedule, SCHEDULES),
             ("optimizer", self.optimizer, OPTIMIZERS),
             ("targets", self.targets, TARGETS),
-            ("bf16", self.bf16, ("auto", "on", "off")),
+            ("bf16", self.bf16, BF16_MODES),
         ):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")

@@ -8,6 +8,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aiducation.models.checkpoint import load_checkpoint
+from aiducation.models.predict import classify_batches
+
 
 def teacher_probabilities(
     teachers: Sequence[str | Path],
@@ -21,9 +24,6 @@ def teacher_probabilities(
     Each teacher must answer with exactly ``classes`` (same names, same order), so that its
     probabilities can stand in for the student's targets.
     """
-    from aiducation.models.checkpoint import load_checkpoint
-    from aiducation.training.learner import predict
-
     faces = torch.from_numpy(np.ascontiguousarray(images))
     total = np.zeros((len(faces), len(classes)))
     for path in teachers:
@@ -32,7 +32,9 @@ def teacher_probabilities(
             raise ValueError(
                 f"teacher {path}: answers {checkpoint.classes}, but the student learns {classes}"
             )
-        probs = predict(checkpoint.model, faces, batch_size=batch_size, tta_flip=True)
+        probs, _ = classify_batches(
+            checkpoint.model, faces, len(classes), batch_size=batch_size, tta_flip=True
+        )
         total += probs.double().numpy()
     return total / len(teachers)
 

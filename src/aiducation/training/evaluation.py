@@ -1,9 +1,12 @@
-"""Evaluate a checkpoint on a split of a prepared dataset and write the results directory::
+"""Evaluate a checkpoint on dataset rows, and write the results directory::
 
 metrics.json      accuracy, macro/micro P/R/F1, per-class P/R/F1, confusion matrix, n
 metrics.md        the same as Markdown tables
 confusion.png     confusion matrix, counts and normalised
-predictions.csv   per image: index, image_name, true label, predicted label, probabilities
+predictions.csv   one row per image: index, image_name, y_true, y_pred, p_<class>...
+
+:func:`evaluate_checkpoint` is the one "load a checkpoint and score it" path: ``train``,
+``evaluate``, ``kfold``, ``bias --checkpoint`` and ``mitigate`` all call it.
 """
 
 from __future__ import annotations
@@ -13,47 +16,96 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from aiducation.data.dataset import PreparedDataset
 from aiducation.data.labels import OTHER
+from aiducation.defaults import EVAL_BATCH_SIZE
 from aiducation.models.checkpoint import Checkpoint
 from aiducation.outdir import output_dir
-from aiducation.training.learner import evaluate
-from aiducation.training.metrics import metrics_markdown
-from aiducation.training.scheme import scheme_markdown
+from aiducation.training.metrics import classification_metrics, metrics_markdown
+from aiducation.training.scheme import (
+    SplitPredictions,
+    evaluate_scheme,
+    has_other,
+    predict_faces,
+    restrict_to_scheme,
+    scheme_markdown,
+)
+
+PREDICTION_COLUMNS = ("index", "image_name", "y_true", "y_pred")
+"""The columns of every predictions CSV, then ``p_<class>`` per model output (documented in
+docs/outputs.md); ``y_true``/``y_pred`` are class names, ``y_pred`` one of the learning states."""
+
+
+def score(probs: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict:
+    """Metrics of ``probs`` (one column per model output) against ``labels``, plus ``loss``
+    (cross-entropy). A model with more outputs than ``classes`` (an extra "Other") is scored on
+    the decision restricted to ``classes``: its probabilities over them, renormalised."""
+    scheme = restrict_to_scheme(probs, len(classes)).astype(np.float64)
+    labels = np.asarray(labels, np.int64)
+    picked = scheme[np.arange(len(labels)), labels]
+    loss = float(-np.log(np.maximum(picked, 1e-12)).mean()) if len(labels) else 0.0
+    return {"loss": loss, **classification_metrics(labels, scheme.argmax(axis=1), classes)}
+
+
+def check_classes(checkpoint: Checkpoint, dataset: PreparedDataset) -> None:
+    """``ValueError`` unless the checkpoint's outputs are the dataset's classes (+ "Other")."""
+    if checkpoint.classes not in (dataset.classes, [*dataset.classes, OTHER]):
+        raise ValueError(
+            f"checkpoint classes {checkpoint.classes} differ from dataset classes {dataset.classes}"
+        )
+
+
+def predictions_frame(
+    faces: SplitPredictions, classes: list[str], outputs: list[str]
+) -> pd.DataFrame:
+    """The labelled faces of ``faces`` in the predictions schema (:data:`PREDICTION_COLUMNS`)."""
+    n = len(faces.indices)
+    probs = faces.probs[:n]
+    return pd.DataFrame(
+        {
+            "index": faces.indices,
+            "image_name": faces.image_names[:n],
+            "y_true": [classes[i] for i in faces.labels[:n]],
+            "y_pred": [classes[i] for i in probs[:, : len(classes)].argmax(axis=1)],
+            **{f"p_{c}": probs[:, i].round(6) for i, c in enumerate(outputs)},
+        }
+    )
 
 
 def evaluate_checkpoint(
     checkpoint: Checkpoint,
     dataset: PreparedDataset,
-    indices: np.ndarray,
+    indices: np.ndarray | None = None,
     *,
+    split: str | None = None,
     tta_flip: bool = False,
-    batch_size: int = 512,
+    batch_size: int = EVAL_BATCH_SIZE,
+    predictions: SplitPredictions | None = None,
 ) -> tuple[dict, pd.DataFrame]:
-    """Metrics and per-image predictions of ``checkpoint`` on ``dataset`` rows ``indices``."""
-    if checkpoint.classes not in (dataset.classes, [*dataset.classes, OTHER]):
-        raise ValueError(
-            f"checkpoint classes {checkpoint.classes} differ from dataset classes {dataset.classes}"
+    """Metrics and per-image predictions of ``checkpoint`` on dataset rows ``indices`` (default:
+    the labelled rows of ``split``).
+
+    With ``split`` and a checkpoint that answers "Other", the same prediction pass also covers
+    the split's unlabelled faces and ``metrics["out_of_scheme"]`` holds
+    :func:`~aiducation.training.scheme.evaluate_scheme`. ``predictions``: that pass, when
+    already made with the same ``tta_flip``.
+    """
+    check_classes(checkpoint, dataset)
+    other = split is not None and has_other(checkpoint.classes)
+    if predictions is None:
+        rows = dataset.split_indices(split) if indices is None else indices
+        predictions = predict_faces(
+            checkpoint.model, len(checkpoint.classes), dataset, rows,
+            unlabelled_split=split if other else None, tta_flip=tta_flip, batch_size=batch_size,
+        )  # fmt: skip
+    n = len(predictions.indices)
+    metrics = score(predictions.probs[:n], predictions.labels[:n], dataset.classes)
+    if other:
+        metrics["out_of_scheme"] = evaluate_scheme(
+            checkpoint, dataset, split, predictions=predictions
         )
-    images = torch.from_numpy(np.ascontiguousarray(dataset.images[indices]))
-    labels = dataset.labels[indices]
-    metrics, probs = evaluate(
-        checkpoint.model, images, labels, dataset.classes, batch_size=batch_size, tta_flip=tta_flip
-    )
-    classes = dataset.classes
-    predicted = probs[:, : len(classes)].argmax(dim=1).numpy()  # decision among the rule classes
-    predictions = pd.DataFrame(
-        {
-            "index": indices,
-            "image_name": dataset.meta["image_name"].to_numpy()[indices],
-            "label": [classes[i] for i in labels],
-            "predicted": [classes[i] for i in predicted],
-            **{f"p_{c}": probs[:, i].numpy().round(6) for i, c in enumerate(checkpoint.classes)},
-        }
-    )
-    return metrics, predictions
+    return metrics, predictions_frame(predictions, dataset.classes, checkpoint.classes)
 
 
 def write_evaluation(

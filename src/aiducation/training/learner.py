@@ -17,21 +17,21 @@ from __future__ import annotations
 
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from aiducation.atomic import write_json
 from aiducation.data.augment import augment_batch
-from aiducation.data.dataset import PreparedDataset, auxiliary_rows
-from aiducation.data.labels import OTHER, get_rule_set
-from aiducation.models import count_parameters, create_model
+from aiducation.data.dataset import PreparedDataset
+from aiducation.data.labels import OTHER
+from aiducation.models import count_parameters, create_model, has_aux_head
 from aiducation.models.checkpoint import save_checkpoint
+from aiducation.models.predict import classify_batches, to_batch
 from aiducation.training.callbacks import (
     Callback,
     Checkpointer,
@@ -41,12 +41,13 @@ from aiducation.training.callbacks import (
     best_epoch,
 )
 from aiducation.training.config import TrainConfig
-from aiducation.training.distill import blend_with_teachers, teacher_probabilities
+from aiducation.training.evaluation import score
 from aiducation.training.losses import batch_loss
-from aiducation.training.metrics import classification_metrics
+from aiducation.training.metrics import LOGGED_METRICS
 from aiducation.training.optim import build_optimizer, lr_at, use_bf16
 from aiducation.training.state import has_state, load_state, save_state
-from aiducation.training.targets import smooth, vote_resample_probs, vote_shares
+from aiducation.training.targets import vote_shares
+from aiducation.training.trainset import training_rows
 
 CONFIG_FILE = "config.json"
 LOG_FILE = "log.csv"
@@ -56,77 +57,15 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return (seed * 1_000_003 + epoch) % 2**63
 
 
-def to_batch(images: torch.Tensor, channels_last: bool) -> torch.Tensor:
-    """uint8 ``(B, 48, 48)`` → float ``(B, 1, 48, 48)`` in ``[0, 1]``."""
-    batch = images.unsqueeze(1).float().div_(255)
-    return batch.contiguous(memory_format=torch.channels_last) if channels_last else batch
-
-
-@torch.inference_mode()
-def predict(
-    model: nn.Module,
-    images: torch.Tensor,
-    *,
-    batch_size: int = 512,
-    tta_flip: bool = False,
-    channels_last: bool = False,
-) -> torch.Tensor:
-    """Class probabilities (fp32, never augmented; ``tta_flip`` averages with the mirror)."""
-    model.eval()
-    out = []
-    for start in range(0, len(images), batch_size):
-        x = to_batch(images[start : start + batch_size], channels_last)
-        probs = model(x).float().softmax(dim=1)
-        if tta_flip:
-            probs = (probs + model(x.flip(3)).float().softmax(dim=1)) / 2
-        out.append(probs)
-    return torch.cat(out) if out else torch.empty(0, 0)
-
-
-def evaluate(
-    model: nn.Module,
-    images: torch.Tensor,
-    labels: np.ndarray,
-    classes: list[str],
-    *,
-    batch_size: int = 512,
-    tta_flip: bool = False,
-    channels_last: bool = False,
-) -> tuple[dict, torch.Tensor]:
-    """Metrics (plus ``loss``: cross-entropy on the hard labels) and the probabilities.
-
-    A model with more outputs than ``classes`` (an extra "Other") is scored on the decision
-    restricted to ``classes``: its probabilities over them, renormalised. All outputs are
-    returned.
-    """
-    probs = predict(
-        model, images, batch_size=batch_size, tta_flip=tta_flip, channels_last=channels_last
-    )
-    scheme = restrict_to_scheme(probs, len(classes))
-    labels_t = torch.as_tensor(labels, dtype=torch.long)
-    loss = F.nll_loss(scheme.clamp_min(1e-12).log(), labels_t).item() if len(labels) else 0.0
-    metrics = classification_metrics(labels, scheme.argmax(dim=1).numpy(), classes)
-    return {"loss": loss, **metrics}, probs
-
-
-def restrict_to_scheme(probs: torch.Tensor, n_classes: int) -> torch.Tensor:
-    """Probabilities over the first ``n_classes`` outputs, renormalised to sum to 1."""
-    if probs.shape[1] <= n_classes:
-        return probs
-    kept = probs[:, :n_classes]
-    return kept / kept.sum(dim=1, keepdim=True).clamp_min(1e-12)
-
-
 @dataclass
 class FitResult:
     run_dir: Path
     best_epoch: int
     best_checkpoint: Path
     history: list[dict]
-    val_metrics: dict  # full metrics of the best checkpoint on the validation images
+    val_metrics: dict  # the best epoch's validation metrics (as logged: loss, accuracy, ...)
     stop_reason: str
     elapsed_s: float = 0.0
-    extras: dict = field(default_factory=dict)
 
 
 class Learner:
@@ -146,39 +85,33 @@ class Learner:
         self.config, self.run_dir = config, Path(run_dir)
         self.scheme_classes = dataset.classes  # what validation scores (labelled faces)
         self.classes = dataset.classes + [OTHER] * config.other_class  # the model's outputs
-        self.train_idx = np.asarray(train_idx, np.int64)
         self.val_idx = np.asarray(val_idx, np.int64)
-        self.sample_weights = _weights(sample_weights, len(self.train_idx), "sample_weights")
-        self.sampler_weights = _weights(sampler_weights, len(self.train_idx), "sampler_weights")
+        self.sample_weights = _weights(sample_weights, len(train_idx), "sample_weights")
+        self.sampler_weights = _weights(sampler_weights, len(train_idx), "sampler_weights")
         if self.sample_weights is not None:
             self.sample_weights /= self.sample_weights.mean()
-        images, votes, self.labels, targets = self._training_data(
-            dataset, sample_weights, sampler_weights
+        weighted = sample_weights is not None or sampler_weights is not None
+        rows = training_rows(config, dataset, train_idx, weighted=weighted)
+        self.train_idx, self.n_unlabelled, self.labels = (
+            rows.train_idx,
+            rows.n_unlabelled,
+            rows.labels,
         )
-        if config.teachers:
-            taught = self.train_idx[self.labels[self.train_idx] >= 0]
-            teacher = teacher_probabilities(
-                config.teachers, images[taught], self.classes, batch_size=config.eval_batch_size
-            )
-            targets[taught] = blend_with_teachers(targets[taught], teacher, config.distill_weight)
-        self.images = torch.from_numpy(np.ascontiguousarray(images))
-        self.targets = torch.from_numpy(targets).float()
+        self.images = torch.from_numpy(np.ascontiguousarray(rows.images))
+        self.targets = torch.from_numpy(rows.targets).float()
         self.vote_shares = (
-            torch.from_numpy(vote_shares(votes)).float() if config.aux_weight else None
+            torch.from_numpy(vote_shares(rows.votes)).float() if config.aux_weight else None
         )
         self.bf16 = use_bf16(config)
         self.arch_kwargs = {"num_classes": len(self.classes), **config.model_kwargs}
         if config.aux_weight:
             self.arch_kwargs["aux_classes"] = self.vote_shares.shape[1]
-        torch.manual_seed(config.seed)
-        try:
-            self.model = create_model(config.model, **self.arch_kwargs)
-        except TypeError as exc:
-            if "aux_classes" not in str(exc):
-                raise
+        if config.aux_weight and not has_aux_head(config.model):
             raise ValueError(
                 f"aux_weight needs a model with an auxiliary head; {config.model} has none"
-            ) from None
+            )
+        torch.manual_seed(config.seed)
+        self.model = create_model(config.model, **self.arch_kwargs)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = build_optimizer(self.model, config)
@@ -194,51 +127,6 @@ class Learner:
         self.history: list[dict] = []
         self.stop_reason = ""
         self.callbacks = list(callbacks or [])
-
-    def _targets(self, dataset: PreparedDataset, votes: np.ndarray, labels: np.ndarray):
-        """One-hot (or blended soft) targets over ``self.classes`` for rows with ``labels``."""
-        config = self.config
-        targets = np.eye(len(self.classes))[labels]
-        if config.targets == "soft":
-            rule_set = get_rule_set(dataset.summary.get("rule_set", "seed"))
-            soft = vote_resample_probs(
-                votes, labels, rule_set, config.soft_draws, config.seed, other=config.other_class
-            )
-            targets = config.hard_mix * targets + (1 - config.hard_mix) * soft
-        return smooth(targets, config.label_smoothing)
-
-    def _training_data(self, dataset: PreparedDataset, *weights) -> tuple[np.ndarray, ...]:
-        """Images, votes, labels and targets of all rows; with ``aux_unlabelled`` the usable
-        unlabelled training images follow the labelled ones and join ``train_idx``, labelled
-        "Other" with ``other_class``, else −1 (then they only feed the auxiliary loss)."""
-        images, votes, labels = dataset.images, dataset.votes, dataset.labels
-        targets = self._targets(dataset, votes, labels)
-        self.n_unlabelled = 0
-        if not self.config.aux_unlabelled:
-            return images, votes, labels, targets
-        if any(w is not None for w in weights):
-            raise ValueError("aux_unlabelled cannot be combined with per-image (sampler) weights")
-        extra = auxiliary_rows(dataset, self.train_idx)
-        if not len(extra):
-            raise ValueError(
-                f"{dataset.root}: no unlabelled training images for aux_unlabelled "
-                "(prepare the dataset again with this version of `aiducation prepare`)"
-            )
-        self.n_unlabelled = len(extra)
-        self.train_idx = np.concatenate([self.train_idx, len(labels) + np.arange(len(extra))])
-        extra_votes = dataset.unlabelled.votes[extra]
-        if self.config.other_class:
-            extra_labels = np.full(len(extra), self.classes.index(OTHER))
-            extra_targets = self._targets(dataset, extra_votes, extra_labels)
-        else:
-            extra_labels = np.full(len(extra), -1)
-            extra_targets = np.zeros((len(extra), targets.shape[1]))
-        return (
-            np.concatenate([images, dataset.unlabelled.images[extra]]),
-            np.concatenate([votes, extra_votes]),
-            np.concatenate([labels, extra_labels]),
-            np.concatenate([targets, extra_targets]),
-        )
 
     @property
     def eval_model(self) -> nn.Module:
@@ -371,21 +259,27 @@ def train_one_epoch(learner: Learner) -> dict:
 
 
 def evaluate_val(learner: Learner) -> tuple[dict, torch.Tensor]:
+    """Loss and metrics of :attr:`Learner.eval_model` on the validation images, and its
+    probabilities (every output)."""
     config = learner.config
-    return evaluate(
+    probs, _ = classify_batches(
         learner.eval_model,
         learner.images[torch.from_numpy(learner.val_idx)],
-        learner.labels[learner.val_idx],
-        learner.scheme_classes,
+        len(learner.classes),
         batch_size=config.eval_batch_size,
         tta_flip=config.tta_flip,
         channels_last=config.channels_last,
     )
+    return score(probs.numpy(), learner.labels[learner.val_idx], learner.scheme_classes), probs
 
 
 def default_callbacks(config: TrainConfig, run_dir: Path) -> list[Callback]:
-    callbacks: list[Callback] = [CSVLogger(run_dir / LOG_FILE), Checkpointer(), EarlyStopping()]
-    return [*callbacks, ProgressBar(bar=config.progress)]
+    return [
+        CSVLogger(run_dir / LOG_FILE),
+        Checkpointer(config.monitor),
+        EarlyStopping(config.monitor, config.patience, config.max_minutes),
+        ProgressBar(bar=config.progress, epochs=config.epochs),
+    ]
 
 
 def fit(
@@ -431,7 +325,7 @@ def fit(
         val_metrics, _ = evaluate_val(learner)
         learner.epoch += 1
         row = {"epoch": learner.epoch, **train_row, "val_loss": val_metrics["loss"]}
-        row.update({f"val_{k}": val_metrics[k] for k in _LOGGED_METRICS})
+        row.update({f"val_{k}": val_metrics[k] for k in LOGGED_METRICS})
         row["seconds"] = time.perf_counter() - t0
         row["elapsed_s"] = elapsed_before + time.perf_counter() - start
         learner.history.append(row)
@@ -440,37 +334,15 @@ def fit(
     return _result(learner)
 
 
-_LOGGED_METRICS = (
-    "accuracy",
-    "macro_precision",
-    "macro_recall",
-    "macro_f1",
-    "micro_precision",
-    "micro_recall",
-    "micro_f1",
-)
-
-
 def _result(learner: Learner) -> FitResult:
-    from aiducation.models.checkpoint import load_checkpoint
-
     best = best_epoch(learner.history, learner.config.monitor)
-    best_dir = learner.run_dir / "checkpoints" / "best"
-    model = load_checkpoint(best_dir).model if best_dir.is_dir() else learner.eval_model
-    val_metrics, _ = evaluate(
-        model,
-        learner.images[torch.from_numpy(learner.val_idx)],
-        learner.labels[learner.val_idx],
-        learner.scheme_classes,
-        batch_size=learner.config.eval_batch_size,
-        tta_flip=learner.config.tta_flip,
-    )
+    logged = next((row for row in learner.history if row["epoch"] == best), {})
     return FitResult(
         run_dir=learner.run_dir,
         best_epoch=best,
-        best_checkpoint=best_dir,
+        best_checkpoint=learner.run_dir / "checkpoints" / "best",
         history=learner.history,
-        val_metrics=val_metrics,
+        val_metrics={k[4:]: v for k, v in logged.items() if k.startswith("val_")},
         stop_reason=learner.stop_reason or "completed all epochs",
         elapsed_s=learner.history[-1]["elapsed_s"] if learner.history else 0.0,
     )

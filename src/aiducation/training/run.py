@@ -11,7 +11,7 @@ from aiducation.training.evaluation import evaluate_checkpoint, write_evaluation
 from aiducation.training.learner import LOG_FILE, FitResult, fit
 from aiducation.training.metrics import format_metrics
 from aiducation.training.plots import plot_history, save_figure
-from aiducation.training.scheme import calibrate_checkpoint, evaluate_scheme, has_other
+from aiducation.training.scheme import calibrate_checkpoint, has_other, predict_split
 
 
 def train_run(
@@ -38,21 +38,20 @@ def train_run(
     )
     checkpoint = load_checkpoint(result.best_checkpoint)
     print(f"best epoch {result.best_epoch} ({result.stop_reason}); {result.elapsed_s:.0f}s")
+    made = {}  # predictions to reuse: val without flip averaging, as the threshold is chosen
     if has_other(checkpoint.classes):
-        threshold = calibrate_checkpoint(checkpoint, dataset)
+        val = predict_split(checkpoint.model, len(checkpoint.classes), dataset, "val")
+        threshold = calibrate_checkpoint(checkpoint, dataset, predictions=val)
         print(f"Other: in-scheme threshold {threshold:.2f} (chosen on val)")
+        made = {} if config.tta_flip else {"val": val}
     test_metrics = {}
     for split in ("val", "test"):
-        indices = dataset.split_indices(split)
-        if len(indices) == 0:
+        if len(dataset.split_indices(split)) == 0:
             continue
         metrics, predictions = evaluate_checkpoint(
-            checkpoint, dataset, indices, tta_flip=config.tta_flip
-        )
-        if has_other(checkpoint.classes):
-            metrics["out_of_scheme"] = evaluate_scheme(
-                checkpoint, dataset, split, tta_flip=config.tta_flip
-            )
+            checkpoint, dataset, split=split, tta_flip=config.tta_flip,
+            batch_size=config.eval_batch_size, predictions=made.get(split),
+        )  # fmt: skip
         metrics.update(split=split, checkpoint=str(result.best_checkpoint), epoch=result.best_epoch)
         title = f"{config.model}: {split}"
         write_evaluation(run_dir / split, metrics, predictions, title, overwrite=True)

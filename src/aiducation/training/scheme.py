@@ -8,7 +8,7 @@ auxiliary vote-share head.
 
 Ground truth: a labelled face's rule class, or "Other" for a cleaned face no rule labels
 (``dataset.unlabelled``). All functions below are pure (NumPy in, dicts out) except
-:func:`predict_split`, which runs a model.
+:func:`predict_faces` (and :func:`predict_split`), which run a model.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sklearn.metrics import roc_auc_score
 
 from aiducation.data.dataset import PreparedDataset
 from aiducation.data.labels import OTHER, ferplus_majority
+from aiducation.defaults import EVAL_BATCH_SIZE
 from aiducation.models.predict import classify_batches, with_expression
 from aiducation.training.metrics import classification_metrics
 from aiducation.training.targets import EMOTION_VOTES
@@ -48,10 +49,21 @@ class SplitPredictions:
     labels: np.ndarray  # rule class id, or K ("Other") for unlabelled faces
     votes: np.ndarray  # (N, 10) FER+ votes
     image_names: np.ndarray
+    indices: np.ndarray | None = None  # dataset rows of the labelled faces (the first ones)
 
 
 def has_other(classes: list[str]) -> bool:
     return bool(classes) and classes[-1] == OTHER
+
+
+def restrict_to_scheme(probs: np.ndarray, n_classes: int) -> np.ndarray:
+    """Probabilities over the first ``n_classes`` outputs (the learning states), renormalised
+    to sum to 1; ``probs`` itself when it has no more columns."""
+    probs = np.asarray(probs)
+    if probs.shape[1] <= n_classes:
+        return probs
+    kept = probs[:, :n_classes]
+    return kept / np.maximum(kept.sum(axis=1, keepdims=True), 1e-12)
 
 
 def in_scheme_probability(probs: np.ndarray) -> np.ndarray:
@@ -134,39 +146,31 @@ def _share(event: np.ndarray, given: np.ndarray) -> float | None:
     return float(event[given].mean()) if given.any() else None
 
 
-@torch.inference_mode()
-def predict_split(
+def predict_faces(
     model: torch.nn.Module,
     n_outputs: int,
     dataset: PreparedDataset,
-    split: str,
+    rows: np.ndarray,
     *,
+    unlabelled_split: str | None = None,
     tta_flip: bool = False,
-    batch_size: int = 512,
+    batch_size: int = EVAL_BATCH_SIZE,
 ) -> SplitPredictions:
-    """Class probabilities (``n_outputs`` columns) and expression probabilities of ``model``
-    on all valid faces of ``split``."""
+    """Class probabilities (``n_outputs`` columns) and expression probabilities of ``model`` on
+    the labelled dataset ``rows``, followed by the unlabelled faces of ``unlabelled_split``."""
     k = len(dataset.classes)
-    labelled = dataset.split_indices(split)
-    images, votes, labels = (
-        [dataset.images[labelled]],
-        [dataset.votes[labelled]],
-        [dataset.labels[labelled]],
-    )
-    names = [dataset.meta["image_name"].to_numpy()[labelled]]
-    if dataset.unlabelled is not None:
-        rows = np.flatnonzero(dataset.unlabelled.meta["split"].to_numpy() == split)
-        images.append(dataset.unlabelled.images[rows])
-        votes.append(dataset.unlabelled.votes[rows])
-        labels.append(np.full(len(rows), k))
-        names.append(dataset.unlabelled.meta["image_name"].to_numpy()[rows])
+    rows = np.asarray(rows, np.int64)
+    images, votes, labels = [dataset.images[rows]], [dataset.votes[rows]], [dataset.labels[rows]]
+    names = [dataset.meta["image_name"].to_numpy()[rows]]
+    if unlabelled_split is not None and dataset.unlabelled is not None:
+        extra = np.flatnonzero(dataset.unlabelled.meta["split"].to_numpy() == unlabelled_split)
+        images.append(dataset.unlabelled.images[extra])
+        votes.append(dataset.unlabelled.votes[extra])
+        labels.append(np.full(len(extra), k))
+        names.append(dataset.unlabelled.meta["image_name"].to_numpy()[extra])
     faces = torch.from_numpy(np.ascontiguousarray(np.concatenate(images)))
     probs, expression = classify_batches(
-        with_expression(model),
-        faces,
-        n_outputs,
-        batch_size=batch_size,
-        tta_flip=tta_flip,
+        with_expression(model), faces, n_outputs, batch_size=batch_size, tta_flip=tta_flip
     )
     return SplitPredictions(
         probs=probs.numpy(),
@@ -174,7 +178,24 @@ def predict_split(
         labels=np.concatenate(labels),
         votes=np.concatenate(votes),
         image_names=np.concatenate(names),
+        indices=rows,
     )
+
+
+def predict_split(
+    model: torch.nn.Module,
+    n_outputs: int,
+    dataset: PreparedDataset,
+    split: str,
+    *,
+    tta_flip: bool = False,
+    batch_size: int = EVAL_BATCH_SIZE,
+) -> SplitPredictions:
+    """:func:`predict_faces` on all valid faces of ``split``, labelled and unlabelled."""
+    return predict_faces(
+        model, n_outputs, dataset, dataset.split_indices(split), unlabelled_split=split,
+        tta_flip=tta_flip, batch_size=batch_size,
+    )  # fmt: skip
 
 
 def scheme_markdown(metrics: dict, classes: list[str]) -> str:
@@ -211,16 +232,23 @@ def scheme_markdown(metrics: dict, classes: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def calibrate_checkpoint(checkpoint, dataset: PreparedDataset, *, split: str = "val") -> float:
+def calibrate_checkpoint(
+    checkpoint,
+    dataset: PreparedDataset,
+    *,
+    split: str = "val",
+    predictions: SplitPredictions | None = None,
+) -> float:
     """Choose the operating threshold of an "Other"-capable checkpoint on ``split`` (never
     test), without flip averaging as ``analyze`` runs, and store it in its ``model.json``
-    (``other_threshold``)."""
+    (``other_threshold``). ``predictions``: that split's, when already made without flip."""
     from aiducation.atomic import write_json
     from aiducation.models.checkpoint import CONFIG_FILE
 
     if split == "test":
         raise ValueError("the Other threshold must not be chosen on the test split")
-    predictions = predict_split(checkpoint.model, len(checkpoint.classes), dataset, split)
+    if predictions is None:
+        predictions = predict_split(checkpoint.model, len(checkpoint.classes), dataset, split)
     threshold = choose_threshold(predictions.probs, predictions.labels)
     checkpoint.config[THRESHOLD_KEY] = threshold
     checkpoint.config["other_threshold_rule"] = (
@@ -233,16 +261,23 @@ def calibrate_checkpoint(checkpoint, dataset: PreparedDataset, *, split: str = "
 
 
 def evaluate_scheme(
-    checkpoint, dataset: PreparedDataset, split: str, *, tta_flip: bool = False
+    checkpoint,
+    dataset: PreparedDataset,
+    split: str,
+    *,
+    tta_flip: bool = False,
+    predictions: SplitPredictions | None = None,
 ) -> dict:
-    """:func:`scheme_metrics` of ``checkpoint`` on every valid face of ``split``, at its saved
-    threshold (chosen on validation now, without saving, if it has none)."""
+    """:func:`scheme_metrics` of ``checkpoint`` on every valid face of ``split`` (``predictions``
+    when already made), at its saved threshold (chosen on validation now, without saving, if
+    it has none)."""
     threshold = checkpoint.config.get(THRESHOLD_KEY)
     rule = checkpoint.config.get("other_threshold_rule", "saved in model.json")
     if threshold is None:
         val = predict_split(checkpoint.model, len(checkpoint.classes), dataset, "val")
         threshold, rule = choose_threshold(val.probs, val.labels), "chosen on val now"
-    predictions = predict_split(
-        checkpoint.model, len(checkpoint.classes), dataset, split, tta_flip=tta_flip
-    )
+    if predictions is None:
+        predictions = predict_split(
+            checkpoint.model, len(checkpoint.classes), dataset, split, tta_flip=tta_flip
+        )
     return {**scheme_metrics(predictions, dataset.classes, threshold), "threshold_rule": rule}

@@ -7,33 +7,28 @@ in the package). The app adds no analysis of its own: it calls :mod:`aiducation.
 
 from __future__ import annotations
 
-import asyncio
-import io
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
 from aiducation import __version__
+from aiducation.defaults import DEFAULT_DETECTOR, RUNS_DIR
 from aiducation.errors import InputError
 from aiducation.limits import MAX_PIXELS
-from aiducation.web import experiments
-from aiducation.web.charts import shares_svg, state_colour
+from aiducation.web.analyze_page import add_analyze_routes
+from aiducation.web.annotate import add_annotate_routes
+from aiducation.web.charts import state_colour
+from aiducation.web.experiments import add_experiment_routes
+from aiducation.web.modelcard import add_model_routes
 from aiducation.web.security import AllowedHosts, RequestGuard
-from aiducation.web.uploads import (
-    ACCEPTED_SUFFIXES,
-    UnsupportedMedia,
-    UploadLimitMiddleware,
-    UploadTooLarge,
-    check_upload,
-)
+from aiducation.web.uploads import UnsupportedMedia, UploadLimitMiddleware, UploadTooLarge
 
 HERE = Path(__file__).parent
 PAGES = (("analyze", "Analyse"), ("experiments", "Experiments"), ("annotate", "Annotate"),
@@ -44,12 +39,12 @@ PAGES = (("analyze", "Analyse"), ("experiments", "Experiments"), ("annotate", "A
 class WebConfig:
     """Settings of one server (``aiducation serve`` flags)."""
 
-    results: str = "results"  # folder searched for runs, grid/k-fold tables and bias reports
+    results: str = str(RUNS_DIR)  # folder searched for runs, grid/k-fold tables and bias reports
     host: str = "127.0.0.1"  # bound address: requests must name it (or a loopback name) ...
     port: int = 8000  # ... with this port (web/security.py)
     allowed_hosts: tuple[str, ...] = ()  # more names (``name`` or ``name:port``) to accept
     model: str | None = None  # checkpoint or run directory (None: the bundled model)
-    detector: str = "yunet"
+    detector: str = DEFAULT_DETECTOR
     scheme: str = "other"  # other: a learning state or "Other"; seed4: always one of the four
     max_upload_mb: float = 50.0  # largest accepted upload, MiB
     max_pixels: int = MAX_PIXELS  # larger pictures / video frames are refused before decoding
@@ -88,7 +83,7 @@ class AppState:
                 detail = str(exc) if isinstance(exc, InputError) else f"{where}: {exc}"
                 raise ModelUnavailable(
                     f"the server's model cannot be loaded, so nothing can be analysed ({detail}); "
-                    "restart `aiducation serve` with a working --model"
+                    "restart `aiducation serve` with a working --checkpoint"
                 ) from exc
         return self._analyzer
 
@@ -171,132 +166,8 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
     async def home() -> RedirectResponse:
         return RedirectResponse("/analyze", status_code=302)
 
-    # ---- Analyse -------------------------------------------------------------------------
-    from aiducation.web.analysis import WebAnalysisOptions, analyze_upload, downloads
-
-    def options(aggregate_only: bool, blur: bool) -> WebAnalysisOptions:
-        return WebAnalysisOptions(
-            aggregate_only=aggregate_only, blur=blur, video_fps=config.video_fps,
-            max_frames=config.max_frames, tmp_dir=config.tmp_dir, max_pixels=config.max_pixels,
-        )  # fmt: skip
-
-    async def analyse(file: UploadFile, aggregate_only: bool, blur: bool):
-        data = await file.read(config.max_upload_bytes + 1)
-        await file.close()
-        upload = check_upload(file.filename or "upload", data, config.max_upload_bytes)
-        return await run_analysis(upload, aggregate_only, blur)
-
-    async def run_analysis(upload, aggregate_only: bool, blur: bool):
-        def work():
-            with state.lock:
-                return analyze_upload(upload, state.analyzer(), options(aggregate_only, blur))
-
-        return await asyncio.to_thread(work)
-
-    @app.get("/analyze", response_class=HTMLResponse)
-    async def analyze_page(request: Request) -> HTMLResponse:
-        return page(request, "analyze.html", active="analyze", accept=",".join(ACCEPTED_SUFFIXES),
-                    max_mb=config.max_upload_mb)  # fmt: skip
-
-    @app.post("/analyze", response_class=HTMLResponse)
-    async def analyze_submit(
-        request: Request,
-        file: Annotated[UploadFile, File()],
-        aggregate_only: Annotated[bool, Form()] = False,
-        blur: Annotated[bool, Form()] = False,
-    ) -> HTMLResponse:
-        return result_page(request, await analyse(file, aggregate_only, blur))
-
-    @app.post("/analyze/demo", response_class=HTMLResponse)
-    async def analyze_demo(
-        request: Request,
-        aggregate_only: Annotated[bool, Form()] = False,
-        blur: Annotated[bool, Form()] = False,
-    ) -> HTMLResponse:
-        """The bundled demo photo, for a first look without a photo of one's own."""
-        from aiducation.inference.runner import demo_image_path
-
-        path = demo_image_path()
-        upload = check_upload(path.name, path.read_bytes(), 2**31)
-        return result_page(request, await run_analysis(upload, aggregate_only, blur))
-
-    def result_page(request: Request, result) -> HTMLResponse:
-        from aiducation.inference.runner import USE_NOTICE
-
-        chart = shares_svg(result.summary["state_shares"], result.summary["state_counts"])
-        return page(request, "result.html", active="analyze", result=result, chart=chart,
-                    downloads=downloads(result), notice=USE_NOTICE)  # fmt: skip
-
-    @app.post("/api/analyze")
-    async def analyze_api(
-        file: Annotated[UploadFile, File()],
-        aggregate_only: Annotated[bool, Form()] = False,
-        blur: Annotated[bool, Form()] = False,
-    ) -> JSONResponse:
-        """Per-face results and shares as JSON (used by the webcam view)."""
-        result = await analyse(file, aggregate_only, blur)
-        return JSONResponse(result.to_json())
-
-    # ---- Experiments (plain ``def``: FastAPI runs file reading and plotting in its pool) ----
-    @app.get("/experiments", response_class=HTMLResponse)
-    def experiments_page(request: Request) -> HTMLResponse:
-        entries = experiments.find_entries(config.results)
-        return page(request, "experiments.html", active="experiments", entries=entries,
-                    results=config.results)  # fmt: skip
-
-    @app.get("/experiments/view", response_class=HTMLResponse)
-    def experiment_page(request: Request, path: str) -> HTMLResponse:
-        entry = experiments.entry_at(config.results, path)
-        if entry is None:
-            raise HTTPException(404)
-        tables = [t for t in (experiments.read_table(config.results, p) for p in entry.tables) if t]
-        reports = experiments.markdown_reports(config.results, entry)
-        inside = [
-            e for e in experiments.find_entries(Path(config.results) / entry.path)
-            if e.path != "."
-        ]  # fmt: skip
-        return page(request, "experiment.html", active="experiments", entry=entry,
-                    tables=tables, reports=reports, inside=inside)  # fmt: skip
-
-    @app.get("/results/{relative:path}")
-    def result_file(relative: str) -> FileResponse:
-        path = experiments.safe_path(config.results, relative)
-        if path is None:
-            raise HTTPException(404)
-        return FileResponse(path, media_type=experiments.MEDIA_TYPES[path.suffix.lower()])
-
-    @app.get("/experiments/history.png")
-    def history_png(path: str) -> Response:
-        """Training curves drawn from a run's current log.csv (works while it trains)."""
-        import matplotlib.pyplot as plt
-        import pandas as pd
-
-        from aiducation.training.plots import plot_history
-
-        log = experiments.safe_path(config.results, f"{path}/log.csv")
-        try:
-            frame = pd.read_csv(log) if log is not None else pd.DataFrame()
-        except (OSError, ValueError):  # a log being written or damaged: no curves yet
-            frame = pd.DataFrame()
-        if frame.empty or "epoch" not in frame:
-            raise HTTPException(404)
-        figure = plot_history(frame, title=path)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=90)
-        plt.close(figure)
-        return Response(buffer.getvalue(), media_type="image/png")
-
-    # ---- Model ---------------------------------------------------------------------------
-    @app.get("/model", response_class=HTMLResponse)
-    def model_page(request: Request) -> HTMLResponse:
-        from aiducation.web.modelcard import model_info
-
-        info = model_info(config.model)
-        return page(request, "model.html", active="model", info=info,
-                    settings=asdict(config))  # fmt: skip
-
-    # ---- Annotate ------------------------------------------------------------------------
-    from aiducation.web.annotate import add_annotate_routes
-
+    add_analyze_routes(app, state, page)
+    add_experiment_routes(app, state, page)
+    add_model_routes(app, state, page)
     add_annotate_routes(app, state, page)
     return app

@@ -13,11 +13,17 @@ tables, plots and reports.
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.exceptions import HTTPException
+
+from aiducation.training.metrics import HEADLINE_METRICS as HEADLINE
 
 SKIP_DIRS = frozenset({"checkpoints", "__pycache__", "crops", "annotated"})
 MEDIA_TYPES = {  # files served from the results folder; nothing else is
@@ -33,7 +39,6 @@ MEDIA_TYPES = {  # files served from the results folder; nothing else is
     ".txt": "text/plain; charset=utf-8",
 }
 SHOWN_SUFFIXES = frozenset(MEDIA_TYPES)
-HEADLINE = ("accuracy", "macro_precision", "macro_recall", "macro_f1")
 MAX_ROWS = 200
 
 
@@ -209,3 +214,56 @@ def markdown_reports(root: str | Path, entry: Entry) -> list[tuple[str, object]]
             name = relative if entry.path == "." else relative[len(entry.path) + 1 :]
             shown.append((name, markdown_to_html(path.read_text(errors="replace"))))
     return sorted(shown, key=lambda item: Path(item[0]).name != "report.md")
+
+
+def add_experiment_routes(app: FastAPI, state, page) -> None:
+    """Register the Experiments pages (plain ``def``: FastAPI runs file reading and plotting in
+    its thread pool) and the files of the results folder they link to."""
+    config = state.config
+
+    @app.get("/experiments", response_class=HTMLResponse)
+    def experiments_page(request: Request) -> HTMLResponse:
+        entries = find_entries(config.results)
+        return page(request, "experiments.html", active="experiments", entries=entries,
+                    results=config.results)  # fmt: skip
+
+    @app.get("/experiments/view", response_class=HTMLResponse)
+    def experiment_page(request: Request, path: str) -> HTMLResponse:
+        entry = entry_at(config.results, path)
+        if entry is None:
+            raise HTTPException(404)
+        tables = [t for t in (read_table(config.results, p) for p in entry.tables) if t]
+        reports = markdown_reports(config.results, entry)
+        inside = [
+            e for e in find_entries(Path(config.results) / entry.path)
+            if e.path != "."
+        ]  # fmt: skip
+        return page(request, "experiment.html", active="experiments", entry=entry,
+                    tables=tables, reports=reports, inside=inside)  # fmt: skip
+
+    @app.get("/results/{relative:path}")
+    def result_file(relative: str) -> FileResponse:
+        path = safe_path(config.results, relative)
+        if path is None:
+            raise HTTPException(404)
+        return FileResponse(path, media_type=MEDIA_TYPES[path.suffix.lower()])
+
+    @app.get("/experiments/history.png")
+    def history_png(path: str) -> Response:
+        """Training curves drawn from a run's current log.csv (works while it trains)."""
+        import matplotlib.pyplot as plt
+
+        from aiducation.training.plots import plot_history
+
+        log = safe_path(config.results, f"{path}/log.csv")
+        try:
+            frame = pd.read_csv(log) if log is not None else pd.DataFrame()
+        except (OSError, ValueError):  # a log being written or damaged: no curves yet
+            frame = pd.DataFrame()
+        if frame.empty or "epoch" not in frame:
+            raise HTTPException(404)
+        figure = plot_history(frame, title=path)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=90)
+        plt.close(figure)
+        return Response(buffer.getvalue(), media_type="image/png")

@@ -7,9 +7,11 @@ The card is Markdown next to the weights (``MODEL_CARD.md``, ``model_card.md`` o
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from aiducation.models.checkpoint import CONFIG_FILE, WEIGHTS_FILE, resolve_checkpoint_dir
@@ -59,3 +61,13 @@ def model_info(model: str | Path | None) -> ModelInfo:
                 info.card_html = markdown_to_html((folder / name).read_text())
                 return info
     return info
+
+
+def add_model_routes(app: FastAPI, state, page) -> None:
+    """Register the Model page: the model card and the server's settings."""
+
+    @app.get("/model", response_class=HTMLResponse)
+    def model_page(request: Request) -> HTMLResponse:
+        info = model_info(state.config.model)
+        return page(request, "model.html", active="model", info=info,
+                    settings=asdict(state.config))  # fmt: skip

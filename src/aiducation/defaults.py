@@ -1,0 +1,15 @@
+"""Default values that several commands and library modules share (no heavy imports here).
+
+Output folders follow one convention: every command writes under ``runs/`` unless ``--out``
+says otherwise (``runs/<model>-seed<seed>``, ``runs/grid``, ``runs/evaluate-<split>``,
+``runs/bias``, ``runs/analyze``, ...), and ``serve`` reads ``runs/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DATA_DIR = Path("prepared/ferplus")  # the prepared dataset (``aiducation prepare --out``)
+RUNS_DIR = Path("runs")  # where every command writes by default
+EVAL_BATCH_SIZE = 512  # faces per batch when predicting for evaluation
+DEFAULT_DETECTOR = "yunet"  # registered face detector of analyze / serve / the Python API

@@ -1,0 +1,83 @@
+"""The Analyse page: upload a photo or video (or take the demo photo), see the result page;
+``/api/analyze`` answers the same as JSON (the webcam view)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from aiducation.web.charts import shares_svg
+from aiducation.web.uploads import ACCEPTED_SUFFIXES, check_upload
+
+
+def add_analyze_routes(app: FastAPI, state, page) -> None:
+    """Register the Analyse page's routes; ``state.analyzer()`` loads the model on first use."""
+    from aiducation.web.analysis import WebAnalysisOptions, analyze_upload, downloads
+
+    config = state.config
+
+    def options(aggregate_only: bool, blur: bool) -> WebAnalysisOptions:
+        return WebAnalysisOptions(
+            aggregate_only=aggregate_only, blur=blur, video_fps=config.video_fps,
+            max_frames=config.max_frames, tmp_dir=config.tmp_dir, max_pixels=config.max_pixels,
+        )  # fmt: skip
+
+    async def analyse(file: UploadFile, aggregate_only: bool, blur: bool):
+        data = await file.read(config.max_upload_bytes + 1)
+        await file.close()
+        upload = check_upload(file.filename or "upload", data, config.max_upload_bytes)
+        return await run_analysis(upload, aggregate_only, blur)
+
+    async def run_analysis(upload, aggregate_only: bool, blur: bool):
+        def work():
+            with state.lock:
+                return analyze_upload(upload, state.analyzer(), options(aggregate_only, blur))
+
+        return await asyncio.to_thread(work)
+
+    @app.get("/analyze", response_class=HTMLResponse)
+    async def analyze_page(request: Request) -> HTMLResponse:
+        return page(request, "analyze.html", active="analyze", accept=",".join(ACCEPTED_SUFFIXES),
+                    max_mb=config.max_upload_mb)  # fmt: skip
+
+    @app.post("/analyze", response_class=HTMLResponse)
+    async def analyze_submit(
+        request: Request,
+        file: Annotated[UploadFile, File()],
+        aggregate_only: Annotated[bool, Form()] = False,
+        blur: Annotated[bool, Form()] = False,
+    ) -> HTMLResponse:
+        return result_page(request, await analyse(file, aggregate_only, blur))
+
+    @app.post("/analyze/demo", response_class=HTMLResponse)
+    async def analyze_demo(
+        request: Request,
+        aggregate_only: Annotated[bool, Form()] = False,
+        blur: Annotated[bool, Form()] = False,
+    ) -> HTMLResponse:
+        """The bundled demo photo, for a first look without a photo of one's own."""
+        from aiducation.inference.runner import demo_image_path
+
+        path = demo_image_path()
+        upload = check_upload(path.name, path.read_bytes(), 2**31)
+        return result_page(request, await run_analysis(upload, aggregate_only, blur))
+
+    def result_page(request: Request, result) -> HTMLResponse:
+        from aiducation.inference.runner import USE_NOTICE
+
+        chart = shares_svg(result.summary["state_shares"], result.summary["state_counts"])
+        return page(request, "result.html", active="analyze", result=result, chart=chart,
+                    downloads=downloads(result), notice=USE_NOTICE)  # fmt: skip
+
+    @app.post("/api/analyze")
+    async def analyze_api(
+        file: Annotated[UploadFile, File()],
+        aggregate_only: Annotated[bool, Form()] = False,
+        blur: Annotated[bool, Form()] = False,
+    ) -> JSONResponse:
+        """Per-face results and shares as JSON (used by the webcam view)."""
+        result = await analyse(file, aggregate_only, blur)
+        return JSONResponse(result.to_json())
