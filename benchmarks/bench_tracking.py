@@ -17,8 +17,9 @@ import cv2
 import pandas as pd
 
 from aiducation.inference.detectors import create_detector
+from aiducation.inference.evaluation import DetectionCounts, match_boxes
 from aiducation.inference.outputs import write_markdown_table
-from aiducation.inference.track_eval import evaluate_clip, read_track_truth
+from aiducation.inference.track_eval import evaluate_clip, read_track_truth, track_video
 from aiducation.inference.tracking import FaceTracker, IoUTracker, TrackerConfig
 
 HERE = Path(__file__).resolve().parent
@@ -30,6 +31,38 @@ TRACKERS = {
         TrackerConfig(cut_threshold=None), fps
     ),
 }
+
+
+DETECTORS = {
+    "yunet@0.6 + shape check (default)": {},
+    "yunet@0.6, no shape check": {"shape_check": None},
+    "yunet@0.7, no shape check": {"score_threshold": 0.7, "shape_check": None},
+}
+
+
+def detection_recall(media: Path, truth: pd.DataFrame) -> list[dict]:
+    """Faces found / false positives on the annotated frames (ignore regions not counted)."""
+    rows = []
+    for name, kwargs in DETECTORS.items():
+        total = DetectionCounts(0, 0, 0)
+        for clip in truth["clip"].unique():
+            clip_truth = truth[truth["clip"] == clip]
+            found = track_video(media / clip, create_detector("yunet", **kwargs), IoUTracker())
+            for frame, rows_ in clip_truth.groupby("frame"):
+                real = rows_[rows_["ignore"] == 0][["x", "y", "w", "h"]].to_numpy(float)
+                ignored = rows_[rows_["ignore"] != 0][["x", "y", "w", "h"]].to_numpy(float)
+                boxes = [b for _, b in found.get(frame, [])]
+                on_ignored = match_boxes(boxes, [tuple(b) for b in ignored], 0.3).true_positives
+                counts = match_boxes(boxes, [tuple(b) for b in real], 0.3)
+                total += DetectionCounts(
+                    counts.true_positives,
+                    max(0, counts.false_positives - on_ignored),
+                    counts.missed,
+                )
+        rows.append({"detector": name, "faces": total.faces, "found": total.true_positives,
+                     "false_positives": total.false_positives})  # fmt: skip
+        print(rows[-1], flush=True)
+    return rows
 
 
 def main() -> None:
@@ -51,10 +84,12 @@ def main() -> None:
                 )  # fmt: skip
                 rows.append({"clip": clip, "step": step, "tracker": name, **scores.as_row()})
                 print(rows[-1], flush=True)
+    detection = detection_recall(Path(args.media), truth)
     print(f"load average {os.getloadavg()[0]:.2f}")
     print(pd.DataFrame(rows).to_markdown(index=False) if _has_tabulate() else pd.DataFrame(rows))
     if args.out:
         write_markdown_table(Path(args.out), rows)
+        write_markdown_table(Path(args.out).with_suffix(".detection.md"), detection)
 
 
 def _has_tabulate() -> bool:
