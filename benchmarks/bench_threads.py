@@ -35,7 +35,9 @@ if task == "train":
     x = torch.rand(64, 1, 48, 48).to(memory_format=torch.channels_last)
     y = torch.randint(0, 4, (64,))
     def step():
-        opt.zero_grad(); torch.nn.functional.cross_entropy(model(x)[:, :4], y).backward(); opt.step()
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x)[:, :4], y).backward()
+        opt.step()
     step(); start = time.perf_counter()
     for _ in range(int(arg)): step()
     print(json.dumps((time.perf_counter() - start) / int(arg)))
