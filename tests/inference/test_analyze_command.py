@@ -136,6 +136,11 @@ def test_webcam_run_writes_summary_and_timeline(
     assert summary["per_source"][0]["source"] == "webcam:0"
     assert (tmp_path / "cam" / "timeline_webcam.png").is_file()
     assert (tmp_path / "cam" / "annotated" / "webcam.mp4").is_file()
+    # live frames are timed by the wall clock: these 6 took milliseconds, so no one was seen
+    # for the 1 s a student needs; the table is there, with its header
+    students = pd.read_csv(tmp_path / "cam" / "students.csv")
+    assert students.empty and "dominant_state" in students.columns
+    assert summary["per_source"][0]["tracks"] == 2 and summary["per_source"][0]["students"] == 0
 
 
 def test_reused_out_drops_the_previous_runs_files_only_with_overwrite(
