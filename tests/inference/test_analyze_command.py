@@ -211,7 +211,7 @@ def test_missing_webcam_gives_only_the_projects_error(checkpoint_dir, tmp_path, 
                  "--webcam", "97"]) == 2  # fmt: skip
     err = capfd.readouterr().err  # file descriptor 2: OpenCV's C++ logging included
     assert "[ WARN" not in err
-    assert err.strip().splitlines() == ["error: --webcam 97: no camera found at index 97"]
+    assert err.strip().splitlines() == ["error: camera 97: no camera found at index 97"]
 
 
 def test_cli_prints_students_of_a_video_and_threads_default_to_one(
