@@ -196,7 +196,7 @@ def test_cli_warns_about_missing_paths_and_names_each_bad_file_once(
     (tmp_path / "bad.jpg").write_text("not an image")
     photo = tmp_path / "ok.png"
     cv2.imwrite(str(photo), scene(FACES))
-    args = ["analyze", "--model", str(checkpoint_dir), "--no-progress", "--out"]
+    args = ["analyze", "--checkpoint", str(checkpoint_dir), "--no-progress", "--out"]
     assert main([*args, str(tmp_path / "o"), str(tmp_path / "gone.jpg"), str(photo)]) == 0
     err = capsys.readouterr().err
     assert f"warning: skipped {tmp_path / 'gone.jpg'}: no such file or folder" in err
@@ -207,7 +207,7 @@ def test_cli_warns_about_missing_paths_and_names_each_bad_file_once(
 
 
 def test_missing_webcam_gives_only_the_projects_error(checkpoint_dir, tmp_path, capfd):
-    assert main(["analyze", "--model", str(checkpoint_dir), "--out", str(tmp_path / "o"),
+    assert main(["analyze", "--checkpoint", str(checkpoint_dir), "--out", str(tmp_path / "o"),
                  "--webcam", "97"]) == 2  # fmt: skip
     err = capfd.readouterr().err  # file descriptor 2: OpenCV's C++ logging included
     assert "[ WARN" not in err
