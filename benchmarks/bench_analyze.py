@@ -42,7 +42,9 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_MEDIA = HERE.parent.parent / "shared" / "data" / "media"
 FRAME_SIZE = (640, 480)
 DETECTORS = {  # label → (registry name, kwargs)
-    "yunet@0.6 (default)": ("yunet", {"score_threshold": 0.6}),
+    "yunet@0.6 + shape check (default)": ("yunet", {"score_threshold": 0.6}),
+    "yunet@0.6, no shape check": ("yunet", {"score_threshold": 0.6, "shape_check": None}),
+    "yunet@0.7, no shape check": ("yunet", {"score_threshold": 0.7, "shape_check": None}),
     "yunet@0.9": ("yunet", {"score_threshold": 0.9}),
     "haar": ("haar", {}),
 }

@@ -87,3 +87,35 @@ def test_labelling_keeps_the_csv_permissions(prepared_dir, tmp_path):
     session.record(session.next_item(), "female")
     assert path.stat().st_mode & 0o777 == 0o600
     assert "female" in path.read_text()
+
+
+def test_a_key_press_is_read_without_enter_from_a_terminal(monkeypatch, capsys):
+    import os
+    import pty
+    import termios
+    import threading
+    import time
+
+    from aiducation.commands.annotate import read_key
+
+    master, slave = pty.openpty()
+
+    def press(key: bytes) -> None:  # once the terminal left line mode, as a user would
+        deadline = time.monotonic() + 10
+        while termios.tcgetattr(slave)[3] & termios.ICANON and time.monotonic() < deadline:
+            time.sleep(0.005)
+        os.write(master, key)
+
+    with os.fdopen(slave, "r", closefd=False) as terminal:
+        monkeypatch.setattr("sys.stdin", terminal)
+        for key, expected in ((b"2", "2"), (b"Q", "q")):  # no newline: input() would wait
+            typist = threading.Thread(target=press, args=(key,))
+            typist.start()
+            assert read_key("gender> ") == expected
+            typist.join()
+        assert termios.tcgetattr(slave)[3] & termios.ICANON  # line mode restored
+        os.write(master, b"10\n")  # more than 9 choices: a line is read instead
+        assert read_key("gender> ", single=False) == "10"
+    os.close(master)
+    os.close(slave)
+    assert capsys.readouterr().out.startswith("gender> 2\n")

@@ -136,6 +136,11 @@ def test_webcam_run_writes_summary_and_timeline(
     assert summary["per_source"][0]["source"] == "webcam:0"
     assert (tmp_path / "cam" / "timeline_webcam.png").is_file()
     assert (tmp_path / "cam" / "annotated" / "webcam.mp4").is_file()
+    # live frames are timed by the wall clock: these 6 took milliseconds, so no one was seen
+    # for the 1 s a student needs; the table is there, with its header
+    students = pd.read_csv(tmp_path / "cam" / "students.csv")
+    assert students.empty and "dominant_state" in students.columns
+    assert summary["per_source"][0]["tracks"] == 2 and summary["per_source"][0]["students"] == 0
 
 
 def test_reused_out_drops_the_previous_runs_files_only_with_overwrite(
@@ -183,3 +188,47 @@ def test_bad_option_values_are_one_line(tmp_path, capsys, option, fragment):
     err = capsys.readouterr().err.strip()
     assert err == f"error: {fragment}" or (err.startswith(f"error: {fragment}") and "\n" not in err)
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_warns_about_missing_paths_and_names_each_bad_file_once(
+    checkpoint_dir, tmp_path, capsys
+):
+    (tmp_path / "bad.jpg").write_text("not an image")
+    photo = tmp_path / "ok.png"
+    cv2.imwrite(str(photo), scene(FACES))
+    args = ["analyze", "--checkpoint", str(checkpoint_dir), "--no-progress", "--out"]
+    assert main([*args, str(tmp_path / "o"), str(tmp_path / "gone.jpg"), str(photo)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: skipped {tmp_path / 'gone.jpg'}: no such file or folder" in err
+    assert main([*args, str(tmp_path / "o2"), str(tmp_path / "bad.jpg")]) == 2
+    err = capsys.readouterr().err
+    assert err.count(str(tmp_path / "bad.jpg")) == 2  # once in the warning, once in the error
+    assert "bad.jpg: bad.jpg" not in err
+
+
+def test_missing_webcam_gives_only_the_projects_error(checkpoint_dir, tmp_path, capfd):
+    assert main(["analyze", "--checkpoint", str(checkpoint_dir), "--out", str(tmp_path / "o"),
+                 "--webcam", "97"]) == 2  # fmt: skip
+    err = capfd.readouterr().err  # file descriptor 2: OpenCV's C++ logging included
+    assert "[ WARN" not in err
+    assert err.strip().splitlines() == ["error: camera 97: no camera found at index 97"]
+
+
+def test_cli_prints_students_of_a_video_and_threads_default_to_one(
+    stub_analyzer, synthetic_video, tmp_path, capsys, monkeypatch
+):
+    from aiducation.cli import build_parser
+    from aiducation.inference import runner
+
+    args = build_parser().parse_args(["analyze", str(synthetic_video)])
+    assert args.threads == 1 and args.min_student_seconds == 1.0 and not args.legend
+    monkeypatch.setattr(runner.Analyzer, "load", classmethod(lambda cls, *a, **k: stub_analyzer))
+    out = tmp_path / "o"
+    assert main(["analyze", str(synthetic_video), "--out", str(out), "--no-progress",
+                 "--legend", "--min-student-seconds", "1.5"]) == 0  # fmt: skip
+    assert "2 student(s) seen for at least 1.5 s (3 track(s))" in capsys.readouterr().out
+    assert len(pd.read_csv(out / "students.csv")) == 2
+    frame = cv2.VideoCapture(str(out / "annotated" / "class.mp4")).read()[1]
+    assert frame.shape[0] > 240  # the legend band below the 320×240 frames
+    for bad in (["--threads", "0"], ["--min-student-seconds", "-1"]):
+        assert main(["analyze", "--out", str(tmp_path / "x"), *bad]) == 2

@@ -96,3 +96,30 @@ def test_yunet_pads_tiny_images_instead_of_returning_garbage(shape: tuple) -> No
         for det in create_detector("yunet").detect(image):
             x, y, w, h = det.box
             assert x >= 0 and x + w <= shape[1] and y >= 0 and y + h <= shape[0]
+
+
+def _yunet_row(w: float, h: float, eye_gap: float, score: float) -> np.ndarray:
+    row = np.zeros(15, np.float32)
+    row[:4] = [10, 10, w, h]
+    row[4:8] = [10 + w / 2 - eye_gap / 2, 30, 10 + w / 2 + eye_gap / 2, 30]  # right, left eye
+    row[14] = score
+    return row
+
+
+@pytest.mark.parametrize(
+    ("w", "h", "eye_gap", "score", "kept"),
+    [
+        (26, 39, 8.3, 0.67, False),  # the hand in the demo photo: narrow, eyes close, weak
+        (26, 39, 8.3, 0.80, True),  # the same shape with a confident score
+        (43, 70, 21, 0.62, True),  # half-visible face at the frame edge: narrow, eyes apart
+        (40, 48, 12, 0.65, True),  # a weak but face-shaped box
+    ],
+)
+def test_shape_check_drops_weak_odd_shaped_detections(w, h, eye_gap, score, kept) -> None:
+    assert detectors.FaceShapeCheck().plausible(_yunet_row(w, h, eye_gap, score)) is kept
+
+
+def test_demo_photo_gives_19_faces_without_the_hand() -> None:
+    image = read_image(demo_image_path())
+    assert len(create_detector("yunet").detect(image)) == 19
+    assert len(create_detector("yunet", shape_check=None).detect(image)) == 20

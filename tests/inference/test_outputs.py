@@ -28,6 +28,14 @@ def test_timeline_stacks_one_band_per_state() -> None:
     assert [row["faces"] for row in summary["per_frame"]] == [2, 1, 0]
 
 
+def test_timeline_count_axis_has_whole_number_ticks() -> None:
+    frames = [frame(0, ["Angry", "Bored"]), frame(1, ["Bored"]), frame(2, ["Angry"])]
+    fig = timeline_figure(frames, CLASSES)
+    fig.canvas.draw()
+    ticks = [t for t in fig.axes[0].get_yticks() if 0 <= t <= fig.axes[0].get_ylim()[1]]
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks)
+
+
 def test_failed_writes_leave_no_files(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="cannot encode"):
         write_image(tmp_path / "x.unknown", np.zeros((4, 4), np.uint8))

@@ -99,3 +99,14 @@ def test_resume_as_printed_after_ctrl_c_with_non_default_data(
     assert main([*printed.split("aiducation ")[1].split(), "--no-progress"]) == 0  # as printed
     assert (run / "test" / "metrics.json").is_file()
     assert len((run / "log.csv").read_text().splitlines()) == 1 + 2  # header + both epochs
+
+
+def test_thread_defaults_are_one_and_threads_overrides() -> None:
+    from aiducation.cli import build_parser
+    from aiducation.commands.train import train_config
+
+    parser = build_parser()
+    assert train_config(parser.parse_args(["train"])).threads == 1
+    assert train_config(parser.parse_args(["train", "--threads", "2"])).threads == 2
+    assert parser.parse_args(["serve"]).threads == 1
+    assert parser.parse_args(["analyze"]).threads == 1

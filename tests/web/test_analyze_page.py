@@ -90,8 +90,9 @@ def test_video_result_has_timeline_frames_and_tracks(client, video_bytes, web_co
     assert response.status_code == 200, response.text[:500]
     html = response.text
     assert 'id="timeline-chart"' in html
-    (timeline,) = data_urls(html, "image/png")
+    (timeline,) = data_urls(html.split('id="timeline"')[1], "image/png")  # after: no thumbnails
     assert timeline.startswith(b"\x89PNG")
+    assert len(data_urls(html, "image/png")) == 1 + 2  # the timeline and 2 students' faces
     assert 1 <= len(data_urls(html, "image/jpeg")) <= 6
     payload = json.loads(data_urls(html, "application/json")[0])
     assert payload["kind"] == "video" and payload["summary"]["frames"] == 10  # 5 of 10 fps
@@ -288,3 +289,29 @@ def test_other_is_its_own_share_with_its_expression(web_config, photo_bytes):
     table = pd.read_csv(io.BytesIO(data_urls(html, "text/csv")[0]))
     assert sorted(table["state"]) == ["Angry", "Other"]
     assert {"expression", "in_scheme", "p_Other"} <= set(table.columns)
+
+
+def test_video_result_has_a_students_table_legend_and_download(client, video_bytes):
+    html = client.post("/analyze", files={"file": ("lesson.mp4", video_bytes)}).text
+    table = html.split('id="students-table"')[1].split("</table>")[0]
+    assert table.count("<tr>") == 3  # header + 2 students (bright all along, dark from 1 s)
+    assert 'alt="face of student 0"' in table  # thumbnails: faces are not blurred
+    assert 'id="legend"' in html and "neutral face with no sadness or anger at all" in html
+    payload = json.loads(data_urls(html, "application/json")[0])
+    assert [s["dominant_state"] for s in payload["students"]] == ["Angry", "Bored"]
+    assert payload["students"][0]["seconds_on_screen"] == 2.0
+    assert "thumbnail" not in payload["students"][0]
+    students_csv = data_urls(html, "text/csv")[1].decode()
+    assert students_csv.splitlines()[0].startswith("source,student,frames,seconds_on_screen")
+    blurred = client.post("/analyze", files={"file": ("lesson.mp4", video_bytes)},
+                          data={"blur": "true"}).text  # fmt: skip
+    assert 'id="students-table"' in blurred and "face of student" not in blurred
+    hidden = client.post("/analyze", files={"file": ("lesson.mp4", video_bytes)},
+                         data={"aggregate_only": "true"}).text  # fmt: skip
+    assert 'id="students"' not in hidden
+    assert json.loads(data_urls(hidden, "application/json")[0])["students"] is None
+
+
+def test_analyze_page_explains_the_states(client):
+    html = client.get("/analyze").text
+    assert html.count("<dt data-state=") == 5 and "smiling, surprised or fearful" in html

@@ -161,6 +161,36 @@ def test_upload_video_shows_the_class_timeline(driver, site, video_bytes, tmp_pa
     assert driver.execute_script("return arguments[0].duration", clip) > 0
 
 
+def test_video_result_shows_students_table_and_legend(driver, site, tmp_path):
+    """A 4-s clip of the demo photo (19 faces, YuNet): one row per student, a legend."""
+    import cv2
+    from selenium.webdriver.common.by import By
+
+    url, _ = site
+    frame = cv2.resize(cv2.imread(str(demo_image_path())), (640, 448))
+    video = tmp_path / "class.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (640, 448))
+    for _ in range(40):
+        writer.write(frame)
+    writer.release()
+    driver.get(f"{url}/analyze")
+    legend = driver.find_element(By.ID, "legend")
+    assert legend.is_displayed() and "Focused" in legend.text
+    driver.find_element(By.ID, "file").send_keys(str(video))
+    driver.find_element(By.ID, "analyze-button").click()
+    table = wait_for(driver, "#students-table")
+    rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
+    assert 15 <= len(rows) <= 21 and table.is_displayed()
+    first = rows[0].find_elements(By.TAG_NAME, "td")
+    assert float(first[2].text) >= 3.0  # seconds on screen
+    assert first[4].text in {"Angry", "Bored", "Focused", "Neutral"}
+    thumb = rows[0].find_element(By.CSS_SELECTOR, "img.thumb")
+    assert driver.execute_script("return arguments[0].naturalWidth", thumb) == 48
+    terms = [dt.text for dt in driver.find_elements(By.CSS_SELECTOR, "#legend dt")]
+    assert terms == ["Angry", "Bored", "Focused", "Neutral"]  # the model's states
+    assert "no sadness or anger" in driver.find_element(By.ID, "legend").text
+
+
 def test_webcam_frames_are_analysed_live(driver, site):
     """Chromium's fake camera feeds the page; frames go to /api/analyze about once a second."""
     from selenium.webdriver.common.by import By

@@ -10,6 +10,7 @@ from aiducation.defaults import DEFAULT_DETECTOR, RUNS_DIR
 from aiducation.errors import InputError
 from aiducation.limits import MAX_PIXELS
 
+DEFAULT_THREADS = 1  # measured: docs/benchmarks.md, "Thread defaults"
 HELP = "Analyse photos, folders, videos or a webcam: each face's learning state + class summary."
 
 
@@ -56,8 +57,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="class shares over time only: no per-face records, annotated media or crops",
     )  # fmt: skip
     parser.add_argument("--blur", action="store_true", help="blur faces in annotated outputs")
-    parser.add_argument("--save-crops", action="store_true", help="also write 48x48 face crops")
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    parser.add_argument(
+        "--save-crops", action="store_true",
+        help="also write the 48x48 face crops (and a thumbnail per student of a video)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--legend", action="store_true",
+        help="add a legend of what each state means below annotated pictures and videos",
+    )  # fmt: skip
+    parser.add_argument(
+        "--min-student-seconds", type=float, default=1.0, metavar="S",
+        help="video: tracks seen for less time are not counted as students (default %(default)g)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--threads", type=int, default=DEFAULT_THREADS,
+        help="CPU threads for PyTorch and OpenCV (default %(default)s: fastest as measured, "
+        "see docs/benchmarks.md)",
+    )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -69,6 +85,10 @@ def check_options(args: argparse.Namespace) -> None:
         raise InputError(f"--webcam {args.webcam}: expected a camera index ≥ 0")
     if args.max_frames is not None and args.max_frames < 1:
         raise InputError(f"--max-frames {args.max_frames}: expected at least 1")
+    if not (math.isfinite(args.min_student_seconds) and args.min_student_seconds >= 0):
+        raise InputError(f"--min-student-seconds {args.min_student_seconds}: expected ≥ 0")
+    if args.threads < 1:
+        raise InputError(f"--threads {args.threads}: expected at least 1")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
 
     from aiducation.inference.runner import AnalyzeConfig, run_analysis
 
-    torch.set_num_threads(max(1, args.threads))
-    cv2.setNumThreads(max(1, args.threads))
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(args.threads)
     config = AnalyzeConfig(
         inputs=list(args.inputs),
         out=args.out,
@@ -96,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
         aggregate_only=args.aggregate_only,
         blur=args.blur,
         save_crops=args.save_crops,
+        legend=args.legend,
+        min_student_seconds=args.min_student_seconds,
         progress=not args.no_progress,
         overwrite=args.overwrite,
     )
@@ -105,6 +127,12 @@ def run(args: argparse.Namespace) -> int:
         f"{summary['sources']} source(s), {summary['frames']} frame(s), "
         f"{summary['faces_seen']} face(s): {shares}"
     )
+    for source in summary["per_source"]:
+        if "students" in source:
+            print(
+                f"{source['source']}: {source['students']} student(s) seen for at least "
+                f"{config.min_student_seconds:g} s ({source['tracks']} track(s))"
+            )
     if summary["errors"]:
         print(f"{len(summary['errors'])} input(s) skipped: see summary.json")
     print(f"results in {config.out}/")

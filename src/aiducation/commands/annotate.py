@@ -4,6 +4,7 @@ images in the terminal; resumable, never changes earlier labels."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from aiducation.defaults import DATA_DIR
@@ -22,6 +23,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--seed", type=int, default=0, help="seed of the sample (keep it to resume)")
     add("--no-art", action="store_true", help="do not draw the face in the terminal")
     add("--preview", type=Path, help="also write the face, enlarged, to this PNG each time")
+
+
+def read_key(prompt: str, single: bool = True) -> str:
+    """One key press from a terminal (no Enter needed; Ctrl-C still works), or one line when
+    the input is not a terminal (a pipe, a file) or ``single`` is False. End of input: "q"."""
+    stream = sys.stdin
+    if single and stream.isatty():
+        import termios
+        import tty
+
+        print(prompt, end="", flush=True)
+        fd = stream.fileno()
+        saved = termios.tcgetattr(fd)
+        try:
+            tty.setcbreak(fd)
+            key = stream.read(1)
+        finally:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        print(key if key.isprintable() else "", flush=True)
+        return key.lower() if key else "q"
+    try:
+        return input(prompt).strip().lower()
+    except EOFError:
+        return "q"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,10 +83,7 @@ def run(args: argparse.Namespace) -> int:
         if args.preview:
             save_preview(face, args.preview)
         print(f"{done + 1}/{total}  {meta['image_name']}  ({meta['label']})  {menu}")
-        try:
-            answer = input(f"{args.attribute}> ").strip().lower()
-        except EOFError:
-            answer = "q"
+        answer = read_key(f"{args.attribute}> ", single=len(session.choices) <= 9)
         if answer == "q":
             break
         if answer not in keys:

@@ -48,7 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="attribute CSV written by the Annotate page (default %(default)s)",
     )  # fmt: skip
     parser.add_argument("--attributes", help="JSON file defining the attributes to label")
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    parser.add_argument(
+        "--threads", type=int, default=1,
+        help="CPU threads (default 1: measured fastest, docs/benchmarks.md)",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

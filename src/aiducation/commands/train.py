@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from aiducation.defaults import DATA_DIR, RUNS_DIR
 from aiducation.errors import InputError
 from aiducation.training.flags import add_train_arguments
 
+DEFAULT_THREADS = 1  # measured: 5× faster per step than 2 threads on a busy 2-core machine
 HELP = "Train a model on a prepared dataset (run dir: config, log, checkpoints, plots, test)."
 
 
@@ -22,11 +24,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_train_arguments(parser)
 
 
+def train_config(args: argparse.Namespace):
+    """The TrainConfig of the flags, with the measured thread default when none is set."""
+    from aiducation.training.flags import config_from_args
+
+    config = config_from_args(args)
+    if not config.threads:  # unset or 0 ("torch's choice": 2 on 2 cores)
+        config = replace(config, threads=DEFAULT_THREADS)
+    return config
+
+
 def run(args: argparse.Namespace) -> int:
     from aiducation.data.dataset import load_prepared
     from aiducation.outdir import check_output_dir
     from aiducation.training.config import TrainConfig
-    from aiducation.training.flags import config_from_args
     from aiducation.training.learner import CONFIG_FILE
     from aiducation.training.run import train_run
 
@@ -38,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         config = TrainConfig.from_dict(described["train"])
         data_dir, run_dir = Path(described.get("data", args.data)), args.resume
     else:
-        config, data_dir = config_from_args(args), args.data
+        config, data_dir = train_config(args), args.data
         run_dir = args.out or RUNS_DIR / f"{config.model}-seed{config.seed}"
         if (run_dir / CONFIG_FILE).exists() and not args.overwrite:
             raise InputError(

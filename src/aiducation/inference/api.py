@@ -27,7 +27,7 @@ from aiducation.inference.detectors import (
 from aiducation.inference.images import read_image
 from aiducation.inference.preprocess import DEFAULT_MARGIN, crop_faces
 from aiducation.inference.results import FrameResult, VideoResult, faces_from_probabilities
-from aiducation.inference.tracking import IoUTracker
+from aiducation.inference.tracking import FaceTracker, Tracker
 from aiducation.inference.video import frame_step, iter_frames, open_video, video_fps
 
 FrameCallback = Callable[[np.ndarray, FrameResult, np.ndarray], None]
@@ -69,7 +69,7 @@ class Analyzer:
         source: str = "<array>",
         frame: int = 0,
         time: float | None = None,
-        tracker: IoUTracker | None = None,
+        tracker: Tracker | None = None,
     ) -> tuple[FrameResult, np.ndarray]:
         """Result for one BGR frame plus the ``(N, 48, 48)`` crops that were classified.
 
@@ -80,10 +80,11 @@ class Analyzer:
         boxes = [d.box for d in detections]
         crops = crop_faces(image, boxes, self.margin)
         probabilities, expressions = self.classifier.predict_with_expression(crops)
-        ids = tracker.update(boxes) if tracker is not None else None
+        scores = [d.score for d in detections]
+        ids = tracker.update(boxes, scores, image) if tracker is not None else None
         faces = faces_from_probabilities(
             boxes,
-            [d.score for d in detections],
+            scores,
             probabilities,
             self.classifier.classes,
             ids,
@@ -124,12 +125,13 @@ def analyze_video(
     model: str | Path | None = None,
     detector: str = DEFAULT_DETECTOR,
     analyzer: Analyzer | None = None,
-    tracker: IoUTracker | None = None,
+    tracker: Tracker | None = None,
     on_frame: FrameCallback | None = None,
 ) -> VideoResult:
     """Analyse every ``every``-th frame (or about ``fps`` frames/s) of a video file.
 
-    Faces are tracked with an :class:`IoUTracker`, so ``face_id`` follows one person.
+    Faces are tracked with a :class:`FaceTracker` (ByteTrack, new tracks after shot cuts),
+    so ``face_id`` follows one person.
     ``on_frame(frame, result, crops)`` is called per analysed frame (e.g. to write video).
     A file that opens but yields no frame raises :class:`InputError`.
     """
@@ -153,13 +155,13 @@ def analyze_stream(
     rate: float,
     step: int,
     analyzer: Analyzer,
-    tracker: IoUTracker | None = None,
+    tracker: Tracker | None = None,
     on_frame: FrameCallback | None = None,
     live: bool = False,
     max_frames: int | None = None,
 ) -> VideoResult:
     """Analyse frames from an open capture until it ends, ``max_frames``, or (live) Ctrl-C."""
-    tracker = tracker if tracker is not None else IoUTracker(max_missed=max(2, 10 // step))
+    tracker = tracker if tracker is not None else FaceTracker(fps=rate / step)
     result = VideoResult(source=source, fps=rate)
     try:
         for index, time, frame in iter_frames(capture, step, rate, live):

@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from aiducation.inference.draw import OTHER_COLOUR, STATE_COLOURS
 from aiducation.inference.results import FrameResult
@@ -30,6 +31,7 @@ def timeline_figure(frames: list[FrameResult], classes: list[str], title: str = 
     ax.set_title(title or "Learning states over time")
     ax.set_xlim(times.min() if len(times) else 0, times.max() if len(times) > 1 else 1)
     ax.set_ylim(0, max(1.0, counts.sum(axis=1).max() if len(counts) else 1.0) * 1.1)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of faces: whole numbers
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.grid(alpha=0.3)
     return fig

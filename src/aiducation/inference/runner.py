@@ -7,7 +7,8 @@ reason) is reported in ``summary.json["errors"]`` with the reason and the others
 
 Output folder: ``annotated/`` (images, ``.mp4`` per video), ``faces.csv`` + ``faces.json``
 (one row per face), ``summary.json`` (shares, per-frame counts, config), per video a
-``timeline_<name>.png`` + ``.csv``, and ``crops/`` only with ``save_crops``.
+``timeline_<name>.png`` + ``.csv``, ``students.csv`` (one row per tracked student of each
+video/webcam source), and ``crops/`` + ``students/`` thumbnails only with ``save_crops``.
 ``aggregate_only`` writes no per-face data at all: only summary.json and the timelines.
 The folder follows the output-folder rule of :mod:`aiducation.outdir` (``overwrite``).
 """
@@ -43,6 +44,12 @@ from aiducation.inference.outputs import (
 from aiducation.inference.plots import timeline_figure
 from aiducation.inference.preprocess import DEFAULT_MARGIN
 from aiducation.inference.results import FrameResult, face_records, record_columns, summarize
+from aiducation.inference.students import (
+    StudentRules,
+    Thumbnails,
+    student_columns,
+    summarize_students,
+)
 from aiducation.inference.video import (
     VIDEO_SUFFIXES,
     frame_step,
@@ -83,6 +90,8 @@ class AnalyzeConfig:
     blur: bool = False
     save_crops: bool = False
     progress: bool = True
+    legend: bool = False  # draw a legend of the states' meanings on annotated pictures
+    min_student_seconds: float = StudentRules.min_seconds  # shorter tracks are not students
     overwrite: bool = False  # write into a non-empty ``out`` (replacing only our own files)
 
 
@@ -129,6 +138,7 @@ class _Run:
         self.out = out  # the staging folder of :func:`aiducation.outdir.output_dir`
         self.frames: list[FrameResult] = []
         self.sources: list[dict] = []
+        self.students: list[dict] | None = None  # rows of students.csv once a video ran
 
     def _save_crops(self, name: str, result: FrameResult, crops: np.ndarray) -> None:
         if self.config.save_crops and not self.config.aggregate_only:
@@ -140,12 +150,16 @@ class _Run:
         image = read_image(path, self.config.max_pixels)
         result, crops = self.analyzer.analyze_frame(image, source=str(path))
         if not self.config.aggregate_only:
-            shown = annotate(image, result.faces, self.config.blur)
+            shown = self._annotate(image, result)
             if Path(name).suffix.lower() not in WRITABLE_SUFFIXES:  # e.g. GIF: write PNG
                 name = f"{name}.png"
             write_image(self.out / "annotated" / name, shown)
         self._save_crops(Path(name).stem, result, crops)
         self._add("image", [result])
+
+    def _annotate(self, image: np.ndarray, result: FrameResult) -> np.ndarray:
+        classes = self.analyzer.classes if self.config.legend else None
+        return annotate(image, result.faces, self.config.blur, legend=classes)
 
     def file(self, path: Path, name: str) -> None:
         """One image or video file, written under ``name`` in the output folder."""
@@ -168,9 +182,13 @@ class _Run:
             disable=not self.config.progress,
         )  # fmt: skip
 
+        thumbnails = Thumbnails()
+
         def on_frame(frame: np.ndarray, result: FrameResult, crops: np.ndarray) -> None:
             bar.update()
-            shown = annotate(frame, result.faces, self.config.blur)
+            if self.config.save_crops and not self.config.aggregate_only:
+                thumbnails.add(result, crops)
+            shown = self._annotate(frame, result)
             if sink is not None:
                 sink.write(shown)
             if self.config.show:
@@ -197,7 +215,25 @@ class _Run:
             self.out / f"timeline_{stem}.png",
             timeline_figure(result.frames, self.analyzer.classes, f"Learning states: {name}"),
         )
-        self._add("webcam" if live else "video", result.frames, students=len(result.track_ids))
+        students = self._students(result.frames, stem, thumbnails)
+        kind = "webcam" if live else "video"
+        self._add(kind, result.frames, students=students, tracks=len(result.track_ids))
+
+    def _students(self, frames: list[FrameResult], stem: str, thumbnails: Thumbnails) -> int:
+        """Add a video's students to students.csv (thumbnails with crops); their number."""
+        rules = StudentRules(min_seconds=self.config.min_student_seconds)
+        students = summarize_students(frames, self.analyzer.classes, rules)
+        if self.config.aggregate_only:
+            return len(students)
+        self.students = self.students or []
+        for student in students:
+            row = student.row(self.analyzer.classes)
+            crop = thumbnails.get(student.student)
+            if crop is not None:
+                row["thumbnail"] = f"students/{stem}_id{student.student}.png"
+                write_image(self.out / row["thumbnail"], crop)
+            self.students.append(row)
+        return len(students)
 
     def _add(self, kind: str, frames: list[FrameResult], **extra) -> None:
         self.frames += frames
@@ -212,6 +248,9 @@ class _Run:
             records = face_records(self.frames, classes)
             write_table(self.out / "faces.csv", records, record_columns(classes))
             write_json(self.out / "faces.json", records)
+        if self.students is not None and not self.config.aggregate_only:
+            columns = student_columns(classes) + (["thumbnail"] if self.config.save_crops else [])
+            write_table(self.out / "students.csv", self.students, columns)
         summary = {
             "classes": classes,
             **summarize(self.frames, classes),
@@ -249,7 +288,17 @@ def _attempt(source: str, work: Callable[[], None], errors: list[dict]) -> None:
         detail = " ".join(str(exc).split()) or "no details"
         reason = f"{source}: analysis failed ({type(exc).__name__}: {detail})"
     errors.append({"source": source, "error": reason})
-    print(f"warning: skipped {reason}", file=sys.stderr)
+    _warn(errors[-1])
+
+
+def describe(error: dict) -> str:
+    """``source: reason``, naming the source once (most reasons already start with it)."""
+    source, reason = str(error["source"]), str(error["error"])
+    return reason if reason.startswith(source) else f"{source}: {reason}"
+
+
+def _warn(error: dict) -> None:
+    print(f"warning: skipped {describe(error)}", file=sys.stderr)
 
 
 def run_analysis(config: AnalyzeConfig, analyzer: Analyzer | None = None) -> dict:
@@ -271,11 +320,13 @@ def _analyze(config: AnalyzeConfig, run: _Run) -> dict:
         run.video(open_webcam(config.webcam), f"webcam:{config.webcam}", "webcam", live=True)
         return run.finish([])
     files, errors = expand_inputs(config.inputs or [str(demo_image_path())])
+    for error in errors:  # missing paths, empty folders
+        _warn(error)
     bar = tqdm(files, desc="analyze", unit="file", disable=not config.progress or len(files) < 2)
     for path, name in bar:
         bar.set_postfix_str(name[-30:])
         _attempt(str(path), partial(run.file, path, name), errors)
     if not run.sources:
-        details = "; ".join(f"{e['source']}: {e['error']}" for e in errors) or "no input"
+        details = "; ".join(describe(e) for e in errors) or "no input"
         raise InputError(f"nothing could be processed ({details})")
     return run.finish(errors)

@@ -36,8 +36,15 @@ def open_video(path: str | Path, max_pixels: int = MAX_PIXELS) -> cv2.VideoCaptu
 
 
 def open_webcam(index: int) -> cv2.VideoCapture:
-    """Open camera ``index``; a missing camera raises :class:`InputError`."""
-    capture = cv2.VideoCapture(index)
+    """Open camera ``index``; a missing camera raises :class:`InputError` (OpenCV's own
+    ``[ WARN ]`` lines about the failed attempt are silenced: the error says it all)."""
+    logging = cv2.utils.logging
+    level = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+    try:
+        capture = cv2.VideoCapture(index)
+    finally:
+        logging.setLogLevel(level)
     if not capture.isOpened():
         raise InputError(f"camera {index}: no camera found at index {index}")
     return capture

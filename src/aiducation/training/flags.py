@@ -99,7 +99,7 @@ TRAIN_FLAGS = (
     Flag("patience", int, "early stopping after N epochs without improvement"),
     Flag("max_minutes", float, "stop after the epoch that passes this wall time"),
     Flag("seed", int, "seed of weights, shuffling, augmentation and dropout"),
-    Flag("threads", int, "torch threads (default: torch's choice)"),
+    Flag("threads", int, "torch threads (train: default 1, measured in docs/benchmarks.md)"),
     Flag("bf16", str, "bfloat16 autocast (auto: CPUs with native bf16)", choices=BF16_MODES),
     Flag("augment", name="no-augment", value=NO_AUGMENT, help="train without augmentation"),
     Flag(

@@ -29,6 +29,7 @@ from aiducation.inference.results import (
     summarize,
 )
 from aiducation.inference.runner import USE_NOTICE
+from aiducation.inference.students import Thumbnails, student_columns, summarize_students
 from aiducation.inference.video import frame_step, open_video, video_fps
 from aiducation.limits import MAX_PIXELS
 from aiducation.web.uploads import CheckedUpload
@@ -59,6 +60,7 @@ class WebAnalysis:
     summary: dict
     records: list[dict] = field(default_factory=list)  # empty when aggregate-only
     images: list[str] = field(default_factory=list)  # annotated JPEGs as data: URLs
+    students: list[dict] = field(default_factory=list)  # per tracked student (video only)
     timeline_png: str | None = None  # data: URL (video only)
     video: str | None = None  # annotated sampled frames as a WebM data: URL (video only)
     options: WebAnalysisOptions = field(default_factory=WebAnalysisOptions)
@@ -71,9 +73,19 @@ class WebAnalysis:
             "classes": self.classes,
             "summary": self.summary,
             "faces": None if self.options.aggregate_only else self.records,
+            "students": None if self.options.aggregate_only else self.student_rows(),
             "aggregate_only": self.options.aggregate_only,
             "notice": USE_NOTICE,
         }
+
+    def student_rows(self) -> list[dict]:
+        """Per-student rows without the in-page thumbnails (students.csv / JSON)."""
+        return [{k: v for k, v in row.items() if k != "thumbnail"} for row in self.students]
+
+    def students_csv(self) -> str:
+        return pd.DataFrame(self.student_rows(), columns=student_columns(self.classes)).to_csv(
+            index=False
+        )
 
     def csv_text(self) -> str:
         """Per-face rows, or per-frame state counts when aggregate-only."""
@@ -121,6 +133,13 @@ def analyze_upload_image(
     return result
 
 
+def png_url(image: np.ndarray) -> str:
+    ok, encoded = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError("cannot encode a thumbnail")
+    return data_url(encoded.tobytes(), "image/png")
+
+
 def shrink(image: np.ndarray, max_side: int = 640) -> np.ndarray:
     """``image`` scaled down to at most ``max_side`` pixels, with even sides (for VP8)."""
     scale = min(1.0, max_side / max(image.shape[:2]))
@@ -136,6 +155,7 @@ def analyze_upload_video(
     from aiducation.inference.plots import timeline_figure
 
     stills: list[np.ndarray] = []
+    thumbnails = Thumbnails()
     clip = b""
     with tempfile.TemporaryDirectory(prefix="aiducation-web-", dir=options.tmp_dir) as tmp:
         path, clip_path = Path(tmp) / f"upload{upload.suffix}", Path(tmp) / "annotated.webm"
@@ -153,10 +173,12 @@ def analyze_upload_video(
             wanted = set(np.linspace(0, max(analysed - 1, 0), THUMBNAILS).round().astype(int))
             counter = iter(range(10**9))
 
-            def keep(frame: np.ndarray, result: FrameResult, _crops) -> None:
+            def keep(frame: np.ndarray, result: FrameResult, crops) -> None:
                 index = next(counter)
                 if options.aggregate_only:
                     return
+                if not options.blur:  # a student's thumbnail would show the face unblurred
+                    thumbnails.add(result, crops)
                 shown = shrink(annotate(frame, result.faces, options.blur))
                 if not writer:
                     fourcc = cv2.VideoWriter_fourcc(*"VP80")
@@ -180,7 +202,15 @@ def analyze_upload_video(
     if not video.frames:
         raise InputError(f"{upload.name}: no frame could be decoded (corrupt or empty video)")
     result = _result(upload, "video", video.frames, analyzer.classes, options)
-    result.summary["students"] = len(video.track_ids)
+    students = summarize_students(video.frames, analyzer.classes)
+    result.summary["students"] = len(students)
+    result.summary["tracks"] = len(video.track_ids)
+    if not options.aggregate_only:
+        for student in students:
+            row = student.row(analyzer.classes) | {"source": upload.name}
+            crop = thumbnails.get(student.student)
+            row["thumbnail"] = None if crop is None else png_url(crop)
+            result.students.append(row)
     result.summary["fps"] = round(rate, 3)
     result.images = [jpeg_url(image) for image in stills]
     result.video = data_url(clip, "video/webm") if clip else None
@@ -208,7 +238,8 @@ def downloads(result: WebAnalysis) -> dict[str, str]:
     stem = Path(result.name).stem or "analysis"
     suffix = "timeline" if result.options.aggregate_only else "faces"
     payload = json.dumps(result.to_json(), indent=2, default=str).encode()
-    return {
-        f"{stem}_{suffix}.csv": data_url(result.csv_text().encode(), "text/csv"),
-        f"{stem}.json": data_url(payload, "application/json"),
-    }
+    files = {f"{stem}_{suffix}.csv": data_url(result.csv_text().encode(), "text/csv")}
+    if result.kind == "video" and not result.options.aggregate_only:
+        files[f"{stem}_students.csv"] = data_url(result.students_csv().encode(), "text/csv")
+    files[f"{stem}.json"] = data_url(payload, "application/json")
+    return files

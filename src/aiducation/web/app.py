@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from aiducation import __version__
 from aiducation.defaults import DEFAULT_DETECTOR, RUNS_DIR
 from aiducation.errors import InputError
+from aiducation.inference.draw import STATE_MEANINGS
 from aiducation.limits import MAX_PIXELS
 from aiducation.web.analyze_page import add_analyze_routes
 from aiducation.web.annotate import add_annotate_routes
@@ -125,7 +126,9 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
         raise InputError(f"--host/--allow-host: {exc}") from exc
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.globals.update(pages=PAGES, version=__version__, state_colour=state_colour)
+    templates.env.globals.update(
+        pages=PAGES, version=__version__, state_colour=state_colour, state_meanings=STATE_MEANINGS
+    )
 
     def page(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
         return templates.TemplateResponse(request, name, context, status_code=status_code)

@@ -27,8 +27,11 @@
       const c = COLOURS[f.state] || "#888";
       const [x, y, w, h] = [f.x * scale, f.y * scale, f.w * scale, f.h * scale];
       ctx.strokeStyle = c; ctx.strokeRect(x, y, w, h);
-      ctx.fillStyle = c; ctx.fillRect(x, y - 16, ctx.measureText(f.state).width + 6, 16);
-      ctx.fillStyle = "#fff"; ctx.fillText(f.state, x + 3, y - 4);
+      // the label above the box, or inside it at the top edge; never past the sides
+      const lw = ctx.measureText(f.state).width + 6;
+      const lx = Math.max(0, Math.min(x, overlay.width - lw)), ly = y >= 16 ? y - 16 : y;
+      ctx.fillStyle = c; ctx.fillRect(lx, ly, lw, 16);
+      ctx.fillStyle = "#fff"; ctx.fillText(f.state, lx + 3, ly + 12);
     }
   }
 
