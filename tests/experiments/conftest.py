@@ -13,7 +13,7 @@ from tests.conftest import write_prepared
 from aiducation.cli import main
 
 GRID_MODELS = ("B4_N1_FC1_K3_AP4", "B4_N2_FC2_K5_AP4")
-TINY = ["--epochs", "2", "--batch-size", "16", "--threads", "1", "--no-progress"]
+TINY = ["--epochs", "2", "--batch-size", "16", "--threads", "1", "--no-progress", "--device", "cpu"]
 
 torch.set_num_threads(1)
 

@@ -102,7 +102,7 @@ def test_bias_cli_from_checkpoint_uses_split_file_or_declared_splits(tmp_path, p
         {"image": meta["image_name"], "age": rng.choice(["adult", "child"], len(meta))}
     )
     attrs.to_csv(tmp_path / "attrs.csv", index=False)
-    args = ["bias", "--checkpoint", str(run), "--data", str(prepared_dir)]
+    args = ["bias", "--checkpoint", str(run), "--data", str(prepared_dir), "--device", "cpu"]
     args += ["--attributes", str(tmp_path / "attrs.csv"), "--min-group-size", "5", *FAST]
     assert main([*args, "--out", str(tmp_path / "unknown")]) == 2
 

@@ -91,6 +91,7 @@ def test_mitigate_cli_end_to_end_then_bias_on_its_checkpoint(tmp_path, prepared_
     out = tmp_path / "mitigate"
     args = ["mitigate", "--attributes", str(tmp_path / "age.csv"), "--data", str(prepared_dir)]
     args += ["--out", str(out), "--config", str(tmp_path / "train.json"), "--threads", "1"]
+    args += ["--device", "cpu"]
     args += ["--strategy", "oversample", "group_prior", "--min-group-size", "5"]
     args += ["--bootstrap", "100", "--permutations", "100"]
     assert main(args) == 0

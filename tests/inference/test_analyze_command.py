@@ -102,11 +102,12 @@ def test_nothing_processable_raises(stub_analyzer, tmp_path):
 def test_cli_end_to_end_with_yunet(checkpoint_dir, media_folder, tmp_path, capsys):
     out = tmp_path / "out"
     args = ["analyze", "--model", str(checkpoint_dir), "--out", str(out), "--no-progress"]
+    args += ["--device", "cpu"]
     assert main([*args, str(demo_image_path()), str(media_folder / "sub" / "empty_room.png")]) == 0
     assert "2 source(s)" in capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
     assert 17 <= summary["faces_seen"] <= 22  # the synthetic room has none
-    assert summary["config"]["detector"] == "yunet"
+    assert summary["config"]["detector"] == "yunet" and summary["config"]["device"] == "cpu"
 
 
 @pytest.mark.parametrize(

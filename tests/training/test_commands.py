@@ -18,9 +18,11 @@ TINY = ["--model", "faceresnet_t", "--model-arg", "width=8", "--epochs", "2",
 def test_train_then_evaluate_reproduces_test_metrics(prepared_dir: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     aux = ["--aux-weight", "0.5", "--aux-unlabelled"]  # the checkpoint carries an extra head
-    assert main(["train", "--data", str(prepared_dir), "--out", str(run), *TINY, *aux]) == 0
+    cpu = ["--device", "cpu"]
+    assert main(["train", "--data", str(prepared_dir), "--out", str(run), *TINY, *aux, *cpu]) == 0
     described = json.loads((run / "config.json").read_text())
     assert described["train"]["aux_weight"] == 0.5 and described["n_train_unlabelled"] == 23
+    assert described["train"]["device"] == "cpu" and described["device"] == "cpu"
     for name in ("config.json", "log.csv", "plots/history.png", "test/metrics.json",
                  "test/confusion.png", "val/metrics.md", "checkpoints/best/model.safetensors",
                  "checkpoints/last/model.json", "checkpoints/resume/state.json"):  # fmt: skip
@@ -28,7 +30,10 @@ def test_train_then_evaluate_reproduces_test_metrics(prepared_dir: Path, tmp_pat
     assert json.loads((run / "config.json").read_text())["data"] == str(prepared_dir)
     out = tmp_path / "eval"
     assert (
-        main(["evaluate", "--model", str(run), "--data", str(prepared_dir), "--out", str(out)]) == 0
+        main(
+            ["evaluate", "--model", str(run), "--data", str(prepared_dir), "--out", str(out), *cpu]
+        )
+        == 0
     )
     ours, theirs = (json.loads((d / "metrics.json").read_text()) for d in (out, run / "test"))
     for key in ("accuracy", "macro_f1", "confusion_matrix", "per_class", "n"):

@@ -162,6 +162,26 @@ def test_resume_refuses_other_config(prepared_dir: Path, tmp_path: Path) -> None
         fit(tiny_config(epochs=1, lr=1e-2), data, train, val, tmp_path / "run")
 
 
+def test_a_run_resumes_on_another_device_and_records_the_one_used(
+    prepared_dir: Path, tmp_path: Path
+) -> None:
+    from aiducation.training.learner import default_callbacks
+
+    data, train, val = splits(prepared_dir)
+    cpu = tiny_config(epochs=2, device="cpu")
+    fit(cpu, data, train, val, tmp_path / "full")
+    with pytest.raises(KeyboardInterrupt):
+        callbacks = [InterruptAt(1), *default_callbacks(cpu, tmp_path / "cut")]
+        fit(cpu, data, train, val, tmp_path / "cut", callbacks=callbacks)
+    resumed = fit(tiny_config(epochs=2, device="auto"), data, train, val, tmp_path / "cut")
+    assert [row["epoch"] for row in resumed.history] == [1, 2]
+    full, cut = weights(tmp_path / "full"), weights(tmp_path / "cut")
+    for key in full:  # "auto" is the CPU here: the same numbers
+        torch.testing.assert_close(cut[key], full[key], rtol=0, atol=0)
+    described = json.loads((tmp_path / "cut" / "config.json").read_text())
+    assert described["train"]["device"] == "auto" and described["device"] == "cpu"
+
+
 def test_early_stopping_rule() -> None:
     history = [{"epoch": e, "val_accuracy": a} for e, a in enumerate([0.5, 0.7, 0.6, 0.7], 1)]
     assert not should_stop_early(history, "val_accuracy", 3)

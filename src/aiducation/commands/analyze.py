@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from aiducation.arguments import add_checkpoint_argument
+from aiducation.arguments import add_checkpoint_argument, add_device_argument, device_from_args
 from aiducation.defaults import DEFAULT_DETECTOR, RUNS_DIR
 from aiducation.errors import InputError
 from aiducation.limits import MAX_PIXELS
@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write into an existing non-empty --out (replaces only analyze's own files)",
     )  # fmt: skip
     add_checkpoint_argument(parser)
+    add_device_argument(parser)
     parser.add_argument(
         "--detector", default=DEFAULT_DETECTOR, help="face detector: yunet (default), haar"
     )
@@ -93,6 +94,7 @@ def check_options(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_options(args)
+    device_from_args(args)  # an absent device is one clear error before any work
     import cv2
     import torch
 
@@ -104,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         inputs=list(args.inputs),
         out=args.out,
         model=args.checkpoint,
+        device=args.device,
         detector=args.detector,
         margin=args.margin,
         scheme=args.scheme,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from aiducation.arguments import add_checkpoint_argument
+from aiducation.arguments import add_checkpoint_argument, add_device_argument, device_from_args
 from aiducation.defaults import RUNS_DIR
 
 HELP = "Bias analysis: metrics per attribute group (e.g. age), gaps, 95% CIs, permutation tests."
@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_checkpoint_argument(source, old_spelling=False, default_help="needs --data")
     parser.add_argument("--data", help="prepared dataset directory (with --checkpoint)")
+    add_device_argument(parser)  # with --checkpoint: where it predicts
     parser.add_argument(
         "--tta", action="store_true", help="with --checkpoint: average with the mirrored faces"
     )
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
     sources = [args.attributes, args.predictions, args.data]
     check_output_dir(args.out, overwrite=args.overwrite, inputs=sources)
+    device = device_from_args(args) if args.checkpoint else None  # predicts only from one
 
     attributes = read_attributes(args.attributes, args.id_column, args.columns)
     if args.checkpoint:
@@ -85,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
         classes = dataset.classes
         declared = args.trained_on.split(",") if args.trained_on else None
         frame, how = from_checkpoint(
-            args.checkpoint, dataset, attributes, declared, tta_flip=args.tta
-        )
+            args.checkpoint, dataset, attributes, declared, tta_flip=args.tta,
+            device=device,
+        )  # fmt: skip
     else:
         from aiducation.data.labels import LEARNING_STATES
 

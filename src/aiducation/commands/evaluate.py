@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from aiducation.arguments import add_checkpoint_argument
+from aiducation.arguments import add_checkpoint_argument, add_device_argument, device_from_args
 from aiducation.defaults import DATA_DIR, EVAL_BATCH_SIZE, RUNS_DIR
 from aiducation.errors import InputError
 
@@ -14,6 +14,7 @@ HELP = "Evaluate a run or checkpoint on a prepared split: metrics.json, tables, 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_checkpoint_argument(parser)
+    add_device_argument(parser)
     parser.add_argument(
         "--data", type=Path, default=DATA_DIR, help=f"prepared dataset (default {DATA_DIR})"
     )
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or RUNS_DIR / f"evaluate-{args.split}"
     check_output_dir(out, overwrite=args.overwrite, inputs=[args.data])
     try:
-        checkpoint = load_checkpoint(args.checkpoint)
+        checkpoint = load_checkpoint(args.checkpoint, device=device_from_args(args))
     except (FileNotFoundError, ValueError) as exc:
         raise InputError(f"--checkpoint: {exc}") from None
     try:

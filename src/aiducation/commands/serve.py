@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from aiducation.arguments import add_checkpoint_argument
+from aiducation.arguments import add_checkpoint_argument, add_device_argument, device_from_args
 from aiducation.defaults import DEFAULT_DETECTOR, RUNS_DIR
 from aiducation.limits import MAX_PIXELS
 
@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder with runs and reports (default %(default)s)",
     )
     add_checkpoint_argument(parser)
+    add_device_argument(parser)
     parser.add_argument("--detector", default=DEFAULT_DETECTOR, help="face detector: yunet, haar")
     parser.add_argument(
         "--scheme",
@@ -67,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--max-upload-mb must be positive, got {args.max_upload_mb}")
     if args.max_megapixels <= 0:
         raise InputError(f"--max-megapixels must be positive, got {args.max_megapixels:g}")
+    device_from_args(args)
     torch.set_num_threads(max(1, args.threads))
     config = WebConfig(
         results=args.results,
@@ -74,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         allowed_hosts=tuple(args.allow_host),
         model=args.checkpoint,
+        device=args.device,
         detector=args.detector,
         scheme=args.scheme,
         max_upload_mb=args.max_upload_mb,

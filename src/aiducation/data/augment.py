@@ -2,7 +2,9 @@
 
 One affine warp per batch (random flip, shift, rotation and scale drawn per image, applied with
 a single ``grid_sample``) plus optional random erasing. Randomness comes from an explicit
-``torch.Generator`` so an epoch's augmentation is reproducible from its seed.
+``torch.Generator`` so an epoch's augmentation is reproducible from its seed; the random numbers
+are drawn on the generator's device (the images' device: a CPU generator for CPU batches, a
+CUDA one for CUDA batches).
 """
 
 from __future__ import annotations
@@ -32,8 +34,12 @@ class AugmentConfig:
         )
 
 
+def _rand(size, generator: torch.Generator, dtype: torch.dtype | None = None) -> torch.Tensor:
+    return torch.rand(size, generator=generator, device=generator.device, dtype=dtype)
+
+
 def _uniform(n: int, bound: float, generator: torch.Generator) -> torch.Tensor:
-    return (torch.rand(n, generator=generator) * 2 - 1) * bound
+    return (_rand(n, generator) * 2 - 1) * bound
 
 
 def random_affine(
@@ -43,9 +49,9 @@ def random_affine(
     n = images.shape[0]
     angle = _uniform(n, math.radians(config.max_rotate), generator)
     scale = 1 + _uniform(n, config.max_scale, generator)
-    flip = torch.ones(n)
+    flip = torch.ones(n, device=generator.device)
     if config.flip:
-        flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
+        flip = torch.where(_rand(n, generator) < 0.5, -1.0, 1.0)
     shift = _uniform(2 * n, 2 * config.max_shift, generator).view(n, 2)  # grid units: side = 2
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack(
@@ -54,7 +60,7 @@ def random_affine(
             torch.stack([sin * flip, cos, shift[:, 1]], dim=1),
         ],
         dim=1,
-    ).to(images.dtype)
+    ).to(images.device, images.dtype)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
@@ -64,15 +70,15 @@ def random_erase(
 ) -> torch.Tensor:
     """Fill one random rectangle per selected image with uniform noise in ``[0, 1]``."""
     n, _, h, w = images.shape
-    chosen = torch.rand(n, generator=generator) < config.erase_prob
-    area = torch.rand(n, generator=generator) * config.erase_max_area * h * w
+    chosen = _rand(n, generator) < config.erase_prob
+    area = _rand(n, generator) * config.erase_max_area * h * w
     aspect = torch.exp(_uniform(n, math.log(2.0), generator))
     eh = (area * aspect).sqrt().clamp(1, h).long()
     ew = (area / aspect).sqrt().clamp(1, w).long()
-    top = (torch.rand(n, generator=generator) * (h - eh + 1)).long()
-    left = (torch.rand(n, generator=generator) * (w - ew + 1)).long()
-    rows = torch.arange(h).view(1, h, 1)
-    cols = torch.arange(w).view(1, 1, w)
+    top = (_rand(n, generator) * (h - eh + 1)).long()
+    left = (_rand(n, generator) * (w - ew + 1)).long()
+    rows = torch.arange(h, device=images.device).view(1, h, 1)
+    cols = torch.arange(w, device=images.device).view(1, 1, w)
     inside = (
         (rows >= top.view(n, 1, 1))
         & (rows < (top + eh).view(n, 1, 1))
@@ -80,7 +86,7 @@ def random_erase(
         & (cols < (left + ew).view(n, 1, 1))
         & chosen.view(n, 1, 1)
     ).unsqueeze(1)
-    noise = torch.rand(images.shape, generator=generator, dtype=images.dtype)
+    noise = _rand(images.shape, generator, images.dtype)
     return torch.where(inside, noise, images)
 
 

@@ -9,6 +9,10 @@ Local parallel runs split the machine's cores between processes (``threads`` tor
 each) so that ``workers × threads`` never exceeds the cores. The Ray backend submits each trial
 as a Ray task reserving ``threads`` CPUs (and ``gpus`` GPUs) on an existing cluster
 (``address``) or on a local Ray instance; Ray is imported only when used.
+
+GPUs: several local trials may share one GPU (``--workers`` with ``--device cuda``); with
+several GPUs trial i runs on ``cuda:(i mod GPUs)`` (:func:`trial_devices`). A Ray task runs on
+the GPU Ray reserved for it (``gpus`` per task; 0.5 puts two trials on one GPU).
 """
 
 from __future__ import annotations
@@ -55,6 +59,15 @@ def threads_per_trial(backend: BackendConfig, cores: int | None = None) -> int:
     if backend.name == "ray":
         return 1
     return max(1, (cores or available_cores()) // max(1, backend.workers))
+
+
+def trial_devices(backend: BackendConfig, device: str, n_trials: int) -> list[str]:
+    """The device of each trial (see :func:`aiducation.devices.trial_devices`): one GPU per
+    trial round-robin over several local GPUs, the GPU Ray reserved on Ray."""
+    from aiducation.devices import trial_devices as devices_for
+
+    return devices_for(device, n_trials, workers=backend.workers, ray_gpus=backend.gpus,
+                       ray=backend.name == "ray")  # fmt: skip
 
 
 def run_trials(

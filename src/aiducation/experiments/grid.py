@@ -21,11 +21,17 @@ from pathlib import Path
 import pandas as pd
 
 from aiducation.atomic import write_json
-from aiducation.experiments.backends import BackendConfig, run_trials, threads_per_trial
+from aiducation.experiments.backends import (
+    BackendConfig,
+    run_trials,
+    threads_per_trial,
+    trial_devices,
+)
 from aiducation.experiments.runs import (
     RESULT_FILE,
     atomic_write,
     check_unchanged,
+    comparable_config,
     load_dataset,
     markdown_table,
     read_result,
@@ -82,6 +88,7 @@ class GridSpec:
     def trials(self) -> list[GridTrial]:
         threads = self.config.threads or threads_per_trial(self.backend)
         quiet = self.backend.name == "ray" or self.backend.workers > 1
+        devices = trial_devices(self.backend, self.config.device, len(self.models))
         return [
             GridTrial(
                 model=name,
@@ -90,13 +97,14 @@ class GridSpec:
                     model=name,
                     threads=threads,
                     progress=self.config.progress and not quiet,
+                    device=device,
                 ).to_dict(),
                 data=str(self.data),
                 run_dir=str(self.out / "runs" / name),
                 limit=self.limit,
                 train_limit=self.train_limit,
             )
-            for name in self.models
+            for name, device in zip(self.models, devices, strict=True)
         ]
 
 
@@ -125,7 +133,7 @@ def run_grid_trial(trial: GridTrial) -> dict:
 
     dataset = subsample(load_dataset(trial.data, trial.limit), trial.train_limit, split="train")
     config = TrainConfig.from_dict(trial.config)
-    result, test = train_run(config, dataset, run_dir, resume=True)
+    result, test = train_run(config, dataset, run_dir, resume=True)  # on config.device
     best = next(row for row in result.history if row["epoch"] == result.best_epoch)
     row = {
         "model": trial.model,
@@ -212,7 +220,8 @@ def run_grid(spec: GridSpec) -> pd.DataFrame:
     spec.out.mkdir(parents=True, exist_ok=True)
     described = {
         "models": spec.models,
-        "config": {**spec.config.to_dict(), "threads": 0, "progress": True},
+        "config": comparable_config(spec.config),
+        "device": spec.config.device,  # as requested; each run's config.json: the one used
         "data": str(spec.data),
         "limit": spec.limit,
         "train_limit": spec.train_limit,

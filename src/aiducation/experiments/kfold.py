@@ -25,11 +25,17 @@ import numpy as np
 import pandas as pd
 
 from aiducation.atomic import write_json
-from aiducation.experiments.backends import BackendConfig, run_trials, threads_per_trial
+from aiducation.experiments.backends import (
+    BackendConfig,
+    run_trials,
+    threads_per_trial,
+    trial_devices,
+)
 from aiducation.experiments.runs import (
     RESULT_FILE,
     atomic_write,
     check_unchanged,
+    comparable_config,
     load_dataset,
     markdown_table,
     read_result,
@@ -109,11 +115,12 @@ def fold_trials(spec: KFoldSpec, plan: pd.DataFrame) -> list[FoldTrial]:
     threads = spec.config.threads or threads_per_trial(spec.backend)
     quiet = spec.backend.name == "ray" or spec.backend.workers > 1
     config = replace(spec.config, threads=threads, progress=spec.config.progress and not quiet)
+    devices = trial_devices(spec.backend, spec.config.device, spec.folds)
     index = plan["index"].to_numpy()
     return [
         FoldTrial(
             fold=i,
-            config=config.to_dict(),
+            config=replace(config, device=devices[i]).to_dict(),
             data=str(spec.data),
             run_dir=str(fold_dir(spec.out, i)),
             train_idx=index[plan[f"role_{i}"].to_numpy() == "train"],
@@ -149,7 +156,7 @@ def run_fold_trial(trial: FoldTrial) -> dict:
     result = fit(config, dataset, trial.train_idx, trial.val_idx, run_dir, resume=True)
     save_figure(plot_history(run_dir / "log.csv", f"fold {trial.fold}"), run_dir / "history.png")
     metrics, predictions = evaluate_checkpoint(
-        load_checkpoint(result.best_checkpoint),
+        load_checkpoint(result.best_checkpoint, device=config.device),
         dataset,
         trial.test_idx,
         tta_flip=config.tta_flip,
@@ -229,7 +236,8 @@ def run_kfold(spec: KFoldSpec) -> pd.DataFrame:
     plan = fold_plan(dataset, spec)
     described = {
         **{k: v for k, v in asdict(spec).items() if k not in ("config", "backend")},
-        "config": {**spec.config.to_dict(), "threads": 0, "progress": True},
+        "config": comparable_config(spec.config),
+        "device": spec.config.device,  # as requested; each fold's config.json: the one used
         "backend": asdict(spec.backend),
     }
     check_unchanged(spec.out / KFOLD_FILE, described, SPEC_KEYS)

@@ -51,7 +51,13 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
         help="torch threads (Ray: CPUs) per run (default: cores // workers locally, 1 on Ray)",
     )
     add("--address", help="Ray cluster address, e.g. auto or ray://head:10001 (default: local)")
-    add("--gpus", type=float, default=0.0, help="GPUs per Ray task")
+    add(
+        "--gpus",
+        type=float,
+        default=0.0,
+        help="GPUs reserved per Ray task (e.g. 0.5: two trials per GPU); the trial runs on its "
+        "GPU with --device auto or cuda",
+    )
 
 
 def backend_from_args(args: argparse.Namespace):
@@ -70,8 +76,17 @@ def backend_from_args(args: argparse.Namespace):
 
 
 def build_base_config(args: argparse.Namespace, model: str, preset: dict | None = None):
-    """The TrainConfig for ``model``: preset ← ``--config`` ← flags (later ones win)."""
-    return config_from_args(args, model=model, preset=preset)
+    """The TrainConfig for ``model``: preset ← ``--config`` ← flags (later ones win); its device
+    checked here for local runs, against ``--gpus`` for Ray (whose workers may have GPUs this
+    machine lacks)."""
+    from aiducation.experiments.backends import trial_devices
+
+    config = config_from_args(args, model=model, preset=preset, here=args.backend == "local")
+    try:
+        trial_devices(backend_from_args(args), config.device, 1)
+    except ValueError as exc:
+        raise InputError(f"--device: {exc}") from None
+    return config
 
 
 def check_models(models: list[str]) -> list[str]:

@@ -84,6 +84,14 @@ def write_table(frame: pd.DataFrame, stem: Path, markdown: str | None = None) ->
     return csv, md
 
 
+def comparable_config(config) -> dict:
+    """A TrainConfig as an experiment file records it: without what may change between runs
+    of one experiment (threads, progress bar, device)."""
+    saved = {**config.to_dict(), "threads": 0, "progress": True}
+    saved.pop("device")
+    return saved
+
+
 def check_unchanged(path: Path, described: dict, keys: tuple[str, ...]) -> None:
     """Raise ``ValueError`` if an earlier experiment in this directory used other ``keys``."""
     if not Path(path).is_file():

@@ -71,7 +71,8 @@ def _predict(config, checkpoint_dir: Path, dataset: PreparedDataset, rows: np.nd
     from aiducation.fairness.sources import predict_rows
 
     tta_flip = bool(config.train.get("tta_flip", False))
-    return predict_rows(checkpoint_dir, dataset, rows, tta_flip=tta_flip)[1]
+    device = config.train.get("device", "auto")
+    return predict_rows(checkpoint_dir, dataset, rows, tta_flip=tta_flip, device=device)[1]
 
 
 def _train(config, dataset, train_idx, val_idx, run_dir: Path, mitigation, split: pd.DataFrame):

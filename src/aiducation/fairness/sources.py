@@ -8,6 +8,7 @@ prepared dataset. :func:`require_held_out` refuses training images unless forced
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,9 @@ from aiducation.data.dataset import PreparedDataset
 from aiducation.errors import InputError
 from aiducation.fairness.holdout import trained_rows
 from aiducation.fairness.inputs import image_key, join_attributes, read_predictions
+
+if TYPE_CHECKING:
+    import torch
 
 
 def annotated_rows(dataset: PreparedDataset, attributes: pd.DataFrame) -> np.ndarray:
@@ -33,15 +37,17 @@ def predict_rows(
     rows: np.ndarray,
     *,
     tta_flip: bool = False,
+    device: str | torch.device = "cpu",
 ):
-    """Predicted class ids and probabilities of a checkpoint for dataset ``rows`` (a model with
-    an "Other" output is scored on the decision restricted to the dataset's classes)."""
+    """Predicted class ids and probabilities of a checkpoint (run on ``device``) for dataset
+    ``rows`` (a model with an "Other" output is scored on the decision restricted to the
+    dataset's classes)."""
     from aiducation.models.checkpoint import load_checkpoint
     from aiducation.training.evaluation import check_classes
     from aiducation.training.scheme import predict_faces, restrict_to_scheme
 
     try:
-        checkpoint = load_checkpoint(checkpoint_dir)
+        checkpoint = load_checkpoint(checkpoint_dir, device=device)
     except (FileNotFoundError, ValueError) as exc:
         raise InputError(f"checkpoint: {exc}") from None
     try:
@@ -62,6 +68,7 @@ def from_checkpoint(
     declared_splits: list[str] | None = None,
     *,
     tta_flip: bool = False,
+    device: str | torch.device = "cpu",
 ) -> tuple[pd.DataFrame, str]:
     """Predictions of a checkpoint on every annotated image, with ``in_training`` flags.
 
@@ -73,7 +80,9 @@ def from_checkpoint(
             f"no image of the attribute file is in the prepared dataset {dataset.root} "
             "(images are matched by file name, e.g. fer0000003.png)"
         )
-    y_pred, proba, checkpoint = predict_rows(checkpoint_dir, dataset, rows, tta_flip=tta_flip)
+    y_pred, proba, checkpoint = predict_rows(
+        checkpoint_dir, dataset, rows, tta_flip=tta_flip, device=device
+    )
     frame = pd.DataFrame(
         {
             "index": rows,

@@ -48,15 +48,17 @@ class Analyzer:
         detector: str = DEFAULT_DETECTOR,
         margin: float = DEFAULT_MARGIN,
         scheme: str = "other",
+        device: str = "auto",
         **detector_kwargs,
     ) -> Analyzer:
         """Model from a checkpoint (``None``: bundled) and a registered detector by name;
-        ``scheme`` "other" (default) or "seed4" (see :meth:`FaceClassifier.load`)."""
+        ``scheme`` "other" (default) or "seed4", ``device`` where the model runs (see
+        :meth:`FaceClassifier.load`)."""
         try:
             face_detector = create_detector(detector, **detector_kwargs)
         except ValueError as exc:
             raise InputError(f"detector: {exc}") from exc
-        return cls(face_detector, FaceClassifier.load(model, scheme=scheme), margin)
+        return cls(face_detector, FaceClassifier.load(model, scheme=scheme, device=device), margin)
 
     @property
     def classes(self) -> list[str]:

@@ -77,6 +77,7 @@ class AnalyzeConfig:
     inputs: list[str] = field(default_factory=list)  # empty and no webcam: the demo photo
     out: str = str(RUNS_DIR / "analyze")
     model: str | None = None  # None: the bundled model
+    device: str = "auto"  # where the model runs: auto (CUDA, then MPS, then CPU), cpu, cuda...
     detector: str = DEFAULT_DETECTOR
     margin: float = DEFAULT_MARGIN  # box growth on each side, fraction of its side
     scheme: str = "other"  # other: a state or "Other" per face; seed4: always one of the four
@@ -307,7 +308,7 @@ def run_analysis(config: AnalyzeConfig, analyzer: Analyzer | None = None) -> dic
         raise InputError(f"--max-megapixels must be positive, got {megapixels(config.max_pixels)}")
     check_output_dir(config.out, overwrite=config.overwrite, inputs=config.inputs)  # before work
     analyzer = analyzer or Analyzer.load(
-        config.model, config.detector, config.margin, scheme=config.scheme
+        config.model, config.detector, config.margin, scheme=config.scheme, device=config.device
     )
     with output_dir(
         config.out, owner="analyze", overwrite=config.overwrite, inputs=config.inputs

@@ -21,6 +21,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from aiducation.atomic import atomic_directory
+from aiducation.devices import resolve_device
 from aiducation.models.layers import Normalize
 from aiducation.models.registry import create_model
 
@@ -90,14 +91,19 @@ def save_checkpoint(
     return directory
 
 
-def load_checkpoint(path: str | Path | None = None, device: str = "cpu") -> Checkpoint:
-    """Rebuild the model saved at ``path`` (``None``: the bundled model), in eval mode."""
+def load_checkpoint(
+    path: str | Path | None = None, device: str | torch.device = "cpu"
+) -> Checkpoint:
+    """Rebuild the model saved at ``path`` (``None``: the bundled model), in eval mode, on
+    ``device`` (a name for :func:`aiducation.devices.resolve_device`, or a torch device).
+    Checkpoints hold CPU tensors and no device, so any of them loads on any device."""
+    device = resolve_device(device)
     directory = resolve_checkpoint_dir(path)
     try:
         config = _read_config(directory / CONFIG_FILE)
         kwargs = _check_weights(directory / WEIGHTS_FILE, config)
         model = create_model(config["arch"], **kwargs)
-        model.load_state_dict(load_file(str(directory / WEIGHTS_FILE), device=device))
+        model.load_state_dict(load_file(str(directory / WEIGHTS_FILE), device=str(device)))
         model.to(device).eval()
         with torch.inference_mode():
             outputs = model(torch.zeros(1, 1, 48, 48, device=device)).shape[-1]

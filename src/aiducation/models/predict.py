@@ -3,6 +3,8 @@ prediction path of training (validation), evaluation, bias analysis and inferenc
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -27,6 +29,12 @@ class WithExpression(nn.Module):
         return torch.cat(self.model.forward_with_aux(x), dim=1)
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """Where ``model``'s weights are (the CPU for a model without any)."""
+    tensor = next(itertools.chain(model.parameters(), model.buffers()), None)
+    return torch.device("cpu") if tensor is None else tensor.device
+
+
 def with_expression(model: nn.Module) -> nn.Module:
     """``model`` wrapped by :class:`WithExpression` when it has an auxiliary head."""
     return WithExpression(model) if getattr(model, "aux_head", None) is not None else model
@@ -44,11 +52,14 @@ def classify_batches(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Class probabilities ``(N, n_classes)`` and, when ``model`` outputs more columns (see
     :class:`WithExpression`), the expression probabilities of the rest, for uint8 faces
-    ``(N, 48, 48)``; ``tta_flip`` averages each with the mirrored face. Never augmented; fp32."""
+    ``(N, 48, 48)``; ``tta_flip`` averages each with the mirrored face. Never augmented; fp32.
+    The faces (on any device) go to the model's device batch by batch; the results are on the
+    CPU."""
     model.eval()
+    device = model_device(model)
     classes, expressions = [], []
     for start in range(0, len(faces), batch_size):
-        x = to_batch(faces[start : start + batch_size], channels_last)
+        x = to_batch(faces[start : start + batch_size].to(device), channels_last)
         logits = model(x).float()
         probs, extra = logits[:, :n_classes].softmax(dim=1), logits[:, n_classes:].softmax(dim=1)
         if tta_flip:
@@ -59,5 +70,5 @@ def classify_batches(
         expressions.append(extra)
     if not classes:
         return torch.zeros(0, n_classes), None
-    extra = torch.cat(expressions)
-    return torch.cat(classes), extra if extra.shape[1] else None
+    extra = torch.cat(expressions).cpu()
+    return torch.cat(classes).cpu(), extra if extra.shape[1] else None

@@ -9,6 +9,7 @@ from pathlib import Path
 from aiducation.atomic import write_json
 from aiducation.data.augment import AugmentConfig
 from aiducation.defaults import EVAL_BATCH_SIZE
+from aiducation.devices import check_device_name
 from aiducation.training.flags import BF16_MODES, OPTIMIZERS, SCHEDULES, TARGETS
 
 
@@ -49,7 +50,10 @@ class TrainConfig:
     max_minutes: float = 0.0  # stop after the epoch that exceeds this wall time (0 = off)
     seed: int = 0  # seeds weights, shuffling, augmentation and dropout
     threads: int = 0  # torch intra-op threads (0 = leave torch's default)
-    bf16: str = "auto"  # bfloat16 autocast: auto (only on CPUs with native bf16) | on | off
+    device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps; the
+    #   device used is recorded in config.json ("device"); a run may resume on another one
+    bf16: str = "auto"  # bfloat16 autocast: auto (CUDA GPUs with bf16, CPUs with native bf16)
+    #   | on (also other CPUs) | off
     channels_last: bool = True  # NHWC memory format for the model and batches
     eval_batch_size: int = EVAL_BATCH_SIZE  # images per evaluation batch
     tta_flip: bool = False  # test-time flip averaging for validation/test metrics
@@ -76,6 +80,7 @@ class TrainConfig:
             raise ValueError("teachers and distill_weight (in (0, 1]) go together")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        self.device = check_device_name(self.device)
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be at least 1")
 
@@ -89,6 +94,10 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown TrainConfig fields: {', '.join(unknown)}")
         return cls(**data)
+
+    def same_run(self, other: dict) -> bool:
+        """Whether ``other`` (a saved :meth:`to_dict`) describes this run, whatever its device."""
+        return {**other, "device": self.device} == self.to_dict()
 
     def save(self, path: str | Path) -> None:
         write_json(path, self.to_dict())

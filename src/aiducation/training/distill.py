@@ -18,16 +18,17 @@ def teacher_probabilities(
     classes: list[str],
     *,
     batch_size: int = 512,
+    device: str | torch.device = "cpu",
 ) -> np.ndarray:
     """Mean flip-averaged class probabilities of ``teachers`` on un-augmented ``images``.
 
-    Each teacher must answer with exactly ``classes`` (same names, same order), so that its
-    probabilities can stand in for the student's targets.
+    The teachers run on ``device``. Each must answer with exactly ``classes`` (same names,
+    same order), so that its probabilities can stand in for the student's targets.
     """
     faces = torch.from_numpy(np.ascontiguousarray(images))
     total = np.zeros((len(faces), len(classes)))
     for path in teachers:
-        checkpoint = load_checkpoint(path)
+        checkpoint = load_checkpoint(path, device=device)
         if checkpoint.classes != list(classes):
             raise ValueError(
                 f"teacher {path}: answers {checkpoint.classes}, but the student learns {classes}"

@@ -100,7 +100,18 @@ TRAIN_FLAGS = (
     Flag("max_minutes", float, "stop after the epoch that passes this wall time"),
     Flag("seed", int, "seed of weights, shuffling, augmentation and dropout"),
     Flag("threads", int, "torch threads (train: default 1, measured in docs/benchmarks.md)"),
-    Flag("bf16", str, "bfloat16 autocast (auto: CPUs with native bf16)", choices=BF16_MODES),
+    Flag(
+        "device",
+        str,
+        "auto (CUDA, then Apple MPS, then CPU; default), cpu, cuda, cuda:N or mps",
+        metavar="DEVICE",
+    ),
+    Flag(
+        "bf16",
+        str,
+        "bfloat16 autocast (auto: CUDA GPUs with bf16, CPUs with native bf16)",
+        choices=BF16_MODES,
+    ),
     Flag("augment", name="no-augment", value=NO_AUGMENT, help="train without augmentation"),
     Flag(
         "augment.erase_prob",
@@ -180,10 +191,15 @@ def read_config_file(path: Path) -> dict:
 
 
 def config_from_args(
-    args: argparse.Namespace, *, model: str | None = None, preset: dict | None = None
+    args: argparse.Namespace,
+    *,
+    model: str | None = None,
+    preset: dict | None = None,
+    here: bool = True,
 ):
     """The TrainConfig of the parsed flags: defaults ← ``preset`` ← ``--config`` ← flags ←
-    ``model``; an invalid value or an unknown model is one :class:`InputError`."""
+    ``model``; an invalid value, an unknown model or (``here``: the run is on this machine) a
+    device this machine lacks is one :class:`InputError`."""
     from aiducation.models import is_model, list_family_examples, list_models
     from aiducation.training.config import TrainConfig
 
@@ -203,6 +219,13 @@ def config_from_args(
     if not is_model(config.model):
         known = ", ".join(list_models() + list_family_examples())
         raise InputError(f"--model {config.model!r}: unknown model; known: {known}")
+    if here:
+        from aiducation.devices import resolve_device
+
+        try:
+            resolve_device(config.device)
+        except ValueError as exc:
+            raise InputError(f"--device: {exc}") from None
     return config
 
 

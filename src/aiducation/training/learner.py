@@ -11,6 +11,11 @@ run directory::
 
 Randomness is a function of (seed, epoch): each epoch reseeds dropout and uses its own generator
 for shuffling and augmentation, so a run resumed from epoch k repeats the uninterrupted run.
+
+The images, targets, model and augmentation live on ``config.device`` (see
+:mod:`aiducation.devices`). On the CPU one generator draws the order and the augmentation; on a
+GPU the order still comes from a CPU generator and the augmentation from one on the GPU, both
+seeded by (seed, epoch). Checkpoints and resume states are saved from CPU copies.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from aiducation.atomic import write_json
 from aiducation.data.augment import augment_batch
 from aiducation.data.dataset import PreparedDataset
 from aiducation.data.labels import OTHER
+from aiducation.devices import describe_device, make_deterministic, resolve_device
 from aiducation.models import count_parameters, create_model, has_aux_head
 from aiducation.models.checkpoint import save_checkpoint
 from aiducation.models.predict import classify_batches, to_batch
@@ -83,6 +89,8 @@ class Learner:
         callbacks: list[Callback] | None = None,
     ) -> None:
         self.config, self.run_dir = config, Path(run_dir)
+        self.device = resolve_device(config.device)
+        make_deterministic(self.device)
         self.scheme_classes = dataset.classes  # what validation scores (labelled faces)
         self.classes = dataset.classes + [OTHER] * config.other_class  # the model's outputs
         self.val_idx = np.asarray(val_idx, np.int64)
@@ -91,18 +99,21 @@ class Learner:
         if self.sample_weights is not None:
             self.sample_weights /= self.sample_weights.mean()
         weighted = sample_weights is not None or sampler_weights is not None
-        rows = training_rows(config, dataset, train_idx, weighted=weighted)
+        rows = training_rows(config, dataset, train_idx, weighted=weighted, device=self.device)
         self.train_idx, self.n_unlabelled, self.labels = (
             rows.train_idx,
             rows.n_unlabelled,
             rows.labels,
         )
-        self.images = torch.from_numpy(np.ascontiguousarray(rows.images))
-        self.targets = torch.from_numpy(rows.targets).float()
-        self.vote_shares = (
-            torch.from_numpy(vote_shares(rows.votes)).float() if config.aux_weight else None
-        )
-        self.bf16 = use_bf16(config)
+        on_device = self._on_device
+        self.images = on_device(rows.images)
+        self.targets = on_device(rows.targets).float()
+        self.label_ids = on_device(rows.labels)
+        self.train_rows = on_device(self.train_idx)
+        self.vote_shares = on_device(vote_shares(rows.votes)).float() if config.aux_weight else None
+        if self.sample_weights is not None:
+            self.sample_weights = self.sample_weights.to(self.device)
+        self.bf16 = use_bf16(config, self.device)
         self.arch_kwargs = {"num_classes": len(self.classes), **config.model_kwargs}
         if config.aux_weight:
             self.arch_kwargs["aux_classes"] = self.vote_shares.shape[1]
@@ -111,7 +122,7 @@ class Learner:
                 f"aux_weight needs a model with an auxiliary head; {config.model} has none"
             )
         torch.manual_seed(config.seed)
-        self.model = create_model(config.model, **self.arch_kwargs)
+        self.model = create_model(config.model, **self.arch_kwargs).to(self.device)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = build_optimizer(self.model, config)
@@ -127,6 +138,10 @@ class Learner:
         self.history: list[dict] = []
         self.stop_reason = ""
         self.callbacks = list(callbacks or [])
+
+    def _on_device(self, array: np.ndarray) -> torch.Tensor:
+        """``array`` (copied only when read-only or not contiguous) as a tensor on the device."""
+        return torch.from_numpy(np.require(array, requirements="CW")).to(self.device)
 
     @property
     def eval_model(self) -> nn.Module:
@@ -146,6 +161,7 @@ class Learner:
             "n_train_unlabelled": self.n_unlabelled,
             "n_val": len(self.val_idx),
             "parameters": count_parameters(self.model),
+            "device": describe_device(self.device),
             "bf16": self.bf16,
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
@@ -184,7 +200,7 @@ class Learner:
         if not has_state(directory):
             return False
         state = load_state(directory)
-        if state["config"] != self.config.to_dict():
+        if not self.config.same_run(state["config"]):  # the device may differ
             raise ValueError(f"{directory}: saved config differs from this run's config")
         if state["subset"] != _subset_fingerprint(self.train_idx, self.val_idx):
             raise ValueError(f"{directory}: saved run used other train/val images")
@@ -211,32 +227,35 @@ def _subset_fingerprint(train_idx: np.ndarray, val_idx: np.ndarray) -> list[int]
 
 def train_one_epoch(learner: Learner) -> dict:
     """One pass over the training images; returns mean loss and accuracy (augmented batches)."""
-    config, model, opt = learner.config, learner.model, learner.optimizer
+    config, model, opt, device = learner.config, learner.model, learner.optimizer, learner.device
     seed = epoch_seed(config.seed, learner.epoch)
-    torch.manual_seed(seed)  # dropout
-    generator = torch.Generator().manual_seed(seed)  # order + augmentation
+    torch.manual_seed(seed)  # dropout (every device)
+    generator = torch.Generator().manual_seed(seed)  # order (+ augmentation on the CPU)
+    augment_generator = (
+        generator if device.type == "cpu" else torch.Generator(device).manual_seed(seed)
+    )
     n = len(learner.train_idx)
     if learner.sampler_weights is not None:
         order = torch.multinomial(learner.sampler_weights, n, replacement=True, generator=generator)
     else:
         order = torch.randperm(n, generator=generator)
-    train_idx = torch.from_numpy(learner.train_idx)
+    order = order.to(device)
     total_steps = learner.steps_per_epoch * config.epochs
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if learner.bf16 else nullcontext()
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if learner.bf16 else nullcontext()
     model.train()
     loss_sum, correct, labelled = 0.0, 0, 0
     for step in range(learner.steps_per_epoch):
         positions = order[step * config.batch_size : (step + 1) * config.batch_size]
-        rows = train_idx[positions]
+        rows = learner.train_rows[positions]
         x = to_batch(learner.images[rows], config.channels_last)
         if config.augment.enabled:
-            x = augment_batch(x, config.augment, generator)
+            x = augment_batch(x, config.augment, augment_generator)
         lr = lr_at(learner.epoch * learner.steps_per_epoch + step, total_steps,
                    learner.steps_per_epoch, config)  # fmt: skip
         for group in opt.param_groups:
             group["lr"] = lr
         weights = learner.sample_weights[positions] if learner.sample_weights is not None else None
-        labels = torch.from_numpy(learner.labels[rows.numpy()])
+        labels = learner.label_ids[rows]
         has_label = labels >= 0  # unlabelled rows (label −1) only feed the auxiliary loss
         with autocast:
             logits, aux_logits = (
@@ -264,7 +283,7 @@ def evaluate_val(learner: Learner) -> tuple[dict, torch.Tensor]:
     config = learner.config
     probs, _ = classify_batches(
         learner.eval_model,
-        learner.images[torch.from_numpy(learner.val_idx)],
+        learner.images[torch.from_numpy(learner.val_idx).to(learner.device)],
         len(learner.classes),
         batch_size=config.eval_batch_size,
         tta_flip=config.tta_flip,

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from aiducation.devices import autocast_dtype
 from aiducation.training.config import TrainConfig
 
 
@@ -20,8 +21,15 @@ def cpu_has_native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def use_bf16(config: TrainConfig) -> bool:
-    return config.bf16 == "on" or (config.bf16 == "auto" and cpu_has_native_bf16())
+def use_bf16(config: TrainConfig, device: torch.device | None = None) -> bool:
+    """bfloat16 autocast for training on ``device`` (default CPU). CPU: ``on``, or ``auto`` on
+    CPUs with native bf16. CUDA: ``auto``/``on`` where the GPU supports bf16. MPS: never."""
+    kind = "cpu" if device is None else device.type
+    if config.bf16 == "off" or kind not in ("cpu", "cuda"):
+        return False
+    if kind == "cuda":
+        return autocast_dtype(device, True) is not None
+    return config.bf16 == "on" or cpu_has_native_bf16()
 
 
 def lr_at(step: int, total_steps: int, steps_per_epoch: int, config: TrainConfig) -> float:

@@ -36,7 +36,7 @@ def train_run(
     save_figure(
         plot_history(run_dir / LOG_FILE, title=config.model), run_dir / "plots" / "history.png"
     )
-    checkpoint = load_checkpoint(result.best_checkpoint)
+    checkpoint = load_checkpoint(result.best_checkpoint, device=config.device)
     print(f"best epoch {result.best_epoch} ({result.stop_reason}); {result.elapsed_s:.0f}s")
     made = {}  # predictions to reuse: val without flip averaging, as the threshold is chosen
     if has_other(checkpoint.classes):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from aiducation.data.dataset import PreparedDataset, auxiliary_rows
 from aiducation.data.labels import OTHER, get_rule_set
@@ -45,19 +46,26 @@ def class_targets(
 
 
 def training_rows(
-    config: TrainConfig, dataset: PreparedDataset, train_idx: np.ndarray, *, weighted: bool = False
+    config: TrainConfig,
+    dataset: PreparedDataset,
+    train_idx: np.ndarray,
+    *,
+    weighted: bool = False,
+    device: str | torch.device = "cpu",
 ) -> TrainingRows:
     """The rows of a run on ``train_idx``; with ``aux_unlabelled`` the usable unlabelled training
     images follow the labelled ones and join ``train_idx``. ``weighted``: the run has per-image
     (sampler) weights, which cannot cover those images. With ``teachers`` their probabilities
-    are blended into the labelled training rows' targets (see :mod:`.distill`)."""
+    (predicted on ``device``) are blended into the labelled training rows' targets (see
+    :mod:`.distill`)."""
     rows = _rows(config, dataset, train_idx, weighted)
     if config.teachers:
         classes = dataset.classes + [OTHER] * config.other_class
         taught = rows.train_idx[rows.labels[rows.train_idx] >= 0]
         teacher = teacher_probabilities(
-            config.teachers, rows.images[taught], classes, batch_size=config.eval_batch_size
-        )
+            config.teachers, rows.images[taught], classes, batch_size=config.eval_batch_size,
+            device=device,
+        )  # fmt: skip
         rows.targets[taught] = blend_with_teachers(
             rows.targets[taught], teacher, config.distill_weight
         )

@@ -45,6 +45,7 @@ class WebConfig:
     port: int = 8000  # ... with this port (web/security.py)
     allowed_hosts: tuple[str, ...] = ()  # more names (``name`` or ``name:port``) to accept
     model: str | None = None  # checkpoint or run directory (None: the bundled model)
+    device: str = "auto"  # where the model runs: auto (CUDA, then MPS, then CPU), cpu, cuda...
     detector: str = DEFAULT_DETECTOR
     scheme: str = "other"  # other: a learning state or "Other"; seed4: always one of the four
     max_upload_mb: float = 50.0  # largest accepted upload, MiB
@@ -77,7 +78,10 @@ class AppState:
 
             try:
                 self._analyzer = Analyzer.load(
-                    self.config.model, self.config.detector, scheme=self.config.scheme
+                    self.config.model,
+                    self.config.detector,
+                    scheme=self.config.scheme,
+                    device=self.config.device,
                 )
             except Exception as exc:  # ValueError, InputError or a damaged file: never a bare 500
                 where = self.config.model or "the bundled model"
