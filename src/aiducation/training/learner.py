@@ -33,7 +33,6 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from aiducation.atomic import write_json
 from aiducation.data.augment import augment_batch
 from aiducation.data.dataset import PreparedDataset
-from aiducation.data.labels import OTHER
 from aiducation.devices import describe_device, make_deterministic, resolve_device
 from aiducation.models import count_parameters, create_model, has_aux_head
 from aiducation.models.checkpoint import save_checkpoint
@@ -53,7 +52,7 @@ from aiducation.training.metrics import LOGGED_METRICS
 from aiducation.training.optim import build_optimizer, lr_at, use_bf16
 from aiducation.training.state import has_state, load_state, save_state
 from aiducation.training.targets import vote_shares
-from aiducation.training.trainset import training_rows
+from aiducation.training.trainset import model_classes, training_rows
 
 CONFIG_FILE = "config.json"
 LOG_FILE = "log.csv"
@@ -92,7 +91,7 @@ class Learner:
         self.device = resolve_device(config.device)
         make_deterministic(self.device)
         self.scheme_classes = dataset.classes  # what validation scores (labelled faces)
-        self.classes = dataset.classes + [OTHER] * config.other_class  # the model's outputs
+        self.classes = model_classes(config, dataset)  # the model's outputs
         self.val_idx = np.asarray(val_idx, np.int64)
         self.sample_weights = _weights(sample_weights, len(train_idx), "sample_weights")
         self.sampler_weights = _weights(sampler_weights, len(train_idx), "sampler_weights")

@@ -30,6 +30,11 @@ class TrainingRows:
     n_unlabelled: int = 0
 
 
+def model_classes(config: TrainConfig, dataset: PreparedDataset) -> list[str]:
+    """The model's outputs: the dataset's classes, then "Other" with ``other_class``."""
+    return dataset.classes + [OTHER] * config.other_class
+
+
 def class_targets(
     config: TrainConfig, dataset: PreparedDataset, votes: np.ndarray, labels: np.ndarray,
     n_classes: int,
@@ -60,7 +65,7 @@ def training_rows(
     :mod:`.distill`)."""
     rows = _rows(config, dataset, train_idx, weighted)
     if config.teachers:
-        classes = dataset.classes + [OTHER] * config.other_class
+        classes = model_classes(config, dataset)
         taught = rows.train_idx[rows.labels[rows.train_idx] >= 0]
         teacher = teacher_probabilities(
             config.teachers, rows.images[taught], classes, batch_size=config.eval_batch_size,
@@ -75,7 +80,7 @@ def training_rows(
 def _rows(
     config: TrainConfig, dataset: PreparedDataset, train_idx: np.ndarray, weighted: bool
 ) -> TrainingRows:
-    n_classes = len(dataset.classes) + int(config.other_class)
+    n_classes = len(model_classes(config, dataset))
     images, votes, labels = dataset.images, dataset.votes, dataset.labels
     targets = class_targets(config, dataset, votes, labels, n_classes)
     rows = TrainingRows(images, votes, labels, targets, np.asarray(train_idx, np.int64))
