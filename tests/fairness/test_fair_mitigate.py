@@ -145,3 +145,46 @@ def test_group_values_blank_for_unannotated_and_repeated_names(prepared_dir, tmp
     path.write_text(f"image,age\n{dataset.meta.loc[4, 'image_name']},child\n")
     values = group_values(dataset, read_attributes(path), "age")
     assert values[4] == "child" and pd.isna(values[5]) and values.notna().sum() == 1
+
+
+def test_train_reserve_holds_annotated_images_out_then_bias_accepts_them(tmp_path, prepared_dir):
+    """`train --reserve` (the bias study's model): no annotated face, labelled or unlabelled,
+    nor any duplicate is trained or chosen on; `bias` then accepts all of them as held out."""
+    unlabelled_csv = pd.read_csv(prepared_dir / "unlabelled.csv", keep_default_na=False)
+    # the fixture's unlabelled names repeat labelled ones; real FER+ names are unique
+    unlabelled_csv["image_name"] = [f"fer9{i:06d}.png" for i in range(len(unlabelled_csv))]
+    unlabelled_csv.to_csv(prepared_dir / "unlabelled.csv", index=False)
+    dataset = load_prepared(prepared_dir)
+    meta = dataset.meta
+    annotated = meta[meta["split"] != "test"].iloc[::3]
+    unlabelled = dataset.unlabelled.meta
+    first_val = meta.loc[meta["split"] == "val", "image_name"].iloc[0]  # copied by unlabelled 0
+    names = list(dict.fromkeys([*annotated["image_name"], first_val, unlabelled["image_name"].iat[5]]))
+    attrs = pd.DataFrame({"image": names, "age": np.resize(["adult", "child"], len(names))})
+    attrs.iloc[: len(names) // 2].to_csv(tmp_path / "a.csv", index=False)
+    attrs.iloc[len(names) // 2 :].to_csv(tmp_path / "b.csv", index=False)
+    run = tmp_path / "run"
+    tiny = ["--model", "faceresnet_t", "--model-arg", "width=8", "--epochs", "1",
+            "--batch-size", "16", "--threads", "1", "--no-progress", "--aux-weight", "1",
+            "--aux-unlabelled", "--other-class", "--device", "cpu"]  # fmt: skip
+    reserve = ["--reserve", str(tmp_path / "a.csv"), str(tmp_path / "b.csv")]
+    assert main(["train", "--data", str(prepared_dir), "--out", str(run), *tiny, *reserve]) == 0
+    split = pd.read_csv(run / "split.csv")
+    held = set(split.loc[split["role"] == "bias_test", "image_name"])
+    assert held == set(names) - {unlabelled["image_name"].iat[5]}  # split.csv: labelled rows
+    used = split["role"].isin(["train", "val"])
+    assert not held & set(split.loc[used, "image_name"])
+    described = json.loads((run / "config.json").read_text())
+    n_val = int((meta["split"] == "val").sum()) - int(
+        (meta["image_name"].isin(names) & (meta["split"] == "val")).sum()
+    )
+    assert described["n_val"] == n_val and described["n_train"] == int((split["role"] == "train").sum())
+    # unlabelled 0 copies a reserved val face, unlabelled 5 is reserved: 24 - 2 join training
+    assert described["n_train_unlabelled"] == len(unlabelled) - 2
+    assert described["reserve"]["files"] == reserve[1:]
+    bias = ["bias", "--checkpoint", str(run), "--data", str(prepared_dir), "--out",
+            str(tmp_path / "bias"), "--attributes", str(tmp_path / "a.csv"),
+            "--min-group-size", "2", "--bootstrap", "20", "--permutations", "20"]  # fmt: skip
+    assert main(bias) == 0
+    # resuming re-derives the same reservation from config.json
+    assert main(["train", "--resume", str(run)]) == 0

@@ -21,6 +21,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--out", type=Path, help=f"run directory (default {RUNS_DIR}/<model>-seed<seed>)")
     add("--resume", type=Path, metavar="RUN_DIR", help="continue an interrupted run")
     add("--overwrite", action="store_true", help="start over in an existing run directory")
+    add(
+        "--reserve",
+        nargs="+",
+        metavar="CSV",
+        help="attribute files (e.g. age.csv gender.csv) whose images, and every duplicate of "
+        "them, are held out of training and validation for a bias study (recorded in split.csv)",
+    )
+    add("--id-column", default="image", help="image id column of the --reserve files")
     add_train_arguments(parser)
 
 
@@ -48,24 +56,54 @@ def run(args: argparse.Namespace) -> int:
         described = json.loads(saved.read_text())
         config = TrainConfig.from_dict(described["train"])
         data_dir, run_dir = Path(described.get("data", args.data)), args.resume
+        reserve = described.get("reserve", {})
     else:
         config, data_dir = train_config(args), args.data
+        reserve = {"files": args.reserve, "id_column": args.id_column} if args.reserve else {}
         run_dir = args.out or RUNS_DIR / f"{config.model}-seed{config.seed}"
         if (run_dir / CONFIG_FILE).exists() and not args.overwrite:
             raise InputError(
                 f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
                 "pass --overwrite to start over, or choose another --out"
             )
-        check_output_dir(run_dir, overwrite=args.overwrite, inputs=[data_dir])
+        check_output_dir(
+            run_dir, overwrite=args.overwrite, inputs=[data_dir, *reserve.get("files", [])]
+        )
     try:
         dataset = load_prepared(data_dir)
     except (FileNotFoundError, ValueError) as exc:
         raise InputError(str(exc)) from None
+    subset = reserved_subset(dataset, reserve, run_dir) if reserve else None
     try:
-        train_run(config, dataset, run_dir, resume=args.resume is not None)
+        train_run(
+            config, dataset, run_dir, resume=args.resume is not None, subset=subset,
+            described={"reserve": reserve} if reserve else None,
+        )  # fmt: skip
     except ValueError as exc:  # configuration that does not fit the data or the model
         raise InputError(str(exc)) from None
     except KeyboardInterrupt:
         print(f"\nstopped; continue with: aiducation train --resume {run_dir}", flush=True)
         raise
     return 0
+
+
+def reserved_subset(dataset, reserve: dict, run_dir: Path):
+    """``(train_idx, val_idx, exclude_groups)`` without the images of ``reserve["files"]``;
+    writes the roles of every image to ``run_dir/split.csv`` (read by ``aiducation bias``)."""
+    from aiducation.atomic import write_text
+    from aiducation.fairness.holdout import SPLIT_FILE, reserve_images
+    from aiducation.fairness.inputs import read_attributes
+
+    keys = set()
+    for path in reserve["files"]:
+        keys |= set(read_attributes(path, reserve["id_column"]).index)
+    reservation = reserve_images(dataset, keys)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text(run_dir / SPLIT_FILE, reservation.split_table(dataset).to_csv(index=False))
+    print(
+        f"reserved {len(reservation.reserved)} annotated images "
+        f"(+{reservation.n_unlabelled} unlabelled, {len(reservation.excluded)} duplicates): "
+        f"train {len(reservation.train_idx)}, val {len(reservation.val_idx)}",
+        flush=True,
+    )
+    return reservation.train_idx, reservation.val_idx, reservation.exclude_groups

@@ -112,17 +112,22 @@ def _load_unlabelled(root: Path, mmap: bool) -> Unlabelled | None:
     return Unlabelled(images, meta)
 
 
-def auxiliary_rows(dataset: PreparedDataset, train_idx: np.ndarray) -> np.ndarray:
+def auxiliary_rows(
+    dataset: PreparedDataset, train_idx: np.ndarray, exclude_groups: np.ndarray | None = None
+) -> np.ndarray:
     """Unlabelled rows usable as extra training images beside labelled ``train_idx``.
 
     Those of the ``train`` split whose duplicate group holds no labelled image outside
-    ``train_idx`` (so no copy of a validation, test or held-out fold image is trained on).
+    ``train_idx`` (so no copy of a validation, test or held-out fold image is trained on) and
+    is not in ``exclude_groups``.
     """
     if dataset.unlabelled is None:
         return np.zeros(0, np.int64)
     held_out = np.ones(len(dataset.meta), bool)
     held_out[np.asarray(train_idx, np.int64)] = False
     held_groups = dataset.groups[held_out]
+    if exclude_groups is not None:
+        held_groups = np.concatenate([held_groups, np.asarray(exclude_groups, np.int64)])
     meta = dataset.unlabelled.meta
     usable = (meta["split"].to_numpy() == "train") & ~np.isin(
         meta["dup_group"].to_numpy(np.int64), held_groups

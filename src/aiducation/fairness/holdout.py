@@ -10,6 +10,8 @@ folds (stratified by class × attribute group, duplicate images kept together);
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +63,41 @@ def holdout_indices(
     train_idx = np.flatnonzero(usable & (split == "train"))
     val_idx = np.flatnonzero(usable & (split == "val"))
     return train_idx, val_idx, excluded
+
+
+@dataclass
+class Reservation:
+    """Images held out of a run for a bias study, and the official train/val rows left."""
+
+    reserved: np.ndarray  # labelled rows held out (the bias study's images)
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+    excluded: np.ndarray  # labelled duplicates of reserved rows, used nowhere
+    exclude_groups: np.ndarray  # duplicate groups no unlabelled training face may come from
+    n_unlabelled: int  # reserved images among the unlabelled faces
+
+    def split_table(self, dataset: PreparedDataset) -> pd.DataFrame:
+        return split_table(dataset, self.train_idx, self.val_idx, self.reserved, self.excluded)
+
+
+def reserve_images(dataset: PreparedDataset, keys: Iterable[str]) -> Reservation:
+    """Hold the images named by ``keys`` (see :func:`image_key`) and all their duplicates out of
+    training and validation, the unlabelled faces included."""
+    keys = set(keys)
+    reserved = np.flatnonzero(dataset.meta["image_name"].map(image_key).isin(keys).to_numpy())
+    if not len(reserved):
+        raise InputError("none of the reserved images is in the prepared dataset")
+    train_idx, val_idx, excluded = holdout_indices(dataset, reserved)
+    groups = [dataset.groups[reserved]]
+    n_unlabelled = 0
+    if dataset.unlabelled is not None:
+        meta = dataset.unlabelled.meta
+        hit = meta["image_name"].map(image_key).isin(keys).to_numpy()
+        n_unlabelled = int(hit.sum())
+        groups.append(meta["dup_group"].to_numpy(np.int64)[hit])
+    return Reservation(
+        reserved, train_idx, val_idx, excluded, np.unique(np.concatenate(groups)), n_unlabelled
+    )
 
 
 def split_table(

@@ -86,6 +86,7 @@ class Learner:
         sample_weights: np.ndarray | None = None,
         sampler_weights: np.ndarray | None = None,
         callbacks: list[Callback] | None = None,
+        exclude_groups: np.ndarray | None = None,
     ) -> None:
         self.config, self.run_dir = config, Path(run_dir)
         self.device = resolve_device(config.device)
@@ -95,15 +96,19 @@ class Learner:
         self.val_idx = np.asarray(val_idx, np.int64)
         self.sample_weights = _weights(sample_weights, len(train_idx), "sample_weights")
         self.sampler_weights = _weights(sampler_weights, len(train_idx), "sampler_weights")
-        if self.sample_weights is not None:
-            self.sample_weights /= self.sample_weights.mean()
-        weighted = sample_weights is not None or sampler_weights is not None
-        rows = training_rows(config, dataset, train_idx, weighted=weighted, device=self.device)
+        rows = training_rows(
+            config, dataset, train_idx, exclude_groups=exclude_groups, device=self.device
+        )
         self.train_idx, self.n_unlabelled, self.labels = (
             rows.train_idx,
             rows.n_unlabelled,
             rows.labels,
         )
+        # unlabelled faces that joined the labelled ones: group unknown, weight 1
+        self.sample_weights = _with_ones(self.sample_weights, rows.n_unlabelled)
+        self.sampler_weights = _with_ones(self.sampler_weights, rows.n_unlabelled)
+        if self.sample_weights is not None:
+            self.sample_weights /= self.sample_weights.mean()
         on_device = self._on_device
         self.images = on_device(rows.images)
         self.targets = on_device(rows.targets).float()
@@ -220,6 +225,10 @@ def _weights(values: np.ndarray | None, n: int, name: str) -> torch.Tensor | Non
     return values.clone()
 
 
+def _with_ones(weights: torch.Tensor | None, n: int) -> torch.Tensor | None:
+    return None if weights is None else torch.cat([weights, torch.ones(n)])
+
+
 def _subset_fingerprint(train_idx: np.ndarray, val_idx: np.ndarray) -> list[int]:
     return [len(train_idx), int(train_idx.sum()), len(val_idx), int(val_idx.sum())]
 
@@ -312,6 +321,7 @@ def fit(
     callbacks: list[Callback] | None = None,
     resume: bool = True,
     described: dict | None = None,
+    exclude_groups: np.ndarray | None = None,
 ) -> FitResult:
     """Train ``config.model`` on ``train_idx``, choosing the best epoch on ``val_idx``.
 
@@ -320,6 +330,8 @@ def fit(
     (over-sampling). ``callbacks`` default to CSV log, checkpoints, early stopping and progress.
     With ``resume`` the run continues from ``run_dir/checkpoints/resume`` when present.
     ``described`` adds entries (e.g. ``data``) to the run's config.json, written before epoch 1.
+    ``exclude_groups``: duplicate groups no unlabelled training face may come from (faces
+    reserved for a bias study).
     """
     if config.threads > 0:
         torch.set_num_threads(config.threads)
@@ -328,8 +340,9 @@ def fit(
     if callbacks is None:
         callbacks = default_callbacks(config, run_dir)
     learner = Learner(
-        config, dataset, train_idx, val_idx, run_dir, sample_weights, sampler_weights, callbacks
-    )
+        config, dataset, train_idx, val_idx, run_dir, sample_weights, sampler_weights, callbacks,
+        exclude_groups,
+    )  # fmt: skip
     if resume and learner.load_resume_state():
         print(f"resuming {run_dir} after epoch {learner.epoch}", flush=True)
     write_json(run_dir / CONFIG_FILE, {**learner.describe(), **(described or {})})

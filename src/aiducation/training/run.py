@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from aiducation.data.dataset import PreparedDataset
 from aiducation.models.checkpoint import load_checkpoint
 from aiducation.training.config import TrainConfig
@@ -11,27 +13,46 @@ from aiducation.training.evaluation import evaluate_checkpoint, write_evaluation
 from aiducation.training.learner import LOG_FILE, FitResult, fit
 from aiducation.training.metrics import format_metrics
 from aiducation.training.plots import plot_history, save_figure
-from aiducation.training.scheme import calibrate_checkpoint, has_other, predict_split
+from aiducation.training.scheme import (
+    calibrate_checkpoint,
+    has_other,
+    predict_faces,
+)
 
 
 def train_run(
-    config: TrainConfig, dataset: PreparedDataset, run_dir: str | Path, *, resume: bool = False
+    config: TrainConfig,
+    dataset: PreparedDataset,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    subset: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    described: dict | None = None,
 ) -> tuple[FitResult, dict]:
     """Fit on ``train``, choose on ``val``, evaluate the best checkpoint on ``test``.
 
-    Writes ``plots/history.png``, ``val/`` and ``test/`` (see
-    :mod:`aiducation.training.evaluation`) into ``run_dir``; returns the fit result and the
-    test metrics.
+    ``subset``: ``(train_idx, val_idx, exclude_groups)`` instead of the whole official
+    train/val splits (images reserved for a bias study; see :func:`fit`); the Other threshold
+    is then chosen on ``val_idx`` and the split's unlabelled faces. Writes
+    ``plots/history.png``, ``val/`` and ``test/`` (see :mod:`aiducation.training.evaluation`)
+    into ``run_dir``; returns the fit result and the test metrics.
     """
     run_dir = Path(run_dir)
+    train_idx, val_idx, exclude_groups = subset or (
+        dataset.split_indices("train"),
+        dataset.split_indices("val"),
+        None,
+    )
     result = fit(
         config,
         dataset,
-        dataset.split_indices("train"),
-        dataset.split_indices("val"),
+        train_idx,
+        val_idx,
         run_dir,
         resume=resume,
-        described={"data": str(dataset.root)},  # in config.json before epoch 1: resumable
+        # in config.json before epoch 1: resumable
+        described={"data": str(dataset.root), **(described or {})},
+        exclude_groups=exclude_groups,
     )
     save_figure(
         plot_history(run_dir / LOG_FILE, title=config.model), run_dir / "plots" / "history.png"
@@ -40,7 +61,9 @@ def train_run(
     print(f"best epoch {result.best_epoch} ({result.stop_reason}); {result.elapsed_s:.0f}s")
     made = {}  # predictions to reuse: val without flip averaging, as the threshold is chosen
     if has_other(checkpoint.classes):
-        val = predict_split(checkpoint.model, len(checkpoint.classes), dataset, "val")
+        val = predict_faces(  # the validation faces the run chose on (all of val by default)
+            checkpoint.model, len(checkpoint.classes), dataset, val_idx, unlabelled_split="val"
+        )
         threshold = calibrate_checkpoint(checkpoint, dataset, predictions=val)
         print(f"Other: in-scheme threshold {threshold:.2f} (chosen on val)")
         made = {} if config.tta_flip else {"val": val}
@@ -48,8 +71,9 @@ def train_run(
     for split in ("val", "test"):
         if len(dataset.split_indices(split)) == 0:
             continue
+        rows = val_idx if split == "val" else None
         metrics, predictions = evaluate_checkpoint(
-            checkpoint, dataset, split=split, tta_flip=config.tta_flip,
+            checkpoint, dataset, rows, split=split, tta_flip=config.tta_flip,
             batch_size=config.eval_batch_size, predictions=made.get(split),
         )  # fmt: skip
         metrics.update(split=split, checkpoint=str(result.best_checkpoint), epoch=result.best_epoch)

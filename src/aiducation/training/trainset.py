@@ -55,15 +55,15 @@ def training_rows(
     dataset: PreparedDataset,
     train_idx: np.ndarray,
     *,
-    weighted: bool = False,
+    exclude_groups: np.ndarray | None = None,
     device: str | torch.device = "cpu",
 ) -> TrainingRows:
     """The rows of a run on ``train_idx``; with ``aux_unlabelled`` the usable unlabelled training
-    images follow the labelled ones and join ``train_idx``. ``weighted``: the run has per-image
-    (sampler) weights, which cannot cover those images. With ``teachers`` their probabilities
+    images follow the labelled ones and join ``train_idx`` (none from ``exclude_groups``, the
+    duplicate groups of faces reserved for a bias study). With ``teachers`` their probabilities
     (predicted on ``device``) are blended into the labelled training rows' targets (see
     :mod:`.distill`)."""
-    rows = _rows(config, dataset, train_idx, weighted)
+    rows = _rows(config, dataset, train_idx, exclude_groups)
     if config.teachers:
         classes = model_classes(config, dataset)
         taught = rows.train_idx[rows.labels[rows.train_idx] >= 0]
@@ -78,7 +78,10 @@ def training_rows(
 
 
 def _rows(
-    config: TrainConfig, dataset: PreparedDataset, train_idx: np.ndarray, weighted: bool
+    config: TrainConfig,
+    dataset: PreparedDataset,
+    train_idx: np.ndarray,
+    exclude_groups: np.ndarray | None,
 ) -> TrainingRows:
     n_classes = len(model_classes(config, dataset))
     images, votes, labels = dataset.images, dataset.votes, dataset.labels
@@ -86,9 +89,7 @@ def _rows(
     rows = TrainingRows(images, votes, labels, targets, np.asarray(train_idx, np.int64))
     if not config.aux_unlabelled:
         return rows
-    if weighted:
-        raise ValueError("aux_unlabelled cannot be combined with per-image (sampler) weights")
-    extra = auxiliary_rows(dataset, rows.train_idx)
+    extra = auxiliary_rows(dataset, rows.train_idx, exclude_groups)
     if not len(extra):
         raise ValueError(
             f"{dataset.root}: no unlabelled training images for aux_unlabelled "
