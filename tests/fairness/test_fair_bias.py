@@ -68,7 +68,7 @@ def test_group_metrics_and_table_3_3_shape():
     y_true, y_pred, attrs = synthetic_predictions()
     report = analyze_bias(y_true, y_pred, attrs, CLASSES, FAST)
     table = table_3_3(report.groups)
-    assert list(table.columns) == ["attribute", "group", "n", *TABLE_METRICS]
+    assert list(table.columns) == ["attribute", "group", "n", *TABLE_METRICS, "note"]
     age = table[table["attribute"] == "age"].set_index("group")
     assert list(age.index) == ["adult", "child", "average"]
     expected = (age.loc["adult", "accuracy"] + age.loc["child", "accuracy"]) / 2
@@ -104,10 +104,51 @@ def test_missing_values_and_small_groups():
     assert groups.loc[("gender", "female"), "n"] + groups.loc[("gender", "male"), "n"] == 200
     assert not groups.loc[("age", "elderly"), "compared"]
     assert any("elderly" in note for note in report.notes)
-    table = table_3_3(report.groups)
-    assert "elderly" not in set(table["group"])
+    table = table_3_3(report.groups).set_index(["attribute", "group"])
+    assert table.loc[("age", "elderly"), "note"] == "too few images: not compared"  # not hidden
+    assert table.loc[("age", "average"), "n"] == 390  # the average is over compared groups
     assert set(gap_row(report, "age")[["best_group", "worst_group"]]) == {"adult", "child"}
 
 
 def test_holm_adjustment():
     np.testing.assert_allclose(holm_adjust(np.array([0.01, 0.04, 0.03])), [0.03, 0.06, 0.06])
+
+
+def test_gap_decomposition_separates_class_mix_from_recall():
+    """Children have more of the hard class (recall 0.2) but the same per-class recall: the
+    whole gap is class mix. Then children get a lower recall on the same mix: all recall."""
+    rng = np.random.default_rng(0)
+    n = 40_000
+    age = np.where(np.arange(n) < n // 2, "adult", "child")
+    hard_share = np.where(age == "child", 0.6, 0.1)
+    y_true = np.where(rng.random(n) < hard_share, 3, rng.integers(0, 3, n))
+    recall = np.where(y_true == 3, 0.2, 0.9)
+    wrong = (y_true + 1) % 4
+    y_pred = np.where(rng.random(n) < recall, y_true, wrong)
+    attrs = pd.DataFrame({"age": age})
+    config = BiasConfig(n_bootstrap=50, n_permutations=50)
+    mix = analyze_bias(y_true, y_pred, attrs, CLASSES, config).decomposition.iloc[0]
+    assert (mix["best_group"], mix["worst_group"]) == ("adult", "child")
+    assert mix["gap"] == pytest.approx(0.35, abs=0.04)
+    assert mix["mix"] == pytest.approx(mix["gap"], abs=0.015) and abs(mix["recall"]) < 0.015
+    assert mix["mix"] + mix["recall"] == pytest.approx(mix["gap"])
+
+    y_true = rng.integers(0, 4, n)  # same mix for both groups, children recognised less
+    y_pred = np.where(rng.random(n) < np.where(age == "child", 0.5, 0.8), y_true, (y_true + 1) % 4)
+    model = analyze_bias(y_true, y_pred, attrs, CLASSES, config).decomposition.iloc[0]
+    assert abs(model["mix"]) < 0.015 and model["recall"] == pytest.approx(0.3, abs=0.02)
+
+
+def test_other_rates_per_group_with_intervals():
+    y_true, y_pred, attrs = synthetic_predictions(n=1000)
+    called_other = (attrs["gender"] == "female").to_numpy() & (np.arange(1000) % 4 == 0)
+    report = analyze_bias(y_true, y_pred, attrs, CLASSES, FAST, called_other=called_other)
+    rates = report.other_rates.set_index(["attribute", "group"])
+    female = rates.loc[("gender", "female")]
+    assert (
+        female["rate"] == pytest.approx(0.25, abs=0.03)
+        and rates.loc[("gender", "male"), "rate"] == 0
+    )
+    assert female["rate_ci_low"] < female["rate"] < female["rate_ci_high"]
+    assert ("age × gender", "adult × female") in rates.index
+    assert analyze_bias(y_true, y_pred, attrs, CLASSES, FAST).other_rates.empty

@@ -15,9 +15,10 @@ from aiducation.fairness.holdout import annotated_folds, holdout_indices
 from aiducation.fairness.inputs import read_attributes
 from aiducation.fairness.mitigate import (
     MitigationInputs,
+    balance_weights,
     get_strategy,
-    group_balance_weights,
     group_log_prior_shift,
+    joint_groups,
     list_strategies,
 )
 
@@ -28,15 +29,31 @@ def test_registry_lists_strategies_and_rejects_unknown():
         get_strategy("magic")
 
 
-def test_group_balance_weights_equalise_group_totals():
-    groups = pd.Series(["adult"] * 6 + ["child"] * 2 + [np.nan] * 2)
-    weights = group_balance_weights(groups, np.arange(10))
+def test_balance_weights_equalise_group_totals():
+    groups = pd.Series(["adult"] * 6 + ["child"] * 2 + [np.nan] * 2).to_frame("age")
+    weights = balance_weights(groups, np.arange(10))
     np.testing.assert_allclose(weights, [1] * 6 + [3, 3] + [1, 1])
     assert weights[:6].sum() == weights[6:8].sum()
     inputs = MitigationInputs(np.zeros(10, int), groups, np.arange(10), 4)
     assert get_strategy("oversample")(inputs).sampler_weights[7] == 3
     assert get_strategy("reweight")(inputs).sample_weights[7] == 3
     assert not get_strategy("none")(inputs).retrains
+
+
+def test_balance_weights_rake_two_attributes_until_both_balance():
+    rng = np.random.default_rng(0)
+    age = rng.choice(["adult", "child"], 400, p=[0.8, 0.2])
+    gender = np.where(rng.random(400) < np.where(age == "child", 0.3, 0.6), "male", "female")
+    gender = np.where(rng.random(400) < 0.2, None, gender)  # some faces: "cannot tell"
+    groups = pd.DataFrame({"age": age, "gender": gender})
+    groups.loc[:9] = np.nan  # not annotated: weight 1
+    weights = balance_weights(groups, np.arange(400))
+    np.testing.assert_allclose(weights[:10], 1)
+    for column in groups:
+        totals = pd.Series(weights).groupby(groups[column]).sum()
+        np.testing.assert_allclose(totals.min() / totals.max(), 1, atol=1e-3)
+    cells = balance_weights(joint_groups(groups).to_frame(), np.arange(400))
+    assert weights.max() < cells.max()  # raking stays closer to even than balancing cells
 
 
 def test_group_prior_moves_predictions_towards_the_group_class_mix():
@@ -159,7 +176,8 @@ def test_train_reserve_holds_annotated_images_out_then_bias_accepts_them(tmp_pat
     annotated = meta[meta["split"] != "test"].iloc[::3]
     unlabelled = dataset.unlabelled.meta
     first_val = meta.loc[meta["split"] == "val", "image_name"].iloc[0]  # copied by unlabelled 0
-    names = list(dict.fromkeys([*annotated["image_name"], first_val, unlabelled["image_name"].iat[5]]))
+    reserved_unlabelled = unlabelled["image_name"].iat[5]
+    names = list(dict.fromkeys([*annotated["image_name"], first_val, reserved_unlabelled]))
     attrs = pd.DataFrame({"image": names, "age": np.resize(["adult", "child"], len(names))})
     attrs.iloc[: len(names) // 2].to_csv(tmp_path / "a.csv", index=False)
     attrs.iloc[len(names) // 2 :].to_csv(tmp_path / "b.csv", index=False)
@@ -171,14 +189,15 @@ def test_train_reserve_holds_annotated_images_out_then_bias_accepts_them(tmp_pat
     assert main(["train", "--data", str(prepared_dir), "--out", str(run), *tiny, *reserve]) == 0
     split = pd.read_csv(run / "split.csv")
     held = set(split.loc[split["role"] == "bias_test", "image_name"])
-    assert held == set(names) - {unlabelled["image_name"].iat[5]}  # split.csv: labelled rows
+    assert held == set(names) - {reserved_unlabelled}  # split.csv: labelled rows only
     used = split["role"].isin(["train", "val"])
     assert not held & set(split.loc[used, "image_name"])
     described = json.loads((run / "config.json").read_text())
     n_val = int((meta["split"] == "val").sum()) - int(
         (meta["image_name"].isin(names) & (meta["split"] == "val")).sum()
     )
-    assert described["n_val"] == n_val and described["n_train"] == int((split["role"] == "train").sum())
+    assert described["n_val"] == n_val
+    assert described["n_train"] == int((split["role"] == "train").sum())
     # unlabelled 0 copies a reserved val face, unlabelled 5 is reserved: 24 - 2 join training
     assert described["n_train_unlabelled"] == len(unlabelled) - 2
     assert described["reserve"]["files"] == reserve[1:]
@@ -188,3 +207,37 @@ def test_train_reserve_holds_annotated_images_out_then_bias_accepts_them(tmp_pat
     assert main(bias) == 0
     # resuming re-derives the same reservation from config.json
     assert main(["train", "--resume", str(run)]) == 0
+
+
+def test_mitigate_two_attribute_files_at_the_bundled_recipe_shape(tmp_path, prepared_dir):
+    """Two attribute files, two attributes balanced together and compared one by one, with
+    the unlabelled faces and the fifth class of the bundled recipe beside the weights."""
+    dataset = load_prepared(prepared_dir)
+    age = annotate_half(dataset)
+    keep = age.notna()
+    names = dataset.meta["image_name"][keep]
+    pd.DataFrame({"image": names, "age": age[keep]}).to_csv(tmp_path / "age.csv", index=False)
+    gender = np.resize(["female", "male", "", "male"], int(keep.sum()))  # "": cannot tell
+    pd.DataFrame({"image": names, "gender": gender}).to_csv(tmp_path / "gender.csv", index=False)
+    out = tmp_path / "mitigate"
+    args = ["mitigate", "--attributes", str(tmp_path / "age.csv"), str(tmp_path / "gender.csv")]
+    args += ["--attribute", "age", "gender", "--data", str(prepared_dir), "--out", str(out)]
+    args += ["--model", "faceresnet_t", "--model-arg", "width=8", "--epochs", "1"]
+    args += ["--batch-size", "32", "--threads", "1", "--no-progress", "--device", "cpu"]
+    args += ["--aux-weight", "1", "--aux-unlabelled", "--other-class"]
+    args += ["--strategy", "reweight", "group_prior", "--min-group-size", "5"]
+    args += ["--bootstrap", "50", "--permutations", "50"]
+    assert main(args) == 0
+    report = out / "report"
+    table = pd.read_csv(report / "table_3_4.csv")
+    assert set(table["attribute"]) == {"age", "gender"}
+    assert set(table["group"]) == {"adult", "child", "female", "male", "average"}
+    deltas = pd.read_csv(report / "deltas.csv")
+    assert set(deltas["attribute"]) == {"age", "gender"}
+    n_gender = deltas[(deltas["attribute"] == "gender") & (deltas["group"] == "all images")]
+    n_age = deltas[(deltas["attribute"] == "age") & (deltas["group"] == "all images")]
+    assert n_gender["n"].iloc[0] < n_age["n"].iloc[0]  # "cannot tell" faces left out
+    for attribute in ("age", "gender"):
+        assert (report / "plots" / f"before_after_{attribute}.png").is_file()
+    run = json.loads((out / "fold0" / "reweight" / "config.json").read_text())
+    assert run["n_train_unlabelled"] > 0

@@ -103,7 +103,8 @@ def test_train_other_class_then_evaluate(prepared_dir: Path, tmp_path: Path) -> 
     from aiducation.fairness.sources import predict_rows
 
     data = load_prepared(prepared_dir)
-    y_pred, proba, _ = predict_rows(run, data, np.arange(10))  # bias tables: the four states
+    y_pred, proba, _, called_other = predict_rows(run, data, np.arange(10))  # the four states
+    assert called_other is not None and called_other.dtype == bool and len(called_other) == 10
     assert set(y_pred) <= set(range(4))
     assert proba.shape == (10, 4) and np.allclose(proba.sum(axis=1), 1, atol=1e-5)
     with pytest.raises(ValueError, match="test split"):

@@ -11,7 +11,10 @@ HELP = "Bias analysis: metrics per attribute group (e.g. age), gaps, 95% CIs, pe
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--attributes", required=True, help="attribute CSV (image id + columns)")
+    parser.add_argument(
+        "--attributes", required=True, nargs="+", metavar="CSV",
+        help="attribute CSVs (image id + columns), e.g. age.csv gender.csv; joined on the image",
+    )  # fmt: skip
     parser.add_argument("--id-column", default="image", help="image id column (default: image)")
     parser.add_argument(
         "--columns", nargs="+", help="attributes to analyse (default: all but id/split columns)"
@@ -64,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from aiducation.errors import InputError
     from aiducation.fairness.bias import BiasConfig, analyze_bias, table_3_3
-    from aiducation.fairness.inputs import read_attributes
+    from aiducation.fairness.inputs import read_attribute_files
     from aiducation.fairness.report import markdown_table, write_bias_report
     from aiducation.fairness.sources import (
         annotated_predictions,
@@ -73,11 +76,11 @@ def run(args: argparse.Namespace) -> int:
     )
     from aiducation.outdir import check_output_dir
 
-    sources = [args.attributes, args.predictions, args.data]
+    sources = [*args.attributes, args.predictions, args.data]
     check_output_dir(args.out, overwrite=args.overwrite, inputs=sources)
     device = device_from_args(args) if args.checkpoint else None  # predicts only from one
 
-    attributes = read_attributes(args.attributes, args.id_column, args.columns)
+    attributes = read_attribute_files(args.attributes, args.id_column, args.columns)
     if args.checkpoint:
         if not args.data:
             raise InputError("--checkpoint needs --data (the prepared dataset directory)")
@@ -96,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         classes = list(LEARNING_STATES)
         frame, how = from_predictions_csv(args.predictions, classes)
     frame, joined, held_out = annotated_predictions(
-        frame, how, attributes, str(args.attributes), held_out_only=args.held_out_only,
+        frame, how, attributes, ", ".join(args.attributes), held_out_only=args.held_out_only,
         force=args.force, assume_held_out=args.assume_held_out,
     )  # fmt: skip
     config = BiasConfig(
@@ -107,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
         intersections=not args.no_intersections,
         seed=args.seed,
     )
-    report = analyze_bias(frame["y_true"], frame["y_pred"], joined, classes, config)
+    called_other = frame["called_other"].to_numpy(bool) if "called_other" in frame else None
+    report = analyze_bias(frame["y_true"], frame["y_pred"], joined, classes, config, called_other)
     report.notes.insert(0, held_out)
     inputs = {
         "attributes": args.attributes,

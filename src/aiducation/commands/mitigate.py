@@ -14,8 +14,15 @@ HELP = "Bias mitigation: train baseline + mitigated models, compare on the same 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    add("--attributes", required=True, help="attribute CSV (image id + attribute columns)")
-    add("--attribute", default="age", help="attribute to balance and compare (default: age)")
+    add(
+        "--attributes", required=True, nargs="+", metavar="CSV",
+        help="attribute CSVs (image id + attribute columns), e.g. age.csv gender.csv",
+    )  # fmt: skip
+    add(
+        "--attribute", nargs="+", default=["age"],
+        help="attributes to balance and compare (default: age); several are balanced together "
+        "(raked weights, joint group prior) and compared one by one",
+    )  # fmt: skip
     add("--id-column", default="image", help="image id column of the attribute CSV")
     add("--data", type=Path, default=DATA_DIR, help=f"prepared dataset (default {DATA_DIR})")
     add("--out", type=Path, default=RUNS_DIR / "mitigate", help="experiment directory")
@@ -39,15 +46,15 @@ def run(args: argparse.Namespace) -> int:
     from aiducation.errors import InputError
     from aiducation.fairness.bias import BiasConfig
     from aiducation.fairness.experiment import MitigateConfig, run_mitigation
-    from aiducation.fairness.inputs import read_attributes
+    from aiducation.fairness.inputs import read_attribute_files
     from aiducation.fairness.report import markdown_table
     from aiducation.outdir import check_output_dir
 
-    check_output_dir(args.out, inputs=[args.data, args.attributes], marker="mitigate.json")
+    check_output_dir(args.out, inputs=[args.data, *args.attributes], marker="mitigate.json")
     train = config_from_args(args).to_dict()
     try:
         config = MitigateConfig(
-            attribute=args.attribute,
+            attributes=tuple(args.attribute),
             strategies=tuple(args.strategy),
             folds=args.folds,
             run_folds=args.run_folds,
@@ -67,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         dataset = load_prepared(args.data)
     except (FileNotFoundError, ValueError) as exc:
         raise InputError(str(exc)) from exc
-    attributes = read_attributes(args.attributes, args.id_column, [args.attribute])
+    attributes = read_attribute_files(args.attributes, args.id_column, args.attribute)
     comparison, cost = run_mitigation(config, dataset, attributes, args.out)
     print(markdown_table(comparison.table))
     accuracy = cost[cost["metric"] == "accuracy"] if len(cost) else cost

@@ -51,6 +51,10 @@ class BiasReport:
     classes: list[str]
     config: BiasConfig
     notes: list[str] = field(default_factory=list)
+    # best − worst accuracy gap split into class mix and per-class recall (one row per attribute)
+    decomposition: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # share of each group's faces the model calls "Other", with CIs (models that answer Other)
+    other_rates: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_dict(self) -> dict:
         return {
@@ -60,6 +64,8 @@ class BiasReport:
             "groups": _records(self.groups),
             "gaps": _records(self.gaps),
             "distribution": _records(self.distribution),
+            "decomposition": _records(self.decomposition),
+            "other_rates": _records(self.other_rates),
             "notes": self.notes,
         }
 
@@ -93,11 +99,14 @@ def analyze_bias(
     attributes: pd.DataFrame,
     classes: list[str],
     config: BiasConfig | None = None,
+    called_other: np.ndarray | None = None,
 ) -> BiasReport:
     """Per-group metrics, gaps, bootstrap intervals and permutation tests for each attribute.
 
     ``y_true``/``y_pred`` are class ids (indices into ``classes``); ``attributes`` has one row
     per sample and one column per attribute, missing values as NaN or empty strings.
+    ``called_other``: per sample, whether the model answered "Other" (its four-state decision
+    is still in ``y_pred``); gives :attr:`BiasReport.other_rates`.
     """
     config = config or BiasConfig()
     y_true = np.asarray(y_true, dtype=np.int64)
@@ -110,7 +119,7 @@ def analyze_bias(
     overall_cm = confusion_matrix(y_true, y_pred, n_classes)
     overall = {"n": len(y_true), **{k: float(f(overall_cm)) for k, f in metrics.items()}}
 
-    group_frames, gap_rows, dist_frames, notes = [], [], [], []
+    group_frames, gap_rows, dist_frames, other_frames, notes = [], [], [], [], []
     for index, columns in enumerate(attribute_sets(attributes, config.intersections)):
         name = INTERSECTION_SEP.join(columns)
         labels = _group_labels(attributes, columns)
@@ -123,6 +132,10 @@ def analyze_bias(
         )
         group_frames.append(groups)
         dist_frames.append(dist)
+        if called_other is not None:
+            other_frames.append(
+                group_rates(name, np.asarray(called_other, bool)[keep], labels[keep], config, index)
+            )
         gap_rows += gaps
         small = groups.loc[~groups["compared"], "group"].tolist()
         if small:
@@ -135,15 +148,68 @@ def analyze_bias(
     if len(gaps):
         gaps["p_holm"] = holm_adjust(gaps["p_value"].to_numpy())
         gaps["significant"] = gaps["p_holm"] < config.alpha
+    groups = pd.concat(group_frames, ignore_index=True) if group_frames else pd.DataFrame()
+    distribution = pd.concat(dist_frames, ignore_index=True) if dist_frames else pd.DataFrame()
     return BiasReport(
-        groups=pd.concat(group_frames, ignore_index=True) if group_frames else pd.DataFrame(),
+        groups=groups,
         gaps=gaps,
-        distribution=pd.concat(dist_frames, ignore_index=True) if dist_frames else pd.DataFrame(),
+        distribution=distribution,
         overall=overall,
         classes=list(classes),
         config=config,
         notes=notes,
+        decomposition=decompose_gaps(groups, distribution, gaps, classes),
+        other_rates=pd.concat(other_frames, ignore_index=True) if other_frames else pd.DataFrame(),
     )
+
+
+def group_rates(
+    name: str, event: np.ndarray, labels: np.ndarray, config: BiasConfig, index: int = 0
+) -> pd.DataFrame:
+    """Share of each group's samples with ``event`` and its bootstrap interval."""
+    rng = np.random.default_rng(config.seed + 1009 * index + 13)
+    rows = []
+    for group in sorted(set(labels)):
+        members = event[labels == group].astype(float)
+        draws = members[rng.integers(0, len(members), (config.n_bootstrap, len(members)))]
+        low, high = percentile_interval(draws.mean(axis=1), config.confidence)
+        rows.append(
+            {"attribute": name, "group": group, "n": len(members), "rate": members.mean(),
+             "rate_ci_low": float(low), "rate_ci_high": float(high),
+             "compared": len(members) >= config.min_group_size}
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def decompose_gaps(
+    groups: pd.DataFrame, distribution: pd.DataFrame, gaps: pd.DataFrame, classes: list[str]
+) -> pd.DataFrame:
+    """Split each attribute's accuracy gap (best − worst group) into class mix and recall.
+
+    Accuracy is Σ_k share_k × recall_k over the true classes. ``counterfactual`` gives the
+    worst group's class mix the best group's per-class recall: ``mix = best − counterfactual``
+    is what the class mix alone explains, ``recall = counterfactual − worst`` what the model
+    does worse on the same classes (they sum to the gap).
+    """
+    if gaps.empty or groups.empty:
+        return pd.DataFrame()
+    rows = []
+    for _, gap in gaps[gaps["metric"] == "accuracy"].iterrows():
+        name = gap["attribute"]
+        recall = groups[groups["attribute"] == name].set_index("group")
+        share = distribution[distribution["attribute"] == name].pivot_table(
+            index="group", columns="class", values="share"
+        )[classes]
+        best, worst = gap["best_group"], gap["worst_group"]
+        best_recall = recall.loc[best, [f"recall_{c}" for c in classes]].to_numpy(float)
+        counterfactual = float(np.nansum(share.loc[worst].to_numpy(float) * best_recall))
+        rows.append(
+            {"attribute": name, "best_group": best, "worst_group": worst,
+             "best": gap["best"], "worst": gap["worst"], "gap": gap["best"] - gap["worst"],
+             "counterfactual": counterfactual, "mix": gap["best"] - counterfactual,
+             "recall": counterfactual - gap["worst"]}
+        )  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 _GAP_COLUMNS = [
@@ -240,16 +306,18 @@ def _analyze_attribute(
     return by_group, gaps, dist
 
 
-def table_3_3(groups: pd.DataFrame, compared_only: bool = True) -> pd.DataFrame:
+def table_3_3(groups: pd.DataFrame) -> pd.DataFrame:
     """The report's Table 3.3 shape: attribute, group, n, accuracy, macro/micro P/R/F1, with
-    an unweighted ``average`` row per attribute (as the report averaged its two groups)."""
+    an unweighted ``average`` row per attribute (as the report averaged its two groups) over
+    the compared groups. Groups too small to compare stay listed, flagged in ``note``."""
     if groups.empty:
-        return pd.DataFrame(columns=["attribute", "group", "n", *TABLE_METRICS])
-    rows = groups[groups["compared"]] if compared_only else groups
+        return pd.DataFrame(columns=["attribute", "group", "n", *TABLE_METRICS, "note"])
     parts = []
-    for attribute, part in rows.groupby("attribute", sort=False):
-        part = part[["attribute", "group", "n", *TABLE_METRICS]]
-        average = {"attribute": attribute, "group": "average", "n": int(part["n"].sum())}
-        average.update(part[list(TABLE_METRICS)].mean().to_dict())
-        parts += [part, pd.DataFrame([average])]
+    for attribute, part in groups.groupby("attribute", sort=False):
+        compared = part["compared"].to_numpy(bool)
+        note = np.where(compared, "", "too few images: not compared")
+        part = part[["attribute", "group", "n", *TABLE_METRICS]].assign(note=note)
+        average = {"attribute": attribute, "group": "average", "n": int(part["n"][compared].sum())}
+        average.update(part.loc[compared, list(TABLE_METRICS)].mean().to_dict())
+        parts += [part, pd.DataFrame([{**average, "note": ""}])]
     return pd.concat(parts, ignore_index=True)

@@ -76,17 +76,18 @@ def paired_deltas(
 def compare_models(
     y_true: np.ndarray,
     predictions: dict[str, np.ndarray],
-    groups: pd.Series,
+    groups: pd.DataFrame | pd.Series,
     classes: list[str],
-    attribute: str,
     baseline: str = "none",
     config: BiasConfig | None = None,
 ) -> Comparison:
     """Bias report per model on the same images, Table 3.4 blocks, deltas against
-    ``baseline`` and the gap of each model."""
+    ``baseline`` and the gap of each model, for every attribute (column) of ``groups``."""
     config = config or BiasConfig(intersections=False)
     y_true = np.asarray(y_true, np.int64)
-    attributes = pd.DataFrame({attribute: groups.to_numpy()})
+    attributes = (groups.to_frame() if isinstance(groups, pd.Series) else groups).reset_index(
+        drop=True
+    )
     reports = {
         name: analyze_bias(y_true, np.asarray(pred, np.int64), attributes, classes, config)
         for name, pred in predictions.items()
@@ -97,15 +98,20 @@ def compare_models(
     table = table[["model", *[c for c in table.columns if c != "model"]]]
     gaps = pd.concat([r.gaps.assign(model=name) for name, r in reports.items()], ignore_index=True)
     gaps = gaps[["model", *[c for c in gaps.columns if c != "model"]]]
-    labels = groups.astype(str).to_numpy()
-    deltas = [
-        paired_deltas(
-            y_true, predictions[baseline], np.asarray(pred, np.int64), labels, classes, config
-        ).assign(model=name)
-        for name, pred in predictions.items()
-        if name != baseline
-    ]
+    deltas = []
+    for attribute in attributes.columns:
+        known = attributes[attribute].notna().to_numpy()
+        labels = attributes[attribute][known].astype(str).to_numpy()
+        deltas += [
+            paired_deltas(
+                y_true[known], np.asarray(predictions[baseline])[known],
+                np.asarray(pred, np.int64)[known], labels, classes, config,
+            ).assign(model=name, attribute=attribute)
+            for name, pred in predictions.items()
+            if name != baseline
+        ]  # fmt: skip
     deltas = pd.concat(deltas, ignore_index=True) if deltas else pd.DataFrame()
     if len(deltas):
-        deltas = deltas[["model", *[c for c in deltas.columns if c != "model"]]]
+        first = ["model", "attribute"]
+        deltas = deltas[[*first, *[c for c in deltas.columns if c not in first]]]
     return Comparison(reports=reports, table=table, deltas=deltas, gaps=gaps)

@@ -32,7 +32,7 @@ from aiducation.fairness.holdout import (
     split_table,
 )
 from aiducation.fairness.inputs import image_key
-from aiducation.fairness.mitigate import MitigationInputs, get_strategy
+from aiducation.fairness.mitigate import MitigationInputs, get_strategy, joint_groups
 
 BASELINE = "none"
 
@@ -41,7 +41,7 @@ BASELINE = "none"
 class MitigateConfig:
     """One mitigation experiment (saved as ``mitigate.json``)."""
 
-    attribute: str = "age"  # attribute column whose groups are balanced and compared
+    attributes: tuple[str, ...] = ("age",)  # columns whose groups are balanced and compared
     strategies: tuple[str, ...] = ("oversample",)  # registry names (see list_strategies)
     folds: int = 2  # annotated images are split into this many folds (2: half held out)
     run_folds: int = 1  # folds held out in turn; = folds gives out-of-fold predictions for all
@@ -50,6 +50,11 @@ class MitigateConfig:
     bias: BiasConfig = field(default_factory=lambda: BiasConfig(intersections=False))
 
     def __post_init__(self) -> None:
+        self.attributes = (
+            (self.attributes,) if isinstance(self.attributes, str) else tuple(self.attributes)
+        )
+        if not self.attributes:
+            raise ValueError("need at least one attribute")
         if isinstance(self.bias, dict):
             self.bias = BiasConfig(**self.bias)
         self.strategies = tuple(s for s in self.strategies if s != BASELINE)
@@ -96,16 +101,17 @@ def run_mitigation(
     config: MitigateConfig, dataset: PreparedDataset, attributes: pd.DataFrame, out_dir: Path
 ) -> tuple[Comparison, pd.DataFrame]:
     """Train and compare; returns the comparison and the accuracy-cost table."""
-    if config.attribute not in attributes.columns:
+    missing = [a for a in config.attributes if a not in attributes.columns]
+    if missing:
         raise InputError(
-            f"attribute {config.attribute!r} not in the attribute file "
+            f"attribute {', '.join(missing)} not in the attribute files "
             f"(columns: {', '.join(attributes.columns)})"
         )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "mitigate.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
-    groups = group_values(dataset, attributes, config.attribute)
-    folds = annotated_folds(dataset, groups, config.folds, config.seed)
+    groups = pd.DataFrame({a: group_values(dataset, attributes, a) for a in config.attributes})
+    folds = annotated_folds(dataset, joint_groups(groups), config.folds, config.seed)
     official_test = dataset.split_indices("test")
     models = [BASELINE, *config.strategies]
     reserved_parts, test_parts = [], []
@@ -153,7 +159,7 @@ def run_mitigation(
                 "index": rows,
                 "image_name": dataset.meta["image_name"].to_numpy()[rows],
                 "y_true": dataset.labels[rows],
-                config.attribute: groups.iloc[rows].to_numpy(),
+                **{a: groups[a].iloc[rows].to_numpy() for a in config.attributes},
                 **{f"pred_{m}": preds[m] for m in models},
             }
         )
@@ -163,9 +169,8 @@ def run_mitigation(
     comparison = compare_models(
         held["y_true"].to_numpy(),
         {m: held[f"pred_{m}"].to_numpy() for m in models},
-        held[config.attribute],
+        held[list(config.attributes)],
         dataset.classes,
-        config.attribute,
         BASELINE,
         config.bias,
     )
@@ -221,8 +226,9 @@ def write_mitigation_report(
         (tmp / "report.md").write_text(mitigation_markdown(config, comparison, cost, len(held)))
         (tmp / "mitigate.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
         (tmp / "plots").mkdir()
-        fig = plot_model_comparison(comparison.reports, config.attribute)
-        save_figure(fig, tmp / "plots" / f"before_after_{config.attribute}.png")
+        for attribute in config.attributes:
+            fig = plot_model_comparison(comparison.reports, attribute)
+            save_figure(fig, tmp / "plots" / f"before_after_{attribute}.png")
 
 
 def _interval(row: pd.Series, prefix: str = "delta") -> str:
@@ -234,11 +240,13 @@ def mitigation_markdown(
 ) -> str:
     from aiducation.fairness.report import markdown_table
 
+    by = " × ".join(config.attributes)
     lines = [
-        f"# Bias mitigation by {config.attribute}: before/after on the same held-out images",
+        f"# Bias mitigation by {', '.join(config.attributes)}: before/after on the same "
+        "held-out images",
         "",
         f"{n_held} annotated images held out of training ({config.run_folds} of "
-        f"{config.folds} folds, stratified by class × {config.attribute}, duplicates kept "
+        f"{config.folds} folds, stratified by class × {by}, duplicates kept "
         f"together). Baseline = `{BASELINE}`; strategies: {', '.join(config.strategies)}. "
         f"Model: {config.train.get('model', 'default')}, "
         f"{config.train.get('epochs', 'default')} epochs.",
@@ -250,7 +258,7 @@ def mitigation_markdown(
     if len(comparison.deltas):
         deltas = comparison.deltas.copy()
         deltas["delta (95% CI)"] = deltas.apply(_interval, axis=1)
-        cols = ["model", "group", "n", "metric", "before", "after", "delta (95% CI)"]
+        cols = ["model", "attribute", "group", "n", "metric", "before", "after", "delta (95% CI)"]
         lines += ["## Change against the baseline (paired bootstrap)", ""]
         lines += [markdown_table(deltas[cols])]
     gaps = comparison.gaps[comparison.gaps["metric"] == "accuracy"].copy()
@@ -258,7 +266,8 @@ def mitigation_markdown(
         gaps["gap (95% CI)"] = gaps.apply(
             lambda r: f"{r['gap']:.4f} [{r['gap_ci_low']:.4f}, {r['gap_ci_high']:.4f}]", axis=1
         )
-        cols = ["model", "best_group", "worst_group", "gap (95% CI)", "p_value", "significant"]
+        cols = ["model", "attribute", "best_group", "worst_group", "gap (95% CI)", "p_value"]
+        cols += ["p_holm", "significant"]
         lines += ["## Accuracy gap between groups per model", "", markdown_table(gaps[cols])]
     if len(cost):
         cost = cost[cost["metric"] == "accuracy"].copy()

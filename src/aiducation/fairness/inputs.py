@@ -86,6 +86,43 @@ def read_attributes(
     return values
 
 
+def read_attribute_files(
+    paths: Sequence[str | Path], id_column: str = "image", attributes: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """:func:`read_attributes` of several files (e.g. age.csv and gender.csv) joined on the image
+    key: an image missing from a file has NaN there. ``attributes``: the columns to keep, each
+    in at least one file. A column in two files must agree wherever both have a value."""
+    tables = [(Path(p), read_attributes(p, id_column)) for p in paths]
+    merged = pd.DataFrame(index=pd.Index([], name="image"))
+    origin: dict[str, Path] = {}
+    for path, table in tables:
+        for column in table.columns:
+            if column in merged.columns:
+                both = merged[column].reindex(table.index).notna() & table[column].notna()
+                differ = both & (merged[column].reindex(table.index) != table[column])
+                if differ.any():
+                    image = differ[differ].index[0]
+                    raise InputError(
+                        f"{path}: image {image!r} has {column}={table.at[image, column]!r} but "
+                        f"{origin[column]} says {merged.at[image, column]!r}"
+                    )
+                merged = merged.reindex(merged.index.union(table.index))
+                merged[column] = merged[column].combine_first(table[column])
+            else:
+                merged = merged.join(table[[column]], how="outer")
+                origin[column] = path
+    if attributes:
+        missing = [a for a in attributes if a not in merged.columns]
+        if missing:
+            names = ", ".join(str(p) for p, _ in tables)
+            raise InputError(
+                f"no attribute column {', '.join(missing)} in {names}; "
+                f"columns are {', '.join(merged.columns)}"
+            )
+        merged = merged[list(attributes)]
+    return merged
+
+
 def join_attributes(image_names: Sequence[str], attributes: pd.DataFrame) -> pd.DataFrame:
     """Attribute rows aligned with ``image_names`` (NaN where an image has no annotation)."""
     keys = [image_key(n) for n in image_names]

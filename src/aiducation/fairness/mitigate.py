@@ -54,20 +54,39 @@ class MitigationInputs:
     """What strategies may look at: labels and groups of every row, and the training rows."""
 
     labels: np.ndarray  # class id per dataset row
-    groups: pd.Series  # attribute group per dataset row, NaN where unknown
+    groups: pd.DataFrame  # one column per attribute, a group per dataset row, NaN where unknown
     train_idx: np.ndarray  # rows the model trains on
     n_classes: int
 
+    def __post_init__(self) -> None:
+        if isinstance(self.groups, pd.Series):
+            self.groups = self.groups.to_frame()
 
-def group_balance_weights(groups: pd.Series, rows: np.ndarray) -> np.ndarray:
+
+def joint_groups(groups: pd.DataFrame) -> pd.Series:
+    """One group per row over all attributes (``"child|female"``; ``?`` for an unknown value),
+    NaN where every value is unknown."""
+    if groups.shape[1] == 1:
+        return groups.iloc[:, 0]
+    text = groups.astype(object).where(groups.notna(), "?").astype(str)
+    joint = text.iloc[:, 0].str.cat([text[c] for c in text.columns[1:]], sep="|")
+    return joint.where(groups.notna().any(axis=1))
+
+
+def balance_weights(groups: pd.DataFrame, rows: np.ndarray, iterations: int = 50) -> np.ndarray:
     """Weight per row that gives every known group the total weight of the largest one:
-    ``max_g n_g / n_group``; rows with an unknown group get 1."""
-    values = groups.iloc[rows]
-    counts = values.value_counts()
-    if counts.empty:
-        return np.ones(len(rows))
-    per_group = counts.max() / counts
-    return np.array(values.map(per_group).fillna(1.0), dtype=float)
+    ``max_g n_g / n_group``, rows with an unknown group 1. Several attributes: raked
+    (iterative proportional fitting) until each attribute's groups weigh the same."""
+    weights = np.ones(len(rows))
+    for _ in range(iterations if groups.shape[1] > 1 else 1):
+        for column in groups.columns:
+            values = groups[column].iloc[rows].to_numpy(object)
+            known = pd.notna(values)
+            if not known.any():
+                continue
+            totals = pd.Series(weights[known]).groupby(values[known]).sum()
+            weights[known] *= (totals.max() / totals).reindex(values[known]).to_numpy()
+    return weights
 
 
 @register_strategy
@@ -78,8 +97,9 @@ def none(inputs: MitigationInputs) -> Mitigation:
 
 @register_strategy
 def reweight(inputs: MitigationInputs) -> Mitigation:
-    """Group-balanced loss re-weighting: each training image's loss × max_g n_g / n_group."""
-    weights = group_balance_weights(inputs.groups, inputs.train_idx)
+    """Group-balanced loss re-weighting: each training image's loss × max_g n_g / n_group
+    (several attributes: raked so that each one's groups weigh the same)."""
+    weights = balance_weights(inputs.groups, inputs.train_idx)
     return Mitigation(
         sample_weights=weights,
         description="loss weights max_g n_g / n_group on annotated training images",
@@ -89,8 +109,9 @@ def reweight(inputs: MitigationInputs) -> Mitigation:
 @register_strategy
 def oversample(inputs: MitigationInputs) -> Mitigation:
     """Group over-sampling (the report's approach): minority-group images are drawn
-    max_g n_g / n_group times as often, with replacement, each epoch."""
-    weights = group_balance_weights(inputs.groups, inputs.train_idx)
+    max_g n_g / n_group times as often, with replacement, each epoch (several attributes:
+    raked weights, see :func:`balance_weights`)."""
+    weights = balance_weights(inputs.groups, inputs.train_idx)
     return Mitigation(
         sampler_weights=weights,
         description="sampling weights max_g n_g / n_group on annotated training images",
@@ -118,9 +139,10 @@ def group_log_prior_shift(
 def group_prior(inputs: MitigationInputs) -> Mitigation:
     """Group-aware post-processing, no retraining: add each group's class log-prior shift
     (estimated from the training labels) to the baseline model's log-probabilities.
-    Like fairlearn's ThresholdOptimizer it needs the group of an image at prediction time."""
-    shifts = group_log_prior_shift(inputs.labels, inputs.groups, inputs.train_idx, inputs.n_classes)
-    groups = inputs.groups
+    Like fairlearn's ThresholdOptimizer it needs the group of an image at prediction time;
+    with several attributes, the joint group (e.g. child|female)."""
+    groups = joint_groups(inputs.groups)
+    shifts = group_log_prior_shift(inputs.labels, groups, inputs.train_idx, inputs.n_classes)
 
     def adjust(proba: np.ndarray, rows: np.ndarray) -> np.ndarray:
         logits = np.log(np.clip(proba, 1e-12, None))

@@ -73,7 +73,8 @@ def plot_model_comparison(reports: dict, attribute: str, metric: str = "accuracy
     width = 0.8 / len(reports)
     x = np.arange(len(group_names))
     for i, (name, report) in enumerate(reports.items()):
-        part = report.groups.set_index("group").loc[group_names]
+        groups = report.groups[report.groups["attribute"] == attribute]
+        part = groups.set_index("group").loc[group_names]
         values = part[metric].to_numpy(float)
         err = np.vstack([values - part[f"{metric}_ci_low"], part[f"{metric}_ci_high"] - values])
         ax.bar(x + i * width, values, width, yerr=err, capsize=4, label=name)

@@ -92,6 +92,28 @@ def bias_markdown(report: BiasReport, title: str = "Bias analysis") -> str:
         index=["attribute", "group"], columns="class", values="share", sort=False
     ).reset_index()
     lines += ["## True-class distribution per group (Figure 3.1)", "", markdown_table(shares)]
+    if len(report.decomposition):
+        lines += [
+            "## Class mix versus per-class recall",
+            "",
+            "Accuracy is Σ share × recall over the true classes. `counterfactual`: the worst "
+            "group's class mix with the best group's per-class recall; `mix` = best − "
+            "counterfactual (the gap the class mix alone explains), `recall` = counterfactual "
+            "− worst (the model being worse on the same classes).",
+            "",
+            markdown_table(report.decomposition),
+        ]
+    if len(report.other_rates):
+        rates = report.other_rates[["attribute", "group", "n", "compared"]].copy()
+        rates["called Other (95% CI)"] = with_interval(report.other_rates, "rate")
+        lines += [
+            "## Faces called Other per group",
+            "",
+            "Share of each group's (labelled, in-scheme) faces the model answers 'Other' at its "
+            "operating threshold; the tables above score its four-state decision.",
+            "",
+            markdown_table(rates),
+        ]
     if report.notes:
         lines += ["## Notes", "", *[f"- {note}" for note in report.notes], ""]
     return "\n".join(lines)
@@ -119,12 +141,18 @@ def write_bias_report(
     )
     from aiducation.outdir import output_dir
 
-    sources = [inputs.get(k) for k in ("attributes", "predictions", "data")]
+    attribute_files = inputs.get("attributes") or []
+    if isinstance(attribute_files, (str, Path)):
+        attribute_files = [attribute_files]
+    sources = [*attribute_files, inputs.get("predictions"), inputs.get("data")]
     with output_dir(out_dir, owner="bias", overwrite=overwrite, inputs=sources) as tmp:
         report.groups.to_csv(tmp / "groups.csv", index=False)
         report.gaps.to_csv(tmp / "gaps.csv", index=False)
         report.distribution.to_csv(tmp / "distribution.csv", index=False)
         table_3_3(report.groups).to_csv(tmp / "table_3_3.csv", index=False)
+        report.decomposition.to_csv(tmp / "decomposition.csv", index=False)
+        if len(report.other_rates):
+            report.other_rates.to_csv(tmp / "other_rates.csv", index=False)
         (tmp / "report.md").write_text(bias_markdown(report, title))
         payload = {"inputs": inputs, **report.to_dict()}
         (tmp / "report.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")

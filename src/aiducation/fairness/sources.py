@@ -40,11 +40,18 @@ def predict_rows(
     device: str | torch.device = "cpu",
 ):
     """Predicted class ids and probabilities of a checkpoint (run on ``device``) for dataset
-    ``rows`` (a model with an "Other" output is scored on the decision restricted to the
+    ``rows``, the checkpoint, and whether it answers "Other" for each row (``None`` for a model
+    without that output, which is scored, like every model, on the decision restricted to the
     dataset's classes)."""
     from aiducation.models.checkpoint import load_checkpoint
     from aiducation.training.evaluation import check_classes
-    from aiducation.training.scheme import predict_faces, restrict_to_scheme
+    from aiducation.training.scheme import (
+        THRESHOLD_KEY,
+        answers,
+        has_other,
+        predict_faces,
+        restrict_to_scheme,
+    )
 
     try:
         checkpoint = load_checkpoint(checkpoint_dir, device=device)
@@ -58,7 +65,11 @@ def predict_rows(
         checkpoint.model, len(checkpoint.classes), dataset, rows, tta_flip=tta_flip
     )
     proba = restrict_to_scheme(faces.probs, len(dataset.classes))
-    return proba.argmax(1), proba, checkpoint
+    called_other = None
+    if has_other(checkpoint.classes) and THRESHOLD_KEY in checkpoint.config:
+        threshold = checkpoint.config[THRESHOLD_KEY]
+        called_other = answers(faces.probs, threshold) == len(checkpoint.classes) - 1
+    return proba.argmax(1), proba, checkpoint, called_other
 
 
 def from_checkpoint(
@@ -80,7 +91,7 @@ def from_checkpoint(
             f"no image of the attribute file is in the prepared dataset {dataset.root} "
             "(images are matched by file name, e.g. fer0000003.png)"
         )
-    y_pred, proba, checkpoint = predict_rows(
+    y_pred, proba, checkpoint, called_other = predict_rows(
         checkpoint_dir, dataset, rows, tta_flip=tta_flip, device=device
     )
     frame = pd.DataFrame(
@@ -93,6 +104,8 @@ def from_checkpoint(
     )
     for k, name in enumerate(dataset.classes):
         frame[f"p_{name}"] = proba[:, k].round(6)
+    if called_other is not None:
+        frame["called_other"] = called_other
     known = trained_rows(checkpoint.path, dataset, declared_splits)
     if known is None:
         frame["in_training"] = pd.NA
