@@ -41,7 +41,7 @@ def test_session_records_resumes_and_never_overwrites(prepared_dir, tmp_path):
     session.record(row, "female")
     with pytest.raises(InputError, match="already has gender='female'"):
         session.record(row, "male")
-    with pytest.raises(InputError, match="not one of female, male or unsure"):
+    with pytest.raises(InputError, match="not one of female, male or cannot tell"):
         session.record(session.next_item(), "robot")
     session.record(session.next_item(), UNSURE)
 
@@ -52,7 +52,7 @@ def test_session_records_resumes_and_never_overwrites(prepared_dir, tmp_path):
     assert table.loc[table["image"] == "other.png", "age"].item() == "child"  # untouched
     assert list(table.columns) == ["image", "split", "age", "gender"]
     attrs = read_attributes(path)
-    assert attrs["gender"].notna().sum() == 1  # 'unsure' counts as missing
+    assert attrs["gender"].notna().sum() == 1  # 'cannot tell' counts as missing
     assert not list(tmp_path.glob(".attrs.csv.*"))  # no temporary files left behind
 
 
@@ -61,7 +61,7 @@ def test_annotate_cli_reads_keys_and_continues(prepared_dir, tmp_path, monkeypat
     args = ["annotate", "--data", str(prepared_dir), "--out", str(out), "--attribute", "gender"]
     args += ["--choices", "female", "male", "--per-class", "2", "--no-art"]
     args += ["--preview", str(tmp_path / "face.png")]
-    monkeypatch.setattr("sys.stdin", io.StringIO("1\n2\nx\ns\nq\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("1\n2\nx\nc\nq\n"))
     assert main(args) == 0
     assert "unknown key 'x'" in capsys.readouterr().out
     assert pd.read_csv(out)["gender"].tolist() == ["female", "male", UNSURE]
@@ -71,6 +71,29 @@ def test_annotate_cli_reads_keys_and_continues(prepared_dir, tmp_path, monkeypat
     assert "8/8 labelled" in capsys.readouterr().out
     table = pd.read_csv(out)
     assert len(table) == 8 and table["gender"].tolist()[:3] == ["female", "male", UNSURE]
+
+
+def test_annotate_extends_gender_to_the_images_of_another_file(
+    prepared_dir, tmp_path, monkeypatch, capsys
+):
+    """`--images age.csv`: exactly those images, in order; those with a gender are skipped,
+    unknown names reported, "cannot tell" recorded with its key."""
+    names = load_prepared(prepared_dir).meta["image_name"]
+    age = tmp_path / "age.csv"
+    rows = [names[5], names[2], "fer9999999.png", names[7], names[1]]
+    age.write_text("image,split,age\n" + "".join(f"{n},Train,adult\n" for n in rows))
+    gender = tmp_path / "gender.csv"
+    gender.write_text(f"image,split,gender\n{names[2]},Train,male\n")
+    args = ["annotate", "--data", str(prepared_dir), "--out", str(gender), "--images", str(age)]
+    args += ["--attribute", "gender", "--choices", "female", "male", "--no-art"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("1\nc\n2\n"))
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "1 images of" in out and "4/4 labelled" in out
+    table = pd.read_csv(gender, dtype=str, keep_default_na=False)
+    assert table["image"].tolist() == [names[2], names[5], names[7], names[1]]
+    assert table["gender"].tolist() == ["male", "female", "cannot tell", "male"]
+    assert read_attributes(gender)["gender"].notna().sum() == 3
 
 
 def test_half_block_art_has_one_line_per_two_rows():

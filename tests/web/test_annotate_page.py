@@ -49,7 +49,7 @@ def test_labels_go_to_the_csv_and_the_page_moves_on(annotate_client, prepared_di
     first = current_row(html)
     assert client.get(f"/annotate/face/{first}.png").content.startswith(b"\x89PNG")
     labelled = []
-    for value in ("female", "male", "unsure"):
+    for value in ("female", "male", "cannot tell"):
         row = current_row(client.get("/annotate?attribute=gender").text)
         response = client.post("/annotate/gender", data={"row": row, "value": value})
         assert response.status_code == 200  # followed the redirect back to the page
@@ -59,7 +59,7 @@ def test_labels_go_to_the_csv_and_the_page_moves_on(annotate_client, prepared_di
     meta = pd.read_csv(prepared_dir / "meta.csv")
     expected = {
         meta.loc[r, "image_name"]: v
-        for r, v in zip(labelled, ("female", "male", "unsure"), strict=True)
+        for r, v in zip(labelled, ("female", "male", "cannot tell"), strict=True)
     }
     assert dict(zip(table["image"], table["gender"], strict=True)) == expected
     assert "3 of 8 images labelled" in client.get("/annotate").text

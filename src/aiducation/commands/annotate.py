@@ -18,6 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--out", type=Path, required=True, help="attribute CSV to create or extend")
     add("--attribute", required=True, help="column to fill, e.g. gender")
     add("--choices", nargs="+", required=True, help="allowed values, e.g. female male")
+    add(
+        "--images", type=Path, metavar="CSV",
+        help="annotate exactly the images of this CSV (its 'image' column, e.g. age.csv to "
+        "extend gender.csv) instead of a class-stratified sample",
+    )  # fmt: skip
     add("--per-class", type=int, default=100, help="images per class in the sample")
     add("--splits", nargs="+", default=["train", "val", "test"], help="splits to sample from")
     add("--seed", type=int, default=0, help="seed of the sample (keep it to resume)")
@@ -63,6 +68,11 @@ def run(args: argparse.Namespace) -> int:
         dataset = load_prepared(args.data, mmap=True)
     except (FileNotFoundError, ValueError) as exc:
         raise InputError(str(exc)) from exc
+    images = None
+    if args.images:
+        from aiducation.fairness.inputs import read_attributes
+
+        images = tuple(read_attributes(args.images).index)
     session = AnnotationSession(
         dataset,
         args.out,
@@ -71,8 +81,12 @@ def run(args: argparse.Namespace) -> int:
         per_class=args.per_class,
         splits=tuple(args.splits),
         seed=args.seed,
+        images=images,
     )
-    keys = {str(i + 1): choice for i, choice in enumerate(session.choices)} | {"s": UNSURE}
+    if images is not None and len(session.queue) < len(images):
+        print(f"{len(images) - len(session.queue)} images of {args.images} are not labelled "
+              f"faces of {args.data}; left out")  # fmt: skip
+    keys = {str(i + 1): choice for i, choice in enumerate(session.choices)} | {"c": UNSURE}
     menu = "  ".join(f"[{k}] {v}" for k, v in keys.items()) + "  [q] quit"
     while (row := session.next_item()) is not None:
         done, total = session.progress()

@@ -20,7 +20,7 @@ from aiducation.data.dataset import PreparedDataset
 from aiducation.errors import InputError
 from aiducation.fairness.inputs import image_key
 
-UNSURE = "unsure"
+UNSURE = "cannot tell"
 """Recorded when the annotator cannot tell; analyses treat it as a missing value."""
 
 
@@ -36,6 +36,16 @@ def stratified_queue(
     return np.asarray(order, dtype=np.int64)
 
 
+def image_rows(dataset: PreparedDataset, images) -> np.ndarray:
+    """Dataset rows of ``images`` (names or keys) in their order, first copy of a repeated name;
+    images the dataset does not hold are left out."""
+    keys = dataset.meta["image_name"].map(image_key)
+    first = pd.Series(np.arange(len(keys)), index=keys)
+    first = first[~first.index.duplicated()]
+    wanted = pd.Index(dict.fromkeys(image_key(i) for i in images))
+    return first.reindex(wanted).dropna().to_numpy(np.int64)
+
+
 @dataclass
 class AnnotationSession:
     """Label ``attribute`` with one of ``choices`` for a stratified sample of ``dataset``."""
@@ -47,6 +57,7 @@ class AnnotationSession:
     per_class: int = 100  # images per class in the sample
     splits: tuple[str, ...] = ("train", "val", "test")
     seed: int = 0
+    images: tuple[str, ...] | None = None  # exactly these images, in order (no sample)
     queue: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -56,6 +67,9 @@ class AnnotationSession:
             raise InputError(
                 f"choices must be non-empty words without commas, not {UNSURE!r}: {bad}"
             )
+        if self.images is not None:
+            self.queue = image_rows(self.dataset, self.images)
+            return
         rows = np.flatnonzero(self.dataset.meta["split"].isin(self.splits).to_numpy())
         self.queue = stratified_queue(self.dataset.labels, rows, self.per_class, self.seed)
 

@@ -18,8 +18,9 @@ from aiducation.errors import InputError
 NON_ATTRIBUTE_COLUMNS = ("split", "usage", "label", "notes", "annotator")
 """Columns of an attribute CSV that are bookkeeping, not attributes (unless named explicitly)."""
 
-MISSING_VALUES = ("", "unsure", "?", "NA", "n/a")
-"""Cell values read as 'no annotation' (``unsure`` is what ``aiducation annotate`` records)."""
+MISSING_VALUES = ("", "cannot tell", "unsure", "?", "NA", "n/a")
+"""Cell values read as 'no annotation' (``cannot tell`` is what ``aiducation annotate`` records;
+``unsure`` what it recorded before)."""
 
 # The predictions schema (``index, image_name, y_true, y_pred, p_<class>...``, see
 # docs/outputs.md) first, then the names of files written before it (``label``/``predicted``

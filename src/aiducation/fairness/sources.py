@@ -67,7 +67,9 @@ def predict_rows(
     proba = restrict_to_scheme(faces.probs, len(dataset.classes))
     called_other = None
     if has_other(checkpoint.classes) and THRESHOLD_KEY in checkpoint.config:
-        threshold = checkpoint.config[THRESHOLD_KEY]
+        threshold = checkpoint.config[THRESHOLD_KEY]  # chosen without flips, as analyze runs
+        if tta_flip:
+            faces = predict_faces(checkpoint.model, len(checkpoint.classes), dataset, rows)
         called_other = answers(faces.probs, threshold) == len(checkpoint.classes) - 1
     return proba.argmax(1), proba, checkpoint, called_other
 

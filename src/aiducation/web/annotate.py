@@ -6,7 +6,7 @@ Attributes come from a small JSON config (``aiducation serve --attributes FILE``
     {"attributes": {"gender": ["female", "male"], "age": ["adult", "child"]},
      "per_class": 100, "splits": ["train", "val", "test"], "seed": 0}
 
-Keys ``1``..``9`` pick a choice, ``s`` means unsure; the page works without JavaScript too.
+Keys ``1``..``9`` pick a choice, ``c`` means cannot tell; the page works without JavaScript too.
 """
 
 from __future__ import annotations

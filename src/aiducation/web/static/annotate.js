@@ -1,4 +1,4 @@
-// Annotate page: keys 1-9 pick a choice, "s" means unsure (the buttons carry data-key).
+// Annotate page: keys 1-9 pick a choice, "c" means cannot tell (the buttons carry data-key).
 "use strict";
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
