@@ -24,6 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="output of `aiducation bias` (repeatable)",
     )
+    add(
+        "--mitigation",
+        type=Path,
+        action="append",
+        default=[],
+        help="output of `aiducation mitigate` (repeatable)",
+    )
     add("--title", default="A.I.ducation Analytics: experiment report")
     add("--out", type=Path, default=RUNS_DIR / "report.html", help="HTML file to write")
     add("--check", action="store_true", help="render the file in headless Chromium afterwards")
@@ -38,14 +45,20 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--{name} {path}: expected a directory")
     if args.out.is_dir():
         raise InputError(f"--out {args.out}: is a folder; expected the HTML file to write")
-    for path in args.bias:
-        if not path.is_dir():
-            raise InputError(f"--bias {path}: no such directory (an `aiducation bias` output)")
+    for flag, command, paths in (
+        ("bias", "bias", args.bias), ("mitigation", "mitigate", args.mitigation)
+    ):  # fmt: skip
+        for path in paths:
+            if not path.is_dir():
+                raise InputError(
+                    f"--{flag} {path}: no such directory (an `aiducation {command}` output)"
+                )
     inputs = ReportInputs(
         data=args.data if args.data.is_dir() else None,
         grid=args.grid if args.grid.is_dir() else None,
         kfold=args.kfold if args.kfold.is_dir() else None,
         bias=list(args.bias),
+        mitigation=list(args.mitigation),
         title=args.title,
     )
     try:

@@ -50,6 +50,7 @@ class ReportInputs:
     grid: Path | None = None  # ``aiducation grid`` output
     kfold: Path | None = None  # ``aiducation kfold`` output
     bias: list[Path] = field(default_factory=list)  # ``aiducation bias`` outputs
+    mitigation: list[Path] = field(default_factory=list)  # ``aiducation mitigate`` outputs
     title: str = "A.I.ducation Analytics: experiment report"
 
 
@@ -217,13 +218,48 @@ def bias_section(directories: list[Path]) -> str:
     for directory in directories:
         parts.append(f"<h3>{html.escape(str(directory))}</h3>")
         found = False
-        for name in ("table_3_3.csv", "groups.csv", "gaps.csv"):
-            if (directory / name).is_file():
-                parts += [f"<h4>{name}</h4>", table_html(pd.read_csv(directory / name))]
-                found = True
+        found = _tables(parts, directory, BIAS_TABLES)
         parts += _images(directory / "plots")
         if not found:
             parts.append(missing(f"bias tables in {directory}", "aiducation bias ..."))
+    return "\n".join(parts)
+
+
+BIAS_TABLES = {
+    "table_3_3.csv": "Table 3.3 (groups under the minimum size are flagged in 'note')",
+    "gaps.csv": "Gaps between groups: bootstrap 95% CIs, permutation p-values, Holm-adjusted",
+    "decomposition.csv": "Accuracy gap: class mix versus per-class recall",
+    "other_rates.csv": "Faces called Other per group",
+    "groups.csv": "Every metric per group",
+}
+MITIGATION_TABLES = {
+    "table_3_4.csv": "Table 3.4: per model and group",
+    "deltas.csv": "Change against the baseline (paired bootstrap 95% CIs)",
+    "cost.csv": "Overall accuracy cost (reserved images and official test split)",
+    "gaps.csv": "Gap between groups per model",
+}
+
+
+def _tables(parts: list[str], directory: Path, names: dict[str, str]) -> bool:
+    """Append each CSV of ``names`` found in ``directory`` under its caption; any found?"""
+    found = False
+    for name, caption in names.items():
+        if (directory / name).is_file():
+            parts += [f"<h4>{html.escape(caption)}</h4>", table_html(pd.read_csv(directory / name))]
+            found = True
+    return found
+
+
+def mitigation_section(directories: list[Path]) -> str:
+    if not directories:
+        return missing("bias mitigation", "aiducation mitigate --attributes age.csv ...")
+    parts = []
+    for directory in directories:
+        report = directory / "report"
+        parts.append(f"<h3>{html.escape(str(directory))}</h3>")
+        if not _tables(parts, report, MITIGATION_TABLES):
+            parts.append(missing(f"Table 3.4 in {report}", "aiducation mitigate ..."))
+        parts += _images(report / "plots")
     return "\n".join(parts)
 
 
@@ -237,6 +273,7 @@ def build_report(inputs: ReportInputs) -> str:
         ("Model grid: Table 2.2", grid_section(inputs.grid)),
         ("Cross-validation: Table 3.2", kfold_section(inputs.kfold)),
         ("Bias analysis", bias_section(inputs.bias)),
+        ("Bias mitigation: Table 3.4", mitigation_section(inputs.mitigation)),
     ]
     body = "\n".join(f"<section><h2>{t}</h2>\n{content}</section>" for t, content in sections)
     return (
