@@ -259,9 +259,16 @@ def test_auxiliary_head_errors(prepared_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="auxiliary head; B4_N1_FC1_K3_AP4 has none"):
         fit(tiny_config(model="B4_N1_FC1_K3_AP4", model_kwargs={}, aux_weight=1.0),
             data, train, val, tmp_path / "seed")  # fmt: skip
-    with pytest.raises(ValueError, match="cannot be combined"):
-        fit(tiny_config(aux_weight=1.0, aux_unlabelled=True), data, train, val,
-            tmp_path / "w", sampler_weights=np.ones(len(train)))  # fmt: skip
+    # per-image weights cover the labelled rows; the unlabelled faces that join get weight 1
+    weights = np.arange(1, len(train) + 1, dtype=float)
+    config = tiny_config(aux_weight=1.0, aux_unlabelled=True)
+    sampled = Learner(config, data, train, val, tmp_path / "w", sampler_weights=weights)
+    extra = sampled.n_unlabelled
+    assert extra > 0 and len(sampled.sampler_weights) == len(train) + extra
+    np.testing.assert_allclose(sampled.sampler_weights[: len(train)].numpy(), weights)
+    assert (sampled.sampler_weights[len(train) :] == 1).all()
+    weighted = Learner(config, data, train, val, tmp_path / "v", sample_weights=weights)
+    assert weighted.sample_weights.mean().item() == pytest.approx(1.0)
     (prepared_dir / "unlabelled.npy").unlink()
     with pytest.raises(ValueError, match="no unlabelled training images"):
         fit(tiny_config(aux_weight=1.0, aux_unlabelled=True), load_prepared(prepared_dir),
