@@ -89,6 +89,12 @@ def balance_weights(groups: pd.DataFrame, rows: np.ndarray, iterations: int = 50
     return weights
 
 
+def _balance_rule(groups: pd.DataFrame) -> str:
+    if groups.shape[1] == 1:
+        return "max_g n_g / n_group"
+    return f"raked until each of {', '.join(groups.columns)} has equal group totals"
+
+
 @register_strategy
 def none(inputs: MitigationInputs) -> Mitigation:
     """No mitigation: the baseline model."""
@@ -102,7 +108,7 @@ def reweight(inputs: MitigationInputs) -> Mitigation:
     weights = balance_weights(inputs.groups, inputs.train_idx)
     return Mitigation(
         sample_weights=weights,
-        description="loss weights max_g n_g / n_group on annotated training images",
+        description=f"loss weights {_balance_rule(inputs.groups)} on annotated training images",
     )
 
 
@@ -114,7 +120,7 @@ def oversample(inputs: MitigationInputs) -> Mitigation:
     weights = balance_weights(inputs.groups, inputs.train_idx)
     return Mitigation(
         sampler_weights=weights,
-        description="sampling weights max_g n_g / n_group on annotated training images",
+        description=f"sampling weights {_balance_rule(inputs.groups)} on annotated training images",
     )
 
 
