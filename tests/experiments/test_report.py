@@ -42,28 +42,10 @@ def test_report_holds_every_section_and_is_self_contained(
 
 def test_report_shows_gender_age_bias_tables_and_table_3_4(tmp_path: Path) -> None:
     """A real `bias` output (age and gender, Other rates) and a mitigation report folder."""
-    import numpy as np
+    from tests.fairness.fairworld import write_age_gender_outputs
 
-    from aiducation.fairness.bias import BiasConfig, analyze_bias
-    from aiducation.fairness.report import write_bias_report
-
-    rng = np.random.default_rng(0)
-    n = 400
-    attrs = pd.DataFrame(
-        {"age": rng.choice(["adult", "child"], n), "gender": rng.choice(["female", "male"], n)}
-    )
-    y_true = rng.integers(0, 4, n)
-    y_pred = np.where(rng.random(n) < 0.7, y_true, (y_true + 1) % 4)
-    config = BiasConfig(n_bootstrap=50, n_permutations=50)
-    classes = ["Angry", "Bored", "Focused", "Neutral"]
-    report = analyze_bias(y_true, y_pred, attrs, classes, config, rng.random(n) < 0.1)
-    write_bias_report(tmp_path / "bias", report, {"n_images": n})
-    mitigation = tmp_path / "mitigate" / "report"
-    mitigation.mkdir(parents=True)
-    pd.DataFrame({"model": ["none", "oversample"], "attribute": ["gender"] * 2,
-                  "group": ["female"] * 2, "accuracy": [0.61, 0.6345]}).to_csv(
-        mitigation / "table_3_4.csv", index=False)  # fmt: skip
-    page = build_report(ReportInputs(bias=[tmp_path / "bias"], mitigation=[tmp_path / "mitigate"]))
+    bias, mitigation = write_age_gender_outputs(tmp_path)
+    page = build_report(ReportInputs(bias=[bias], mitigation=[mitigation]))
     assert "female" in page and "age × gender" in page
     assert "class mix versus per-class recall" in page and "Faces called Other" in page
     assert "Table 3.4" in page and "0.6345" in page

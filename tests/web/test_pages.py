@@ -240,33 +240,9 @@ def test_model_page_of_the_bundled_model():
 
 def test_experiments_page_shows_gender_bias_tables_and_table_3_4(web_config, stub_analyzer):
     """A real `bias` output with age and gender, and a mitigation folder, under the results."""
-    import json
-    from pathlib import Path
+    from tests.fairness.fairworld import write_age_gender_outputs
 
-    import numpy as np
-    import pandas as pd
-
-    from aiducation.fairness.bias import BiasConfig, analyze_bias
-    from aiducation.fairness.report import write_bias_report
-
-    root = Path(web_config.results)
-    rng = np.random.default_rng(1)
-    n = 300
-    attrs = pd.DataFrame(
-        {"age": rng.choice(["adult", "child"], n), "gender": rng.choice(["female", "male"], n)}
-    )
-    y_true = rng.integers(0, 4, n)
-    y_pred = np.where(rng.random(n) < 0.7, y_true, (y_true + 2) % 4)
-    classes = ["Angry", "Bored", "Focused", "Neutral"]
-    config = BiasConfig(n_bootstrap=30, n_permutations=30)
-    report = analyze_bias(y_true, y_pred, attrs, classes, config, rng.random(n) < 0.1)
-    write_bias_report(root / "bias_gender", report, {"n_images": n})
-    mitigation = root / "mitigate_gender"
-    (mitigation / "report").mkdir(parents=True)
-    (mitigation / "mitigate.json").write_text(json.dumps({"attributes": ["age", "gender"]}))
-    pd.DataFrame({"model": ["none", "reweight"], "attribute": ["gender"] * 2,
-                  "group": ["female"] * 2, "accuracy": [0.61, 0.6345]}).to_csv(
-        mitigation / "report" / "table_3_4.csv", index=False)  # fmt: skip
+    write_age_gender_outputs(web_config.results, seed=1)
     client = local_client(create_app(web_config, analyzer=stub_analyzer))
     bias = client.get("/experiments/view", params={"path": "bias_gender"}).text
     assert "female" in bias and "age × gender" in bias
