@@ -13,11 +13,7 @@ from aiducation.training.evaluation import evaluate_checkpoint, write_evaluation
 from aiducation.training.learner import LOG_FILE, FitResult, fit
 from aiducation.training.metrics import format_metrics
 from aiducation.training.plots import plot_history, save_figure
-from aiducation.training.scheme import (
-    calibrate_checkpoint,
-    has_other,
-    predict_faces,
-)
+from aiducation.training.scheme import calibrate_checkpoint, has_other, predict_faces
 
 
 def train_run(
