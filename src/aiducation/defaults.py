@@ -13,3 +13,7 @@ DATA_DIR = Path("prepared/ferplus")  # the prepared dataset (``aiducation prepar
 RUNS_DIR = Path("runs")  # where every command writes by default
 EVAL_BATCH_SIZE = 512  # faces per batch when predicting for evaluation
 DEFAULT_DETECTOR = "yunet"  # registered face detector of analyze / serve / the Python API
+# CPU threads of analyze, serve and train: 1 was fastest as measured on a busy 2-core machine
+# (docs/benchmarks.md, "Thread defaults"; 2 threads may pay off on a quiet one)
+DEFAULT_THREADS = 1
+MIN_STUDENT_SECONDS = 1.0  # a video track seen for less time is not counted as a student

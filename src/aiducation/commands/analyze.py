@@ -6,11 +6,10 @@ import argparse
 import math
 
 from aiducation.arguments import add_checkpoint_argument, add_device_argument, device_from_args
-from aiducation.defaults import DEFAULT_DETECTOR, RUNS_DIR
+from aiducation.defaults import DEFAULT_DETECTOR, DEFAULT_THREADS, MIN_STUDENT_SECONDS, RUNS_DIR
 from aiducation.errors import InputError
 from aiducation.limits import MAX_PIXELS
 
-DEFAULT_THREADS = 1  # measured: docs/benchmarks.md, "Thread defaults"
 HELP = "Analyse photos, folders, videos or a webcam: each face's learning state + class summary."
 
 
@@ -67,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="add a legend of what each state means below annotated pictures and videos",
     )  # fmt: skip
     parser.add_argument(
-        "--min-student-seconds", type=float, default=1.0, metavar="S",
+        "--min-student-seconds", type=float, default=MIN_STUDENT_SECONDS, metavar="S",
         help="video: tracks seen for less time are not counted as students (default %(default)g)",
     )  # fmt: skip
     parser.add_argument(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from aiducation.arguments import add_checkpoint_argument, add_device_argument, device_from_args
-from aiducation.defaults import DEFAULT_DETECTOR, RUNS_DIR
+from aiducation.defaults import DEFAULT_DETECTOR, DEFAULT_THREADS, RUNS_DIR
 from aiducation.limits import MAX_PIXELS
 
 HELP = "Start the local web app: analyse media, browse experiments, annotate, model card."
@@ -50,8 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--attributes", help="JSON file defining the attributes to label")
     parser.add_argument(
-        "--threads", type=int, default=1,
-        help="CPU threads (default 1: measured fastest, docs/benchmarks.md)",
+        "--threads", type=int, default=DEFAULT_THREADS,
+        help="CPU threads (default %(default)s: measured fastest, docs/benchmarks.md)",
     )  # fmt: skip
 
 

@@ -9,10 +9,11 @@ seen, the share of each state (``Other`` included) and the dominant state.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from aiducation.defaults import MIN_STUDENT_SECONDS
 from aiducation.inference.results import FrameResult
 
 
@@ -20,7 +21,7 @@ from aiducation.inference.results import FrameResult
 class StudentRules:
     """Which tracks count as students."""
 
-    min_seconds: float = 1.0  # time on screen
+    min_seconds: float = MIN_STUDENT_SECONDS  # time on screen
     min_frames: int = 3  # analysed frames
 
 
@@ -79,6 +80,7 @@ def summarize_students(
         for face in frame.faces:
             states[face.face_id].append(face.state)
             times[face.face_id].append(frame.time if frame.time is not None else 0.0)
+    order = {c: i for i, c in enumerate(classes)}
     students = []
     for track in sorted(states):
         seen = len(states[track])
@@ -86,7 +88,6 @@ def summarize_students(
         if seen < rules.min_frames or seconds < rules.min_seconds - 1e-9:
             continue
         counts = Counter(states[track])
-        order = {c: i for i, c in enumerate(classes)}
         dominant = min(counts, key=lambda s: (-counts[s], order.get(s, len(order))))
         students.append(
             StudentSummary(
@@ -107,15 +108,14 @@ def summarize_students(
 class Thumbnails:
     """Keeps, per track, the classified 48×48 crop where the detector was most confident."""
 
-    best: dict[int, tuple[float, np.ndarray]] | None = None
+    best: dict[int, tuple[float, np.ndarray]] = field(default_factory=dict)
 
     def add(self, result: FrameResult, crops: np.ndarray) -> None:
-        self.best = {} if self.best is None else self.best
         for face, crop in zip(result.faces, crops, strict=True):
             kept = self.best.get(face.face_id)
             if kept is None or face.detector_score > kept[0]:
                 self.best[face.face_id] = (face.detector_score, np.array(crop))
 
     def get(self, track: int) -> np.ndarray | None:
-        kept = (self.best or {}).get(track)
+        kept = self.best.get(track)
         return None if kept is None else kept[1]

@@ -139,8 +139,7 @@ class FaceTracker:
         conf = np.clip(np.ones(len(xywh)) if scores is None else np.asarray(scores, float), 0.6, 1)
         tensors = np.column_stack([xywh[:, :2], xywh[:, :2] + xywh[:, 2:], conf])
         self._tracker.update_with_tensors(tensors.astype(np.float32))
-        ids = self._assign(xywh)
-        return ids
+        return self._assign(xywh)
 
     def _assign(self, xywh: np.ndarray) -> list[int]:
         """Match boxes to the tracks updated in this frame (confirmed or not) by IoU."""
