@@ -87,6 +87,26 @@ def test_user_errors_exit_2(prepared_dir: Path, tmp_path: Path, capsys) -> None:
     assert "has none" in capsys.readouterr().err
 
 
+def test_warm_start_errors_exit_2(prepared_dir: Path, tmp_path: Path, capsys) -> None:
+    data = ["--data", str(prepared_dir)]
+    assert main(["train", *data, "--out", str(tmp_path / "a"), "--init", str(tmp_path), *TINY]) == 2
+    assert "--init: no checkpoint at" in capsys.readouterr().err
+    assert main(["train", *data, "--out", str(tmp_path / "source"), *TINY]) == 0
+    wide = [*TINY, "--model-arg", "width=12", "--init", str(tmp_path / "source")]
+    assert main(["train", *data, "--out", str(tmp_path / "wide"), *wide]) == 2
+    assert "warm start needs 'faceresnet_t'" in capsys.readouterr().err
+    assert not (tmp_path / "wide" / "config.json").exists()
+    kfold = ["kfold", *data, "--out", str(tmp_path / "k"), "--model", "faceresnet_t"]
+    with pytest.raises(SystemExit):  # no such flag: its checkpoint saw the held-out folds
+        main([*kfold, "--init", str(tmp_path / "source")])
+    assert "unrecognized arguments: --init" in capsys.readouterr().err
+    config = tmp_path / "warm.json"
+    config.write_text(json.dumps({"init_from": str(tmp_path / "source")}))
+    assert main([*kfold, "--config", str(config)]) == 2
+    assert "a warm start is only for `train`" in capsys.readouterr().err
+    assert not (tmp_path / "k").exists()
+
+
 def test_resume_as_printed_after_ctrl_c_with_non_default_data(
     prepared_dir: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -155,6 +155,35 @@ def test_distillation_blends_the_teachers_probabilities_into_the_targets(
         Learner(five, data, train, val, tmp_path / "five")
 
 
+def test_a_warm_start_copies_the_features_and_keeps_a_head_for_other_classes_fresh(
+    prepared_dir: Path, tmp_path: Path
+) -> None:
+    data, train, val = splits(prepared_dir)
+    fit(tiny_config(epochs=1), data, train, val, tmp_path / "source")
+    source = load_checkpoint(tmp_path / "source").model.state_dict()
+    five = dict(aux_weight=1.0, aux_unlabelled=True, other_class=True)
+    cold = Learner(tiny_config(**five), data, train, val, tmp_path / "cold").model.state_dict()
+    warm = Learner(
+        tiny_config(**five, init_from=str(tmp_path / "source")), data, train, val,
+        tmp_path / "warm",
+    )  # fmt: skip
+    assert warm.fresh_layers == ["head.3.weight", "head.3.bias", "aux_head.weight",
+                                 "aux_head.bias"]  # fmt: skip
+    state = warm.model.state_dict()
+    for key, value in state.items():
+        if key in warm.fresh_layers:  # 5 classes and a vote head: as a cold start
+            torch.testing.assert_close(value, cold[key], rtol=0, atol=0)
+        else:
+            torch.testing.assert_close(value, source[key], rtol=0, atol=0)
+    assert not torch.equal(state["features.0.0.weight"], cold["features.0.0.weight"])
+    result = fit(warm.config, data, train, val, tmp_path / "warm")
+    assert json.loads((result.run_dir / "config.json").read_text())[
+        "warm_start_fresh_layers"] == warm.fresh_layers  # fmt: skip
+    wider = tiny_config(model_kwargs={"width": 12}, init_from=str(tmp_path / "source"))
+    with pytest.raises(ValueError, match="warm start needs 'faceresnet_t' with arguments"):
+        Learner(wider, data, train, val, tmp_path / "wider")
+
+
 def test_resume_refuses_other_config(prepared_dir: Path, tmp_path: Path) -> None:
     data, train, val = splits(prepared_dir)
     fit(tiny_config(epochs=1), data, train, val, tmp_path / "run")

@@ -27,7 +27,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="use a random subset of N images (smoke runs on small machines; 0 = all)",
     )
-    add_train_arguments(parser, skip=("model", "threads"))
+    add_train_arguments(parser, skip=("model", "threads", "init_from"))
 
 
 def add_backend_arguments(parser: argparse.ArgumentParser) -> None:

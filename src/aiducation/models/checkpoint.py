@@ -173,3 +173,33 @@ def _check_weights(weights: Path, config: dict) -> dict:
             f"{config['arch_kwargs']}: {'; '.join(problems[:3])}{more}"
         )
     return kwargs
+
+
+# Constructor arguments that change no feature layer: a warm start may differ in them.
+HEAD_ONLY_KWARGS = frozenset({"num_classes", "aux_classes", "dropout", "mean", "std"})
+
+
+def warm_start(model: nn.Module, arch: str, arch_kwargs: dict, path: str | Path) -> list[str]:
+    """Copy into ``model`` (built as ``arch(**arch_kwargs)``) the weights of the checkpoint at
+    ``path`` (or a run directory): every tensor of the same name and shape, so a head for other
+    classes keeps its fresh initialisation. The checkpoint must be the same architecture with
+    the same feature layers (arguments outside :data:`HEAD_ONLY_KWARGS` equal); returns the
+    names of the tensors left as initialised."""
+    source = load_checkpoint(path)
+    theirs = {k: v for k, v in source.config["arch_kwargs"].items() if k not in HEAD_ONLY_KWARGS}
+    ours = {k: v for k, v in arch_kwargs.items() if k not in HEAD_ONLY_KWARGS}
+    if source.config["arch"] != arch or _normalised(theirs) != _normalised(ours):
+        raise ValueError(
+            f"checkpoint {source.path}: a warm start needs {arch!r} with arguments {ours}; "
+            f"it is {source.config['arch']!r} with {theirs}"
+        )
+    saved = source.model.state_dict()
+    target = model.state_dict()
+    fits = {k: v for k, v in saved.items() if k in target and target[k].shape == v.shape}
+    model.load_state_dict(fits, strict=False)
+    return [k for k in target if k not in fits]
+
+
+def _normalised(kwargs: dict) -> dict:
+    """JSON round trip, so tuples and lists of a model's arguments compare equal."""
+    return json.loads(json.dumps(kwargs))

@@ -19,6 +19,8 @@ class TrainConfig:
 
     model: str = "faceresnet_s"  # registry name (``aiducation.models.list_models``)
     model_kwargs: dict = field(default_factory=dict)  # overrides of the model's defaults
+    init_from: str = ""  # warm start: a checkpoint (or run dir) of the same architecture whose
+    #   weights replace the random initialisation (a head for other classes stays random)
     epochs: int = 30  # passes over the training images
     batch_size: int = 128  # images per optimiser step
     optimizer: str = "adamw"  # adamw | adam | sgd (Nesterov momentum)

@@ -49,6 +49,14 @@ class Flag:
 
 TRAIN_FLAGS = (
     Flag("model", str, "registry name, e.g. faceresnet_s (default) or B16_N8_FC2_K5_AP20"),
+    Flag(
+        "init_from",
+        str,
+        "warm start from this checkpoint (or run dir) of the same architecture, e.g. one "
+        "trained on FER+ 8-class majority labels; a head for other classes starts afresh",
+        metavar="CHECKPOINT",
+        name="init",
+    ),
     Flag("epochs", int, "passes over the training images"),
     Flag("batch_size", int),
     Flag("optimizer", str, choices=OPTIMIZERS),
@@ -196,10 +204,12 @@ def config_from_args(
     model: str | None = None,
     preset: dict | None = None,
     here: bool = True,
+    warm_start: bool = False,
 ):
     """The TrainConfig of the parsed flags: defaults ← ``preset`` ← ``--config`` ← flags ←
-    ``model``; an invalid value, an unknown model or (``here``: the run is on this machine) a
-    device this machine lacks is one :class:`InputError`."""
+    ``model``; an invalid value, an unknown model, (``here``: the run is on this machine) a
+    device this machine lacks or (without ``warm_start``) an ``init_from`` is one
+    :class:`InputError`."""
     from aiducation.models import is_model, list_family_examples, list_models
     from aiducation.training.config import TrainConfig
 
@@ -216,6 +226,11 @@ def config_from_args(
         config = TrainConfig.from_dict(data)
     except (TypeError, ValueError) as exc:
         raise InputError(f"invalid training configuration: {exc}") from None
+    if config.init_from and not warm_start:
+        raise InputError(
+            f"init_from {config.init_from!r}: a warm start is only for `train` on the official "
+            "split; the checkpoint was trained on images this command holds out"
+        )
     if not is_model(config.model):
         known = ", ".join(list_models() + list_family_examples())
         raise InputError(f"--model {config.model!r}: unknown model; known: {known}")

@@ -35,7 +35,7 @@ from aiducation.data.augment import augment_batch
 from aiducation.data.dataset import PreparedDataset
 from aiducation.devices import describe_device, make_deterministic, resolve_device
 from aiducation.models import count_parameters, create_model, has_aux_head
-from aiducation.models.checkpoint import save_checkpoint
+from aiducation.models.checkpoint import save_checkpoint, warm_start
 from aiducation.models.predict import classify_batches, to_batch
 from aiducation.training.callbacks import (
     Callback,
@@ -126,7 +126,13 @@ class Learner:
                 f"aux_weight needs a model with an auxiliary head; {config.model} has none"
             )
         torch.manual_seed(config.seed)
-        self.model = create_model(config.model, **self.arch_kwargs).to(self.device)
+        self.model = create_model(config.model, **self.arch_kwargs)
+        self.fresh_layers = (
+            warm_start(self.model, config.model, self.arch_kwargs, config.init_from)
+            if config.init_from
+            else []
+        )
+        self.model = self.model.to(self.device)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = build_optimizer(self.model, config)
@@ -158,6 +164,7 @@ class Learner:
 
     # ----- persistence -----
     def describe(self) -> dict:
+        warm = {"warm_start_fresh_layers": self.fresh_layers} if self.config.init_from else {}
         return {
             "train": TrainConfig.to_dict(self.config),
             "classes": self.classes,
@@ -169,6 +176,7 @@ class Learner:
             "bf16": self.bf16,
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
+            **warm,
         }
 
     def save_model(self, name: str) -> Path:
