@@ -209,6 +209,30 @@ def test_train_reserve_holds_annotated_images_out_then_bias_accepts_them(tmp_pat
     assert main(["train", "--resume", str(run)]) == 0
 
 
+def test_a_bias_study_warm_starts_only_from_a_run_that_reserved_its_images(
+    tmp_path, prepared_dir, capsys
+):
+    meta = load_prepared(prepared_dir).meta
+    names = meta.loc[meta["split"] != "test", "image_name"].iloc[::3]
+    attrs = pd.DataFrame({"image": names, "age": np.resize(["adult", "child"], len(names))})
+    attrs.iloc[::2].to_csv(tmp_path / "a.csv", index=False)
+    attrs.iloc[1::2].to_csv(tmp_path / "b.csv", index=False)
+    tiny = ["--data", str(prepared_dir), "--model", "faceresnet_t", "--model-arg", "width=8",
+            "--epochs", "1", "--batch-size", "16", "--threads", "1", "--no-progress"]  # fmt: skip
+    both = ["--reserve", str(tmp_path / "a.csv"), str(tmp_path / "b.csv")]
+    assert main(["train", *tiny, "--out", str(tmp_path / "plain")]) == 0
+    assert main(["train", *tiny, "--out", str(tmp_path / "a"), *both[:2]]) == 0
+    assert main(["train", *tiny, "--out", str(tmp_path / "both"), *both]) == 0
+    warm = ["train", *tiny, *both, "--out", str(tmp_path / "warm"), "--init"]
+    assert main([*warm, str(tmp_path / "plain")]) == 2
+    assert "was not trained with --reserve" in capsys.readouterr().err
+    assert main([*warm, str(tmp_path / "a")]) == 2
+    assert f"did not reserve {len(names) // 2} of the images" in capsys.readouterr().err
+    assert not (tmp_path / "warm").exists()
+    assert main([*warm, str(tmp_path / "both")]) == 0
+    assert json.loads((tmp_path / "warm" / "config.json").read_text())["train"]["init_from"]
+
+
 def test_mitigate_two_attribute_files_at_the_bundled_recipe_shape(tmp_path, prepared_dir):
     """Two attribute files, two attributes balanced together and compared one by one, with
     the unlabelled faces and the fifth class of the bundled recipe beside the weights."""

@@ -38,11 +38,6 @@ def train_config(args: argparse.Namespace):
 
     config = config_from_args(args, warm_start=True)
     if config.init_from:
-        if getattr(args, "reserve", None):
-            raise InputError(
-                "--init with --reserve: the warm-start checkpoint was trained on the images "
-                "a bias study holds out"
-            )
         try:
             resolve_checkpoint_dir(config.init_from)
         except FileNotFoundError as exc:
@@ -83,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         dataset = load_prepared(data_dir)
     except (FileNotFoundError, ValueError) as exc:
         raise InputError(str(exc)) from None
-    subset = reserved_subset(dataset, reserve, run_dir) if reserve else None
+    subset = reserved_subset(dataset, reserve, run_dir, config.init_from) if reserve else None
     try:
         train_run(
             config, dataset, run_dir, resume=args.resume is not None, subset=subset,
@@ -97,16 +92,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def reserved_subset(dataset, reserve: dict, run_dir: Path):
+def reserved_subset(dataset, reserve: dict, run_dir: Path, init_from: str = ""):
     """``(train_idx, val_idx, exclude_groups)`` without the images of ``reserve["files"]``;
-    writes the roles of every image to ``run_dir/split.csv`` (read by ``aiducation bias``)."""
+    writes the roles of every image to ``run_dir/split.csv`` (read by ``aiducation bias``).
+    A warm start (``init_from``) must come from a run that reserved at least those images."""
     from aiducation.atomic import write_text
     from aiducation.fairness.holdout import SPLIT_FILE, reserve_images
-    from aiducation.fairness.inputs import read_attributes
 
-    keys = set()
-    for path in reserve["files"]:
-        keys |= set(read_attributes(path, reserve["id_column"]).index)
+    keys = reserved_keys(reserve)
+    if init_from:
+        check_warm_start(init_from, keys)
     reservation = reserve_images(dataset, keys)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text(run_dir / SPLIT_FILE, reservation.split_table(dataset).to_csv(index=False))
@@ -117,3 +112,36 @@ def reserved_subset(dataset, reserve: dict, run_dir: Path):
         flush=True,
     )
     return reservation.train_idx, reservation.val_idx, reservation.exclude_groups
+
+
+def reserved_keys(reserve: dict) -> set[str]:
+    """Image keys of the attribute files of a ``reserve`` entry (``files``, ``id_column``)."""
+    from aiducation.fairness.inputs import read_attributes
+
+    keys: set[str] = set()
+    for path in reserve["files"]:
+        keys |= set(read_attributes(path, reserve["id_column"]).index)
+    return keys
+
+
+def check_warm_start(init_from: str, keys: set[str]) -> None:
+    """Refuse a warm start whose run may have trained on an image of ``keys``: it must have
+    been trained with ``--reserve`` files that name every one of them."""
+    from aiducation.fairness.holdout import run_dir_of
+    from aiducation.models.checkpoint import resolve_checkpoint_dir
+    from aiducation.training.learner import CONFIG_FILE
+
+    run = run_dir_of(resolve_checkpoint_dir(init_from))
+    config_file = run / CONFIG_FILE
+    reserve = json.loads(config_file.read_text()).get("reserve") if config_file.is_file() else None
+    if not reserve:
+        raise InputError(
+            f"--init {init_from} with --reserve: {run} was not trained with --reserve, so it "
+            "may have trained on the images this run holds out"
+        )
+    missing = sorted(keys - reserved_keys(reserve))
+    if missing:
+        raise InputError(
+            f"--init {init_from}: its run did not reserve {len(missing)} of the images reserved "
+            f"here (e.g. {missing[0]}), so it may have trained on them"
+        )
