@@ -38,9 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs")
     add("--permutations", type=int, default=2000, help="permutations for the gap tests")
     add("--min-group-size", type=int, default=30)
-    add_train_arguments(
-        parser, skip=("init_from",), options={"seed": "--train-seed"}
-    )  # --seed: folds, bootstrap
+    # --seed: folds and bootstrap; no --init: its source may have trained on the held-out fold
+    add_train_arguments(parser, skip=("init_from",), options={"seed": "--train-seed"})
 
 
 def run(args: argparse.Namespace) -> int:
