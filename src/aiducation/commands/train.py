@@ -33,14 +33,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def train_config(args: argparse.Namespace):
     """The TrainConfig of the flags, with the measured thread default when none is set."""
-    from aiducation.models.checkpoint import resolve_checkpoint_dir
+    from aiducation.models.checkpoint import warm_start_source
     from aiducation.training.flags import config_from_args
 
     config = config_from_args(args, warm_start=True)
-    if config.init_from:
+    if config.init_from:  # checked before any output is written
         try:
-            resolve_checkpoint_dir(config.init_from)
-        except FileNotFoundError as exc:
+            warm_start_source(config.model, config.model_kwargs, config.init_from)
+        except (FileNotFoundError, ValueError) as exc:
             raise InputError(f"--init: {exc}") from None
     if not config.threads:  # unset or 0 ("torch's choice": 2 on 2 cores)
         config = replace(config, threads=DEFAULT_THREADS)

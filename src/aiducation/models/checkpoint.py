@@ -185,6 +185,16 @@ def warm_start(model: nn.Module, arch: str, arch_kwargs: dict, path: str | Path)
     classes keeps its fresh initialisation. The checkpoint must be the same architecture with
     the same feature layers (arguments outside :data:`HEAD_ONLY_KWARGS` equal); returns the
     names of the tensors left as initialised."""
+    saved = warm_start_source(arch, arch_kwargs, path).model.state_dict()
+    target = model.state_dict()
+    fits = {k: v for k, v in saved.items() if k in target and target[k].shape == v.shape}
+    model.load_state_dict(fits, strict=False)
+    return [k for k in target if k not in fits]
+
+
+def warm_start_source(arch: str, arch_kwargs: dict, path: str | Path) -> Checkpoint:
+    """The checkpoint at ``path``, checked to fit a warm start of ``arch(**arch_kwargs)``:
+    the same architecture, arguments outside :data:`HEAD_ONLY_KWARGS` equal (else ValueError)."""
     source = load_checkpoint(path)
     theirs = {k: v for k, v in source.config["arch_kwargs"].items() if k not in HEAD_ONLY_KWARGS}
     ours = {k: v for k, v in arch_kwargs.items() if k not in HEAD_ONLY_KWARGS}
@@ -193,11 +203,7 @@ def warm_start(model: nn.Module, arch: str, arch_kwargs: dict, path: str | Path)
             f"checkpoint {source.path}: a warm start needs {arch!r} with arguments {ours}; "
             f"it is {source.config['arch']!r} with {theirs}"
         )
-    saved = source.model.state_dict()
-    target = model.state_dict()
-    fits = {k: v for k, v in saved.items() if k in target and target[k].shape == v.shape}
-    model.load_state_dict(fits, strict=False)
-    return [k for k in target if k not in fits]
+    return source
 
 
 def _normalised(kwargs: dict) -> dict:
