@@ -85,6 +85,7 @@ def test_user_errors_exit_2(prepared_dir: Path, tmp_path: Path, capsys) -> None:
         main(["train", "--data", str(prepared_dir), "--out", str(tmp_path / "s"), *seed_model]) == 2
     )
     assert "has none" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()  # a refused config leaves no run folder
 
 
 def test_warm_start_errors_exit_2(prepared_dir: Path, tmp_path: Path, capsys) -> None:

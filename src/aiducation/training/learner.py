@@ -344,13 +344,13 @@ def fit(
     if config.threads > 0:
         torch.set_num_threads(config.threads)
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     if callbacks is None:
         callbacks = default_callbacks(config, run_dir)
     learner = Learner(
         config, dataset, train_idx, val_idx, run_dir, sample_weights, sampler_weights, callbacks,
         exclude_groups,
     )  # fmt: skip
+    run_dir.mkdir(parents=True, exist_ok=True)  # only once the Learner accepted the config
     if resume and learner.load_resume_state():
         print(f"resuming {run_dir} after epoch {learner.epoch}", flush=True)
     write_json(run_dir / CONFIG_FILE, {**learner.describe(), **(described or {})})
