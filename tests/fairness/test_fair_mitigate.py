@@ -209,6 +209,21 @@ def test_train_reserve_holds_annotated_images_out_then_bias_accepts_them(tmp_pat
     assert main(["train", "--resume", str(run)]) == 0
 
 
+def test_train_reserve_with_a_refused_config_leaves_no_run_folder(tmp_path, prepared_dir, capsys):
+    """split.csv is written before the Learner checks the config; a refusal takes it back."""
+    names = load_prepared(prepared_dir).meta["image_name"].iloc[:6]
+    pd.DataFrame({"image": names, "age": "adult"}).to_csv(tmp_path / "a.csv", index=False)
+    run = tmp_path / "run"
+    refused = ["--model", "B4_N1_FC1_K3_AP4", "--aux-weight", "1", "--no-progress"]  # no aux head
+    args = ["train", "--data", str(prepared_dir), "--out", str(run), *refused]
+    assert main([*args, "--reserve", str(tmp_path / "a.csv")]) == 2
+    assert "has none" in capsys.readouterr().err
+    assert not run.exists()
+    run.mkdir()  # a folder the user made stays, empty
+    assert main([*args, "--reserve", str(tmp_path / "a.csv")]) == 2
+    assert run.is_dir() and not any(run.iterdir())
+
+
 def test_a_bias_study_warm_starts_only_from_a_run_that_reserved_its_images(
     tmp_path, prepared_dir, capsys
 ):

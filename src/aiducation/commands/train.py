@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         dataset = load_prepared(data_dir)
     except (FileNotFoundError, ValueError) as exc:
         raise InputError(str(exc)) from None
+    made_run_dir = not run_dir.exists()
     subset = reserved_subset(dataset, reserve, run_dir, config.init_from) if reserve else None
     try:
         train_run(
@@ -85,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
             described={"reserve": reserve} if reserve else None,
         )  # fmt: skip
     except ValueError as exc:  # configuration that does not fit the data or the model
+        if reserve and not (run_dir / CONFIG_FILE).exists():  # refused before the run began
+            discard_split_table(run_dir, made_run_dir)
         raise InputError(str(exc)) from None
     except KeyboardInterrupt:
         print(f"\nstopped; continue with: aiducation train --resume {run_dir}", flush=True)
@@ -112,6 +115,16 @@ def reserved_subset(dataset, reserve: dict, run_dir: Path, init_from: str = ""):
         flush=True,
     )
     return reservation.train_idx, reservation.val_idx, reservation.exclude_groups
+
+
+def discard_split_table(run_dir: Path, made_run_dir: bool) -> None:
+    """Remove the split.csv that :func:`reserved_subset` wrote for a run whose config was then
+    refused, and ``run_dir`` too if this command made it and nothing else is in it."""
+    from aiducation.fairness.holdout import SPLIT_FILE
+
+    (run_dir / SPLIT_FILE).unlink(missing_ok=True)
+    if made_run_dir and run_dir.is_dir() and not any(run_dir.iterdir()):
+        run_dir.rmdir()
 
 
 def reserved_keys(reserve: dict) -> set[str]:
