@@ -78,8 +78,9 @@ def weights(run: Path, name: str = "last") -> dict:
         {"targets": "soft"},
         {"aux_weight": 0.5, "aux_unlabelled": True},
         {"ema_decay": 0.9},
+        {"targets": "soft", "aux_weight": 0.5, "aux_unlabelled": True, "mixup_alpha": 0.4},
     ],
-    ids=["hard", "soft", "aux", "ema"],
+    ids=["hard", "soft", "aux", "ema", "mixup"],
 )
 def test_resume_after_interrupt_is_bit_exact(prepared_dir: Path, tmp_path: Path, overrides) -> None:
     data, train, val = splits(prepared_dir)

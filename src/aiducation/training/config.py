@@ -46,6 +46,8 @@ class TrainConfig:
     ema_decay: float = 0.0  # exponential moving average of the weights, per optimiser step
     #   (e.g. 0.999 ≈ the last 1,000 steps); validation, checkpoints and test use the average;
     #   0 = off
+    mixup_alpha: float = 0.0  # mixup: each batch blended with a shuffled copy of itself
+    #   (images and targets), weight λ ~ Beta(α, α) per batch; 0 = off
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     patience: int = 0  # early stopping: epochs without val improvement (0 = off)
     monitor: str = "val_accuracy"  # log column that chooses the best checkpoint (higher wins)
@@ -80,6 +82,8 @@ class TrainConfig:
             raise ValueError("other_class needs aux_unlabelled (its examples are those images)")
         if not 0 <= self.distill_weight <= 1 or bool(self.teachers) != bool(self.distill_weight):
             raise ValueError("teachers and distill_weight (in (0, 1]) go together")
+        if self.mixup_alpha < 0:
+            raise ValueError(f"mixup_alpha must be ≥ 0, got {self.mixup_alpha}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         self.device = check_device_name(self.device)

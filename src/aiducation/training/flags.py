@@ -90,6 +90,13 @@ TRAIN_FLAGS = (
         metavar="D",
     ),
     Flag(
+        "mixup_alpha",
+        float,
+        "mixup: blend each batch with a shuffled copy of itself, weight ~ Beta(A, A) (0 = off)",
+        metavar="A",
+        name="mixup",
+    ),
+    Flag(
         "teachers",
         str,
         "distil from these checkpoints (or run dirs): their mean probabilities on the "

@@ -49,6 +49,7 @@ from aiducation.training.config import TrainConfig
 from aiducation.training.evaluation import score
 from aiducation.training.losses import batch_loss
 from aiducation.training.metrics import LOGGED_METRICS
+from aiducation.training.mixup import mix_batch
 from aiducation.training.optim import build_optimizer, lr_at, use_bf16
 from aiducation.training.state import has_state, load_state, save_state
 from aiducation.training.targets import vote_shares
@@ -273,13 +274,21 @@ def train_one_epoch(learner: Learner) -> dict:
         weights = learner.sample_weights[positions] if learner.sample_weights is not None else None
         labels = learner.label_ids[rows]
         has_label = labels >= 0  # unlabelled rows (label −1) only feed the auxiliary loss
+        n_labelled = int(has_label.sum())
+        targets = learner.targets[rows]
+        vote_shares = learner.vote_shares[rows] if config.aux_weight else None
+        if config.mixup_alpha:
+            mixed = mix_batch(x, targets, vote_shares, has_label, weights, config.mixup_alpha,
+                              augment_generator)  # fmt: skip
+            x, targets, vote_shares = mixed.images, mixed.targets, mixed.vote_shares
+            has_label, weights = mixed.has_label, mixed.weights
         with autocast:
             logits, aux_logits = (
                 model.forward_with_aux(x) if config.aux_weight else (model(x), None)
             )
-        loss = batch_loss(logits, learner.targets[rows], has_label, weights)
+        loss = batch_loss(logits, targets, has_label, weights)
         if aux_logits is not None:
-            loss = loss + config.aux_weight * batch_loss(aux_logits, learner.vote_shares[rows])
+            loss = loss + config.aux_weight * batch_loss(aux_logits, vote_shares)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -287,7 +296,6 @@ def train_one_epoch(learner: Learner) -> dict:
             learner.ema.update_parameters(model)
         hits = int((logits.argmax(dim=1) == labels).sum())
         loss_sum += loss.item() * len(rows)
-        n_labelled = int(has_label.sum())
         correct, labelled = correct + hits, labelled + n_labelled
         learner.emit("on_batch_end", loss.item(), hits, n_labelled)
     return {"train_loss": loss_sum / n, "train_accuracy": correct / max(1, labelled), "lr": lr}
