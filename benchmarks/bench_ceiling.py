@@ -18,8 +18,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -27,7 +25,7 @@ from scipy.special import gammaln
 
 from aiducation.data.dataset import load_prepared
 from aiducation.data.labels import RuleSet, get_rule_set
-from aiducation.training.targets import vote_resample_probs
+from aiducation.training.targets import rule_label_counts, vote_resample_probs
 
 
 def fit_concentration(votes: np.ndarray) -> tuple[float, np.ndarray]:
@@ -57,13 +55,8 @@ def bayes_ideal_accuracy(
 ) -> float:
     """Accuracy on ``labels`` of the rule class most often given by ``draws`` labellings drawn
     from one posterior sample of each face's vote distribution."""
-    totals = votes.sum(axis=1)
     shares = np.stack([rng.dirichlet(row + prior) for row in votes])
-    counts = np.zeros((len(votes), len(rule_set.classes)))
-    for _ in range(draws):
-        ids = rule_set(rng.multinomial(totals, shares))
-        for c in range(len(rule_set.classes)):
-            counts[:, c] += ids == c
+    counts = rule_label_counts(votes.sum(axis=1), shares, rule_set, draws, rng)
     return float((counts.argmax(axis=1) == labels).mean())
 
 
@@ -75,7 +68,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     data = load_prepared(args.data)
-    rule_set = get_rule_set(json.loads((Path(args.data) / "config.json").read_text())["rule_set"])
+    rule_set = get_rule_set(data.summary.get("rule_set", "seed"))
     concentration, mean = fit_concentration(data.votes[data.split_indices("train")])
     prior = np.maximum(concentration * mean, 1e-6)
     print(f"prior: concentration {concentration:.3f} (pseudo-votes per face, fitted on train)")

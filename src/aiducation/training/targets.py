@@ -26,11 +26,29 @@ def vote_resample_probs(
     Images whose re-samplings never match keep their one-hot ``labels``.
     """
     votes = np.asarray(votes, np.int64)
-    n, k = len(votes), len(rule_set.classes) + int(other)
     totals = votes.sum(axis=1)
     shares = votes / np.maximum(totals, 1)[:, None]
-    counts = np.zeros((n, k))
     rng = np.random.default_rng(seed)
+    counts = rule_label_counts(totals, shares, rule_set, draws, rng, chunk=chunk, other=other)
+    hits = counts.sum(axis=1, keepdims=True)
+    onehot = np.eye(counts.shape[1])[labels]
+    return np.where(hits > 0, counts / np.maximum(hits, 1), onehot)
+
+
+def rule_label_counts(
+    totals: np.ndarray,
+    shares: np.ndarray,
+    rule_set: RuleSet,
+    draws: int,
+    rng: np.random.Generator,
+    chunk: int = 25,
+    other: bool = False,
+) -> np.ndarray:
+    """How often each class is given, per image, when its ``totals`` votes are drawn ``draws``
+    times from its vote ``shares`` and ``rule_set`` re-applied; re-samplings that match no rule
+    are not counted, or, with ``other``, counted in an extra last column."""
+    n, k = len(shares), len(rule_set.classes) + int(other)
+    counts = np.zeros((n, k))
     for start in range(0, draws, chunk):
         m = min(chunk, draws - start)
         sampled = rng.multinomial(totals, shares, size=(m, n)).reshape(m * n, -1)
@@ -39,9 +57,7 @@ def vote_resample_probs(
             ids[ids < 0] = k - 1
         for c in range(k):
             counts[:, c] += (ids == c).sum(axis=0)
-    hits = counts.sum(axis=1, keepdims=True)
-    onehot = np.eye(k)[labels]
-    return np.where(hits > 0, counts / np.maximum(hits, 1), onehot)
+    return counts
 
 
 def label_flip_rate(votes: np.ndarray, labels: np.ndarray, rule_set: RuleSet, seed: int = 0):
