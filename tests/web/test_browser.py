@@ -103,6 +103,22 @@ def wait_for(driver, css: str, timeout: float = 120):
     )
 
 
+def wait_for_text(driver, css: str, prefix: str, timeout: float = 30) -> str:
+    """Wait until the element at ``css`` reads ``prefix...``, across page loads: an element
+    found on the page being replaced goes stale, and the next poll finds it on the new one."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def reads_prefix(browser) -> str | bool:
+        text = browser.find_element(By.CSS_SELECTOR, css).text
+        return text if text.startswith(prefix) else False
+
+    return WebDriverWait(
+        driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+    ).until(reads_prefix, f"{css} never read {prefix!r}")
+
+
 @pytest.fixture
 def site(tmp_path, checkpoint_dir, results_dir, prepared_dir) -> Iterator[tuple[str, Path]]:
     """The real pipeline (YuNet + a small checkpoint) with results and a prepared dataset."""
@@ -231,14 +247,10 @@ def test_label_three_images_with_the_keyboard(driver, site, shots):
     screenshot(driver, shots / "annotate.png")
     shown = []
     for done, key in enumerate(("1", "2", "c")):
-        assert driver.find_element(By.ID, "progress-text").text.startswith(f"{done} of")
+        wait_for_text(driver, "#progress-text", f"{done} of")
         shown.append(driver.find_element(By.CSS_SELECTOR, "p.hint").text.split(" · ")[0])
         ActionChains(driver).send_keys(key).perform()
-        wait_for(driver, "#progress-text")
-        deadline = time.monotonic() + 30
-        while not driver.find_element(By.ID, "progress-text").text.startswith(f"{done + 1} of"):
-            assert time.monotonic() < deadline, "the label was not recorded"
-            time.sleep(0.1)
+        wait_for_text(driver, "#progress-text", f"{done + 1} of")  # the label was recorded
     table = pd.read_csv(root / "annotations" / "attributes.csv", dtype=str)
     assert dict(zip(table["image"], table["gender"], strict=True)) == dict(
         zip(shown, ("female", "male", "cannot tell"), strict=True)
