@@ -48,6 +48,7 @@ def test_report_shows_gender_age_bias_tables_and_table_3_4(tmp_path: Path) -> No
     page = build_report(ReportInputs(bias=[bias], mitigation=[mitigation]))
     assert "female" in page and "age × gender" in page
     assert "class mix versus per-class recall" in page and "Faces called Other" in page
+    assert "highest − lowest share per attribute" in page
     assert "Table 3.4" in page and "0.6345" in page
 
 

@@ -152,3 +152,20 @@ def test_other_rates_per_group_with_intervals():
     assert female["rate_ci_low"] < female["rate"] < female["rate_ci_high"]
     assert ("age × gender", "adult × female") in rates.index
     assert analyze_bias(y_true, y_pred, attrs, CLASSES, FAST).other_rates.empty
+
+
+def test_a_gap_in_other_rates_is_tested_and_an_equal_one_is_not_significant():
+    y_true, y_pred, attrs = synthetic_predictions(n=1000)
+    female = (attrs["gender"] == "female").to_numpy()
+    every_fourth = np.arange(1000) % 4 == 0
+    report = analyze_bias(y_true, y_pred, attrs, CLASSES, FAST, called_other=female & every_fourth)
+    gaps = report.other_gaps.set_index("attribute")
+    gender = gaps.loc["gender"]
+    rates = report.other_rates.set_index(["attribute", "group"])["rate"]
+    assert (gender["highest_group"], gender["lowest_group"]) == ("female", "male")
+    assert gender["gap"] == pytest.approx(rates["gender", "female"] - rates["gender", "male"])
+    assert gender["p_holm"] < 0.01 and gender["significant"]
+    # the same share in every group: the gap is noise
+    report = analyze_bias(y_true, y_pred, attrs, CLASSES, FAST, called_other=every_fourth)
+    assert not report.other_gaps.set_index("attribute").loc["gender", "significant"]
+    assert analyze_bias(y_true, y_pred, attrs, CLASSES, FAST).other_gaps.empty

@@ -246,6 +246,6 @@ def test_experiments_page_shows_gender_bias_tables_and_table_3_4(web_config, stu
     client = local_client(create_app(web_config, analyzer=stub_analyzer))
     bias = client.get("/experiments/view", params={"path": "bias_gender"}).text
     assert "female" in bias and "age × gender" in bias
-    assert "decomposition.csv" in bias and "other_rates.csv" in bias
+    assert "decomposition.csv" in bias and "other_rates.csv" in bias and "other_gaps.csv" in bias
     table = client.get("/experiments/view", params={"path": "mitigate_gender"}).text
     assert "table_3_4.csv" in table and "0.6345" in table

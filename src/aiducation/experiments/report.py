@@ -230,6 +230,7 @@ BIAS_TABLES = {
     "gaps.csv": "Gaps between groups: bootstrap 95% CIs, permutation p-values, Holm-adjusted",
     "decomposition.csv": "Accuracy gap: class mix versus per-class recall",
     "other_rates.csv": "Faces called Other per group",
+    "other_gaps.csv": "Faces called Other: highest − lowest share per attribute, permutation test",
     "groups.csv": "Every metric per group",
 }
 MITIGATION_TABLES = {

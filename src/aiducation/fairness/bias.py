@@ -55,6 +55,8 @@ class BiasReport:
     decomposition: pd.DataFrame = field(default_factory=pd.DataFrame)
     # share of each group's faces the model calls "Other", with CIs (models that answer Other)
     other_rates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # per attribute: highest − lowest of those shares over the compared groups, permutation test
+    other_gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_dict(self) -> dict:
         return {
@@ -66,6 +68,7 @@ class BiasReport:
             "distribution": _records(self.distribution),
             "decomposition": _records(self.decomposition),
             "other_rates": _records(self.other_rates),
+            "other_gaps": _records(self.other_gaps),
             "notes": self.notes,
         }
 
@@ -106,7 +109,7 @@ def analyze_bias(
     ``y_true``/``y_pred`` are class ids (indices into ``classes``); ``attributes`` has one row
     per sample and one column per attribute, missing values as NaN or empty strings.
     ``called_other``: per sample, whether the model answered "Other" (its four-state decision
-    is still in ``y_pred``); gives :attr:`BiasReport.other_rates`.
+    is still in ``y_pred``); gives :attr:`BiasReport.other_rates` and ``other_gaps``.
     """
     config = config or BiasConfig()
     y_true = np.asarray(y_true, dtype=np.int64)
@@ -120,6 +123,7 @@ def analyze_bias(
     overall = {"n": len(y_true), **{k: float(f(overall_cm)) for k, f in metrics.items()}}
 
     group_frames, gap_rows, dist_frames, other_frames, notes = [], [], [], [], []
+    other_gap_rows = []
     for index, columns in enumerate(attribute_sets(attributes, config.intersections)):
         name = INTERSECTION_SEP.join(columns)
         labels = _group_labels(attributes, columns)
@@ -133,9 +137,9 @@ def analyze_bias(
         group_frames.append(groups)
         dist_frames.append(dist)
         if called_other is not None:
-            other_frames.append(
-                group_rates(name, np.asarray(called_other, bool)[keep], labels[keep], config, index)
-            )
+            event, members = np.asarray(called_other, bool)[keep], labels[keep].to_numpy(str)
+            other_frames.append(group_rates(name, event, members, config, index))
+            other_gap_rows += rate_gap(name, event, members, other_frames[-1], config, index)
         gap_rows += gaps
         small = groups.loc[~groups["compared"], "group"].tolist()
         if small:
@@ -144,10 +148,7 @@ def analyze_bias(
                 + ", ".join(small)
             )
 
-    gaps = pd.DataFrame(gap_rows, columns=_GAP_COLUMNS)
-    if len(gaps):
-        gaps["p_holm"] = holm_adjust(gaps["p_value"].to_numpy())
-        gaps["significant"] = gaps["p_holm"] < config.alpha
+    gaps = _with_holm(pd.DataFrame(gap_rows, columns=_GAP_COLUMNS), config)
     groups = pd.concat(group_frames, ignore_index=True) if group_frames else pd.DataFrame()
     distribution = pd.concat(dist_frames, ignore_index=True) if dist_frames else pd.DataFrame()
     return BiasReport(
@@ -160,7 +161,51 @@ def analyze_bias(
         notes=notes,
         decomposition=decompose_gaps(groups, distribution, gaps, classes),
         other_rates=pd.concat(other_frames, ignore_index=True) if other_frames else pd.DataFrame(),
+        other_gaps=_with_holm(pd.DataFrame(other_gap_rows, columns=_RATE_GAP_COLUMNS), config),
     )
+
+
+def _with_holm(gaps: pd.DataFrame, config: BiasConfig) -> pd.DataFrame:
+    """``gaps`` with Holm-adjusted p-values over its rows and ``significant`` at ``alpha``."""
+    if len(gaps):
+        gaps["p_holm"] = holm_adjust(gaps["p_value"].to_numpy())
+        gaps["significant"] = gaps["p_holm"] < config.alpha
+    return gaps
+
+
+_RATE_GAP_COLUMNS = [
+    "attribute", "highest_group", "lowest_group", "highest", "lowest", "gap", "p_value",
+]  # fmt: skip
+
+
+def rate_gap(
+    name: str,
+    event: np.ndarray,
+    labels: np.ndarray,
+    rates: pd.DataFrame,
+    config: BiasConfig,
+    index: int = 0,
+) -> list[dict]:
+    """Highest − lowest share of samples with ``event`` over the compared groups of ``rates``
+    (:func:`group_rates`), with a permutation p-value (group labels shuffled); one row, or
+    none when fewer than two groups are compared."""
+    compared = rates[rates["compared"]].reset_index(drop=True)
+    if len(compared) < 2:
+        return []
+    inside = np.isin(labels, compared["group"].to_numpy())
+    group_ids = pd.Categorical(labels[inside], categories=compared["group"]).codes
+    # the event as a 2-class confusion matrix: true class 0, "predicted" 1 when it happened
+    gap, p_value = permutation_gap_test(
+        event[inside].astype(np.int64), group_ids, len(compared), 2,
+        lambda cm: cm[..., 0, 1] / np.maximum(cm.sum(axis=(-2, -1)), 1),
+        config.n_permutations, config.seed + 1009 * index + 29,
+    )  # fmt: skip
+    high, low = compared["rate"].idxmax(), compared["rate"].idxmin()
+    return [
+        {"attribute": name, "highest_group": compared.at[high, "group"],
+         "lowest_group": compared.at[low, "group"], "highest": compared.at[high, "rate"],
+         "lowest": compared.at[low, "rate"], "gap": gap, "p_value": p_value}
+    ]  # fmt: skip
 
 
 def group_rates(

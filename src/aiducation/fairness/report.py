@@ -114,6 +114,13 @@ def bias_markdown(report: BiasReport, title: str = "Bias analysis") -> str:
             "",
             markdown_table(rates),
         ]
+    if len(report.other_gaps):
+        lines += [
+            "Highest − lowest share per attribute over the compared groups; `p_value`: "
+            "permutation test (group labels shuffled), `p_holm`: Holm-adjusted over these rows.",
+            "",
+            markdown_table(report.other_gaps),
+        ]
     if report.notes:
         lines += ["## Notes", "", *[f"- {note}" for note in report.notes], ""]
     return "\n".join(lines)
@@ -153,6 +160,8 @@ def write_bias_report(
         report.decomposition.to_csv(tmp / "decomposition.csv", index=False)
         if len(report.other_rates):
             report.other_rates.to_csv(tmp / "other_rates.csv", index=False)
+        if len(report.other_gaps):
+            report.other_gaps.to_csv(tmp / "other_gaps.csv", index=False)
         (tmp / "report.md").write_text(bias_markdown(report, title))
         payload = {"inputs": inputs, **report.to_dict()}
         (tmp / "report.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
