@@ -53,6 +53,8 @@ class TrainConfig:
     monitor: str = "val_accuracy"  # log column that chooses the best checkpoint (higher wins)
     max_minutes: float = 0.0  # stop after the epoch that exceeds this wall time (0 = off)
     seed: int = 0  # seeds weights, shuffling, augmentation and dropout
+    init_seed: int | None = None  # seeds the initial weights instead (None: seed), e.g. so
+    #   fine-tunes of one warm start share their fresh heads and differ only in the rest
     threads: int = 0  # torch intra-op threads (0 = leave torch's default)
     device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps; the
     #   device used is recorded in config.json ("device"); a run may resume on another one
@@ -102,8 +104,9 @@ class TrainConfig:
         return cls(**data)
 
     def same_run(self, other: dict) -> bool:
-        """Whether ``other`` (a saved :meth:`to_dict`) describes this run, whatever its device."""
-        return {**other, "device": self.device} == self.to_dict()
+        """Whether ``other`` (a saved :meth:`to_dict`, perhaps from before a field existed:
+        it has its default) describes this run, whatever its device."""
+        return TrainConfig.from_dict({**other, "device": self.device}).to_dict() == self.to_dict()
 
     def save(self, path: str | Path) -> None:
         write_json(path, self.to_dict())
