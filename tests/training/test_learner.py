@@ -185,7 +185,7 @@ def test_a_warm_start_copies_the_features_and_keeps_a_head_for_other_classes_fre
         Learner(wider, data, train, val, tmp_path / "wider")
 
 
-def test_init_seed_shares_the_initial_weights_across_seeds(
+def test_weight_seed_shares_the_initial_weights_across_seeds(
     prepared_dir: Path, tmp_path: Path
 ) -> None:
     data, train, val = splits(prepared_dir)
@@ -194,7 +194,7 @@ def test_init_seed_shares_the_initial_weights_across_seeds(
         return Learner(tiny_config(**overrides), data, train, val, tmp_path).model.state_dict()
 
     seed0, seed1 = initial(seed=0), initial(seed=1)
-    shared = initial(seed=1, init_seed=0)
+    shared = initial(seed=1, weight_seed=0)
     for key, value in seed0.items():
         torch.testing.assert_close(shared[key], value, rtol=0, atol=0)
     assert not torch.equal(seed1["head.3.weight"], seed0["head.3.weight"])
@@ -203,9 +203,9 @@ def test_init_seed_shares_the_initial_weights_across_seeds(
 def test_a_config_saved_before_a_field_existed_is_the_same_run() -> None:
     config = tiny_config()
     saved = config.to_dict()
-    del saved["init_seed"], saved["mixup_alpha"]  # fields added after runs were saved
+    del saved["weight_seed"], saved["mixup_alpha"]  # fields added after runs were saved
     assert config.same_run(saved)
-    assert not tiny_config(init_seed=3).same_run(saved)
+    assert not tiny_config(weight_seed=3).same_run(saved)
 
 
 def test_resume_refuses_other_config(prepared_dir: Path, tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
 """Weight averaging of models of one architecture ("model soup", Wortsman et al. 2022): the
 uniform average of fine-tunes that share a pre-trained start. Its BatchNorm statistics are
-the average of theirs, or re-estimated on training faces (an average of statistics is not
-the statistics of the average model; re-estimate on faces augmented as in training, since
-the model learnt its weights on those)."""
+the average of theirs, or re-estimated on training faces, plain or augmented (an average of
+statistics is not the statistics of the average model). On v7's fine-tunes the average
+scored best and re-estimating cost 0.01–0.02 (``benchmarks/bench_soup.py``)."""
 
 from __future__ import annotations
 

@@ -53,7 +53,7 @@ class TrainConfig:
     monitor: str = "val_accuracy"  # log column that chooses the best checkpoint (higher wins)
     max_minutes: float = 0.0  # stop after the epoch that exceeds this wall time (0 = off)
     seed: int = 0  # seeds weights, shuffling, augmentation and dropout
-    init_seed: int | None = None  # seeds the initial weights instead (None: seed), e.g. so
+    weight_seed: int | None = None  # seeds the initial weights instead (None: seed), e.g. so
     #   fine-tunes of one warm start share their fresh heads and differ only in the rest
     threads: int = 0  # torch intra-op threads (0 = leave torch's default)
     device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps; the

@@ -114,7 +114,7 @@ TRAIN_FLAGS = (
     Flag("patience", int, "early stopping after N epochs without improvement"),
     Flag("max_minutes", float, "stop after the epoch that passes this wall time"),
     Flag("seed", int, "seed of weights, shuffling, augmentation and dropout"),
-    Flag("init_seed", int, "seed of the initial weights instead (default: --seed)"),
+    Flag("weight_seed", int, "seed of the initial weights instead (default: --seed)"),
     Flag("threads", int, "torch threads (train: default 1, measured in docs/benchmarks.md)"),
     Flag(
         "device",

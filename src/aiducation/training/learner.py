@@ -126,7 +126,7 @@ class Learner:
             raise ValueError(
                 f"aux_weight needs a model with an auxiliary head; {config.model} has none"
             )
-        torch.manual_seed(config.seed if config.init_seed is None else config.init_seed)
+        torch.manual_seed(config.seed if config.weight_seed is None else config.weight_seed)
         self.model = create_model(config.model, **self.arch_kwargs)
         self.fresh_layers = (
             warm_start(self.model, config.model, self.arch_kwargs, config.init_from)
