@@ -79,8 +79,9 @@ def weights(run: Path, name: str = "last") -> dict:
         {"aux_weight": 0.5, "aux_unlabelled": True},
         {"ema_decay": 0.9},
         {"targets": "soft", "aux_weight": 0.5, "aux_unlabelled": True, "mixup_alpha": 0.4},
+        {"aux_weight": 0.5, "aux_unlabelled": True, "sam_rho": 0.05},
     ],
-    ids=["hard", "soft", "aux", "ema", "mixup"],
+    ids=["hard", "soft", "aux", "ema", "mixup", "sam"],
 )
 def test_resume_after_interrupt_is_bit_exact(prepared_dir: Path, tmp_path: Path, overrides) -> None:
     data, train, val = splits(prepared_dir)
@@ -126,6 +127,8 @@ def test_weight_average_is_what_validation_and_checkpoints_hold(
     assert 0 <= metrics["accuracy"] <= 1
     with pytest.raises(ValueError, match="ema_decay"):
         tiny_config(ema_decay=1.0)
+    with pytest.raises(ValueError, match="sam_rho"):
+        tiny_config(sam_rho=-0.1)
 
 
 def test_distillation_blends_the_teachers_probabilities_into_the_targets(
@@ -203,7 +206,7 @@ def test_weight_seed_shares_the_initial_weights_across_seeds(
 def test_a_config_saved_before_a_field_existed_is_the_same_run() -> None:
     config = tiny_config()
     saved = config.to_dict()
-    del saved["weight_seed"], saved["mixup_alpha"]  # fields added after runs were saved
+    del saved["weight_seed"], saved["mixup_alpha"], saved["sam_rho"]  # added after runs were saved
     assert config.same_run(saved)
     assert not tiny_config(weight_seed=3).same_run(saved)
 

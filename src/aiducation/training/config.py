@@ -48,6 +48,8 @@ class TrainConfig:
     #   0 = off
     mixup_alpha: float = 0.0  # mixup: each batch blended with a shuffled copy of itself
     #   (images and targets), weight λ ~ Beta(α, α) per batch; 0 = off
+    sam_rho: float = 0.0  # sharpness-aware minimisation: the gradient is taken at the weights
+    #   moved this far (L2 norm over all weights) along their gradient; 0 = off (2× the compute)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     patience: int = 0  # early stopping: epochs without val improvement (0 = off)
     monitor: str = "val_accuracy"  # log column that chooses the best checkpoint (higher wins)
@@ -86,6 +88,8 @@ class TrainConfig:
             raise ValueError("teachers and distill_weight (in (0, 1]) go together")
         if self.mixup_alpha < 0:
             raise ValueError(f"mixup_alpha must be ≥ 0, got {self.mixup_alpha}")
+        if self.sam_rho < 0:
+            raise ValueError(f"sam_rho must be ≥ 0, got {self.sam_rho}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         self.device = check_device_name(self.device)

@@ -97,6 +97,13 @@ TRAIN_FLAGS = (
         name="mixup",
     ),
     Flag(
+        "sam_rho",
+        float,
+        "sharpness-aware minimisation: take each step's gradient at the weights moved R "
+        "along it (e.g. 0.05; 2x the compute; 0 = off)",
+        metavar="R",
+    ),
+    Flag(
         "teachers",
         str,
         "distil from these checkpoints (or run dirs): their mean probabilities on the "

@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -47,10 +48,11 @@ from aiducation.training.callbacks import (
 )
 from aiducation.training.config import TrainConfig
 from aiducation.training.evaluation import score
-from aiducation.training.losses import batch_loss
+from aiducation.training.losses import model_loss
 from aiducation.training.metrics import LOGGED_METRICS
 from aiducation.training.mixup import mix_batch
 from aiducation.training.optim import build_optimizer, lr_at, use_bf16
+from aiducation.training.sam import sam_step
 from aiducation.training.state import has_state, load_state, save_state
 from aiducation.training.targets import vote_shares
 from aiducation.training.trainset import model_classes, training_rows
@@ -282,16 +284,15 @@ def train_one_epoch(learner: Learner) -> dict:
                               augment_generator)  # fmt: skip
             x, targets, vote_shares = mixed.images, mixed.targets, mixed.vote_shares
             has_label, weights = mixed.has_label, mixed.weights
-        with autocast:
-            logits, aux_logits = (
-                model.forward_with_aux(x) if config.aux_weight else (model(x), None)
-            )
-        loss = batch_loss(logits, targets, has_label, weights)
-        if aux_logits is not None:
-            loss = loss + config.aux_weight * batch_loss(aux_logits, vote_shares)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        compute_loss = partial(model_loss, model, x, targets, has_label, weights, vote_shares,
+                               config.aux_weight, autocast)  # fmt: skip
+        if config.sam_rho:
+            loss, logits = sam_step(model, opt, compute_loss, config.sam_rho)
+        else:
+            loss, logits = compute_loss()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
         if learner.ema is not None:
             learner.ema.update_parameters(model)
         hits = int((logits.argmax(dim=1) == labels).sum())

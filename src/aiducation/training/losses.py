@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 
 def soft_cross_entropy(
@@ -28,3 +31,23 @@ def batch_loss(
     return soft_cross_entropy(
         logits[mask], targets[mask], weights[mask] if weights is not None else None
     )
+
+
+def model_loss(
+    model: nn.Module,
+    x: torch.Tensor,
+    targets: torch.Tensor,
+    has_label: torch.Tensor,
+    weights: torch.Tensor | None,
+    vote_shares: torch.Tensor | None,
+    aux_weight: float,
+    autocast: AbstractContextManager,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training loss of ``model`` on the batch ``x`` (its main head on the labelled rows,
+    plus ``aux_weight`` × its vote-share head on all rows) and the main head's logits."""
+    with autocast:
+        logits, aux_logits = model.forward_with_aux(x) if aux_weight else (model(x), None)
+    loss = batch_loss(logits, targets, has_label, weights)
+    if aux_logits is not None:
+        loss = loss + aux_weight * batch_loss(aux_logits, vote_shares)
+    return loss, logits
