@@ -1,6 +1,8 @@
 """Trackers: ids follow moving boxes, survive missed detections, restart after shot cuts;
 the default tracker on the hand-annotated real clips (IDF1 floors)."""
 
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +52,36 @@ def test_iou_tracks_expire_after_max_missed(gap: int, same_id: bool) -> None:
     for _ in range(gap):
         tracker.update([])
     assert (tracker.update([(0, 0, 20, 20)]) == [0]) is same_id
+
+
+def test_an_iou_tracker_carried_as_json_state_tracks_like_one_kept_in_memory() -> None:
+    frames = [[(0, 0, 20, 20), (100, 0, 20, 20)], [(103, 1, 20, 20)], [],
+              [(2, 1, 20, 20), (104, 2, 20, 20), (50, 50, 20, 20)], [(51, 50, 20, 20)]]  # fmt: skip
+    kept, state, carried = IoUTracker(max_missed=1), {}, []
+    expected = [kept.update(boxes) for boxes in frames]
+    for boxes in frames:
+        tracker = IoUTracker.from_state(json.loads(json.dumps(state)), max_missed=1)
+        carried.append(tracker.update(boxes))
+        state = tracker.to_state()
+    assert carried == expected == [[0, 1], [1], [], [2, 1, 3], [3]]  # 0 expired after 2 misses
+    assert state == kept.to_state()
+
+
+@pytest.mark.parametrize(
+    ("state", "words"),
+    [
+        ([], "must be an object"),
+        ({"tracks": [{"id": 0, "box": [0, 0, 10]}]}, "tracks[0]: expected id, box"),
+        ({"tracks": [{"id": -1, "box": [0, 0, 9, 9], "missed": 0}]}, "tracks[0]: expected a whole"),
+        ({"tracks": [{"id": 0, "box": [0, 0, 0, 9], "missed": 0}]}, "width and height > 0"),
+        ({"tracks": [{"id": 0, "box": [0, 0, 9, 9], "missed": 0}] * 2}, "id 0 appears twice"),
+        ({"next_id": 0, "tracks": [{"id": 0, "box": [0, 0, 9, 9], "missed": 0}]}, "next_id"),
+        ({"tracks": [{"id": i, "box": [0, 0, 9, 9], "missed": 0} for i in range(3)]}, "at most 2"),
+    ],
+)
+def test_a_bad_tracker_state_is_refused_naming_the_field(state, words) -> None:
+    with pytest.raises(ValueError, match=re.escape(words)):
+        IoUTracker.from_state(state, max_tracks=2)
 
 
 @pytest.mark.parametrize(("seconds_missing", "same_id"), [(3.5, True), (4.5, False)])

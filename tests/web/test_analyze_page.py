@@ -125,6 +125,41 @@ def test_api_returns_json(client, photo_bytes):
     assert {f["state"] for f in body["faces"]} == {"Angry", "Bored"}
 
 
+def test_api_tracks_the_faces_of_successive_frames_with_state_the_client_carries(
+    client, photo_bytes
+):
+    first = client.post("/api/analyze", files={"file": ("cam.jpg", photo_bytes)},
+                        data={"tracks": "{}"}).json()  # fmt: skip
+    assert [f["track_id"] for f in first["faces"]] == [0, 1]
+    assert first["tracks"]["next_id"] == 2 and len(first["tracks"]["tracks"]) == 2
+    second = client.post("/api/analyze", files={"file": ("cam.jpg", photo_bytes)},
+                         data={"tracks": json.dumps(first["tracks"])}).json()  # fmt: skip
+    assert [f["track_id"] for f in second["faces"]] == [0, 1]  # the same two students
+    plain = client.post("/api/analyze", files={"file": ("cam.jpg", photo_bytes)}).json()
+    assert "tracks" not in plain and "track_id" not in plain["faces"][0]
+
+
+@pytest.mark.parametrize(
+    ("tracks", "form", "words"),
+    [
+        ("{not json", {}, "tracks: not JSON"),
+        ('{"tracks": [{"id": 0}]}', {}, "tracks[0]: expected id, box"),
+        ("{}", {"aggregate_only": "true"}, "not tracked when aggregate only"),
+    ],
+)
+def test_api_refuses_bad_tracks_naming_the_field(client, photo_bytes, tracks, form, words):
+    response = client.post("/api/analyze", files={"file": ("cam.jpg", photo_bytes)},
+                           data={"tracks": tracks, **form})  # fmt: skip
+    assert response.status_code == 400
+    assert words in response.json()["error"]
+
+
+def test_api_refuses_tracks_for_a_video(client, video_bytes):
+    response = client.post("/api/analyze", files={"file": ("lesson.mp4", video_bytes)},
+                           data={"tracks": "{}"})  # fmt: skip
+    assert response.status_code == 400 and "not videos" in response.json()["error"]
+
+
 @pytest.mark.parametrize(
     ("name", "data", "status", "words"),
     [

@@ -8,6 +8,7 @@ one screenshot per page there (``docs/screenshots`` holds the committed ones).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -57,6 +58,18 @@ def serve(config: WebConfig) -> Iterator[str]:
     thread.join(timeout=10)
 
 
+def classroom_y4m(folder: Path) -> Path:
+    """The demo classroom photo as a 640×480 Y4M clip, the fake camera's picture (a still
+    classroom: its students keep their places from frame to frame)."""
+    import cv2
+
+    frame = cv2.resize(cv2.imread(str(demo_image_path())), (640, 480), interpolation=cv2.INTER_AREA)
+    planes = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes()
+    path = folder / "classroom.y4m"
+    path.write_bytes(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n" + (b"FRAME\n" + planes) * 2)
+    return path
+
+
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
     from selenium import webdriver
@@ -68,6 +81,7 @@ def driver(tmp_path_factory):
         "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-dev-shm-usage", "--window-size=1200,900",
         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",  # test camera
+        f"--use-file-for-fake-video-capture={classroom_y4m(tmp_path_factory.mktemp('camera'))}",
         f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
     ):  # fmt: skip
         options.add_argument(arg)
@@ -207,8 +221,9 @@ def test_video_result_shows_students_table_and_legend(driver, site, tmp_path):
     assert "no sadness or anger" in driver.find_element(By.ID, "legend").text
 
 
-def test_webcam_frames_are_analysed_live(driver, site):
-    """Chromium's fake camera feeds the page; frames go to /api/analyze about once a second."""
+def test_webcam_frames_are_analysed_live_and_students_tallied(driver, site):
+    """Chromium's fake camera shows a classroom; frames go to /api/analyze about once a
+    second, and the students table counts each tracked face once, frame after frame."""
     from selenium.webdriver.common.by import By
 
     url, _ = site
@@ -216,13 +231,29 @@ def test_webcam_frames_are_analysed_live(driver, site):
     driver.find_element(By.ID, "webcam-start").click()
     status = driver.find_element(By.ID, "webcam-status")
     deadline = time.monotonic() + 60
-    while not status.text.startswith(("2 frames", "3 frames", "4 frames")):
+    while not status.text.startswith(("4 frames", "5 frames", "6 frames")):
         assert "failed" not in status.text and "No camera" not in status.text, status.text
         assert time.monotonic() < deadline, f"no frames analysed: {status.text!r}"
         time.sleep(0.2)
     driver.find_element(By.ID, "webcam-stop").click()
     assert driver.find_element(By.ID, "webcam-download").is_displayed()
     assert driver.find_element(By.ID, "webcam-stop").get_attribute("disabled")
+    time.sleep(1.5)  # a frame still on its way when stopped is dropped, not counted
+    stopped = status.text
+    assert stopped.startswith("stopped after"), stopped
+    frames, faces = (int(n) for n in re.findall(r"\d+", stopped)[:2])
+    table = driver.find_element(By.ID, "webcam-students")
+    assert table.is_displayed(), stopped
+    header = [th.text for th in table.find_elements(By.CSS_SELECTOR, "thead th")]
+    assert header[:5] == ["student", "frames", "on screen (s)", "seen (s)", "dominant state"]
+    rows = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+            for tr in table.find_elements(By.CSS_SELECTOR, "tbody tr")]  # fmt: skip
+    # a still classroom: each face keeps one track, so there are as many students as faces,
+    # each seen in the same frames (every frame once the camera shows the picture)
+    assert len(rows) == faces > 0, (stopped, rows)
+    assert len({r[1] for r in rows}) == 1 and 3 <= int(rows[0][1]) <= frames, rows
+    assert all(r[4] in header[5:] and r[5].endswith("%") for r in rows)
+    assert driver.find_element(By.ID, "webcam-students-download").is_displayed()
 
 
 def test_bad_upload_shows_error_page(driver, site, tmp_path):

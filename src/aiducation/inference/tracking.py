@@ -204,3 +204,47 @@ class IoUTracker:
                 if self._missed[track] > self.max_missed:
                     del self._boxes[track], self._missed[track]
         return ids
+
+    def to_state(self) -> dict:
+        """The live tracks as JSON data, for a client to carry between requests (the web app's
+        webcam view keeps nothing on the server): ``next_id`` and ``tracks`` (``id``, ``box``
+        ``[x, y, w, h]``, ``missed``)."""
+        tracks = [{"id": t, "box": [round(float(v), 1) for v in box], "missed": self._missed[t]}
+                  for t, box in self._boxes.items()]  # fmt: skip
+        return {"next_id": self._next_id, "tracks": tracks}
+
+    @classmethod
+    def from_state(cls, state: object, max_tracks: int = 1000, **kwargs) -> IoUTracker:
+        """The tracker that :meth:`to_state` described; ``ValueError`` names the bad field."""
+        if not isinstance(state, dict) or not isinstance(state.get("tracks", []), list):
+            raise ValueError('tracks must be an object {"next_id": N, "tracks": [...]}')
+        tracker = cls(**kwargs)
+        tracks = state.get("tracks", [])
+        if len(tracks) > max_tracks:
+            raise ValueError(f"tracks: {len(tracks)} tracks, at most {max_tracks} expected")
+        for i, track in enumerate(tracks):
+            try:
+                track_id, missed = track["id"], track["missed"]
+                box = np.asarray(track["box"], float)
+            except (TypeError, KeyError, ValueError):
+                raise ValueError(f"tracks[{i}]: expected id, box [x, y, w, h] and missed") from None
+            if not (_is_count(track_id) and _is_count(missed) and box.shape == (4,)
+                    and np.isfinite(box).all() and (box[2:] > 0).all()):  # fmt: skip
+                raise ValueError(
+                    f"tracks[{i}]: expected a whole id ≥ 0, missed ≥ 0 and a box of 4 finite "
+                    f"numbers with width and height > 0, got {track!r}"
+                )
+            if track_id in tracker._boxes:
+                raise ValueError(f"tracks[{i}]: id {track_id} appears twice")
+            tracker._boxes[track_id], tracker._missed[track_id] = box, missed
+        next_id = state.get("next_id", 0)
+        if not _is_count(next_id) or next_id <= max(tracker._boxes, default=-1):
+            raise ValueError(
+                f"next_id must be a whole number above every track id, got {next_id!r}"
+            )
+        tracker._next_id = next_id
+        return tracker
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

@@ -4,13 +4,18 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+import json
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from aiducation.errors import InputError
 from aiducation.web.charts import shares_svg
 from aiducation.web.uploads import ACCEPTED_SUFFIXES, check_upload
+
+if TYPE_CHECKING:
+    from aiducation.inference.tracking import IoUTracker
 
 
 def add_analyze_routes(app: FastAPI, state, page) -> None:
@@ -77,7 +82,34 @@ def add_analyze_routes(app: FastAPI, state, page) -> None:
         file: Annotated[UploadFile, File()],
         aggregate_only: Annotated[bool, Form()] = False,
         blur: Annotated[bool, Form()] = False,
+        tracks: Annotated[str | None, Form()] = None,
     ) -> JSONResponse:
-        """Per-face results and shares as JSON (used by the webcam view)."""
+        """Per-face results and shares as JSON (used by the webcam view). With ``tracks`` (the
+        ``tracks`` of the previous answer, or ``{}`` for the first frame) each face of a photo
+        also gets a ``track_id``, and the answer carries the updated ``tracks``."""
+        tracker = None if tracks is None else parse_tracks(tracks, aggregate_only)
         result = await analyse(file, aggregate_only, blur)
-        return JSONResponse(result.to_json())
+        payload = result.to_json()
+        if tracker is not None:
+            if result.kind != "image":
+                raise InputError("tracks: only for single frames (photos), not videos")
+            boxes = [(f["x"], f["y"], f["w"], f["h"]) for f in payload["faces"]]
+            for face, track_id in zip(payload["faces"], tracker.update(boxes), strict=True):
+                face["track_id"] = track_id
+            payload["tracks"] = tracker.to_state()
+        return JSONResponse(payload)
+
+
+def parse_tracks(text: str, aggregate_only: bool) -> IoUTracker:
+    """The tracker that the client's ``tracks`` field describes (JSON, see
+    :meth:`IoUTracker.to_state`); ``InputError`` names what is wrong."""
+    from aiducation.inference.tracking import IoUTracker
+
+    if aggregate_only:
+        raise InputError("tracks: faces are not tracked when aggregate only (no per-face rows)")
+    try:
+        return IoUTracker.from_state(json.loads(text or "{}"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"tracks: not JSON ({exc})") from None
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
