@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -246,6 +247,8 @@ def test_a_bias_study_warm_starts_only_from_a_run_that_reserved_its_images(
     assert not (tmp_path / "warm").exists()
     assert main([*warm, str(tmp_path / "both")]) == 0
     assert json.loads((tmp_path / "warm" / "config.json").read_text())["train"]["init_from"]
+    shutil.rmtree(tmp_path / "both")  # a resumed study no longer needs its warm start's source
+    assert main(["train", "--resume", str(tmp_path / "warm")]) == 0
 
 
 def test_mitigate_two_attribute_files_at_the_bundled_recipe_shape(tmp_path, prepared_dir):

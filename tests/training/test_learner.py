@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -186,6 +187,30 @@ def test_a_warm_start_copies_the_features_and_keeps_a_head_for_other_classes_fre
     wider = tiny_config(model_kwargs={"width": 12}, init_from=str(tmp_path / "source"))
     with pytest.raises(ValueError, match="warm start needs 'faceresnet_t' with arguments"):
         Learner(wider, data, train, val, tmp_path / "wider")
+
+
+def test_a_warm_started_run_resumes_bit_exactly_without_its_source(
+    prepared_dir: Path, tmp_path: Path
+) -> None:
+    from aiducation.training.learner import default_callbacks
+
+    data, train, val = splits(prepared_dir)
+    fit(tiny_config(epochs=1), data, train, val, tmp_path / "source")
+    config = tiny_config(epochs=2, init_from=str(tmp_path / "source"), aux_weight=0.5)
+    fit(config, data, train, val, tmp_path / "full")
+    with pytest.raises(KeyboardInterrupt):
+        callbacks = [InterruptAt(1), *default_callbacks(config, tmp_path / "cut")]
+        fit(config, data, train, val, tmp_path / "cut", callbacks=callbacks)
+    shutil.rmtree(tmp_path / "source")
+    resumed = fit(config, data, train, val, tmp_path / "cut")
+    assert [row["epoch"] for row in resumed.history] == [1, 2]
+    full, cut = weights(tmp_path / "full"), weights(tmp_path / "cut")
+    for key in full:
+        torch.testing.assert_close(cut[key], full[key], rtol=0, atol=0)
+    described = json.loads((tmp_path / "cut" / "config.json").read_text())
+    assert described["warm_start_fresh_layers"] == ["aux_head.weight", "aux_head.bias"]
+    with pytest.raises(FileNotFoundError):  # a run started afresh still needs the source
+        fit(config, data, train, val, tmp_path / "cut", resume=False)
 
 
 def test_weight_seed_shares_the_initial_weights_across_seeds(

@@ -79,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         raise InputError(str(exc)) from None
     made_run_dir = not run_dir.exists()
-    subset = reserved_subset(dataset, reserve, run_dir, config.init_from) if reserve else None
+    # a resumed run checked its warm start's reservation when it began (its source may be gone)
+    init_from = config.init_from if args.resume is None else ""
+    subset = reserved_subset(dataset, reserve, run_dir, init_from) if reserve else None
     try:
         train_run(
             config, dataset, run_dir, resume=args.resume is not None, subset=subset,

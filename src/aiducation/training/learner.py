@@ -20,6 +20,7 @@ seeded by (seed, epoch). Checkpoints and resume states are saved from CPU copies
 
 from __future__ import annotations
 
+import json
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -90,6 +91,7 @@ class Learner:
         sampler_weights: np.ndarray | None = None,
         callbacks: list[Callback] | None = None,
         exclude_groups: np.ndarray | None = None,
+        resuming: bool = False,
     ) -> None:
         self.config, self.run_dir = config, Path(run_dir)
         self.device = resolve_device(config.device)
@@ -130,11 +132,16 @@ class Learner:
             )
         torch.manual_seed(config.seed if config.weight_seed is None else config.weight_seed)
         self.model = create_model(config.model, **self.arch_kwargs)
-        self.fresh_layers = (
-            warm_start(self.model, config.model, self.arch_kwargs, config.init_from)
-            if config.init_from
-            else []
-        )
+        if config.init_from and resuming:  # the resume state holds the weights: the warm
+            #   start's source is not needed any more (it may be gone)
+            saved = json.loads((self.run_dir / CONFIG_FILE).read_text())
+            self.fresh_layers = list(saved.get("warm_start_fresh_layers", []))
+        elif config.init_from:
+            self.fresh_layers = warm_start(
+                self.model, config.model, self.arch_kwargs, config.init_from
+            )
+        else:
+            self.fresh_layers = []
         self.model = self.model.to(self.device)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -355,9 +362,10 @@ def fit(
     run_dir = Path(run_dir)
     if callbacks is None:
         callbacks = default_callbacks(config, run_dir)
+    resuming = resume and has_state(run_dir / "checkpoints" / "resume")
     learner = Learner(
         config, dataset, train_idx, val_idx, run_dir, sample_weights, sampler_weights, callbacks,
-        exclude_groups,
+        exclude_groups, resuming,
     )  # fmt: skip
     run_dir.mkdir(parents=True, exist_ok=True)  # only once the Learner accepted the config
     if resume and learner.load_resume_state():
