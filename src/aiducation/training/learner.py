@@ -368,7 +368,7 @@ def fit(
         exclude_groups, resuming,
     )  # fmt: skip
     run_dir.mkdir(parents=True, exist_ok=True)  # only once the Learner accepted the config
-    if resume and learner.load_resume_state():
+    if resuming and learner.load_resume_state():
         print(f"resuming {run_dir} after epoch {learner.epoch}", flush=True)
     write_json(run_dir / CONFIG_FILE, {**learner.describe(), **(described or {})})
     elapsed_before = learner.history[-1]["elapsed_s"] if learner.history else 0.0

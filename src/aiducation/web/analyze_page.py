@@ -30,11 +30,13 @@ def add_analyze_routes(app: FastAPI, state, page) -> None:
             max_frames=config.max_frames, tmp_dir=config.tmp_dir, max_pixels=config.max_pixels,
         )  # fmt: skip
 
-    async def analyse(file: UploadFile, aggregate_only: bool, blur: bool):
+    async def read_upload(file: UploadFile):
         data = await file.read(config.max_upload_bytes + 1)
         await file.close()
-        upload = check_upload(file.filename or "upload", data, config.max_upload_bytes)
-        return await run_analysis(upload, aggregate_only, blur)
+        return check_upload(file.filename or "upload", data, config.max_upload_bytes)
+
+    async def analyse(file: UploadFile, aggregate_only: bool, blur: bool):
+        return await run_analysis(await read_upload(file), aggregate_only, blur)
 
     async def run_analysis(upload, aggregate_only: bool, blur: bool):
         def work():
@@ -88,11 +90,11 @@ def add_analyze_routes(app: FastAPI, state, page) -> None:
         ``tracks`` of the previous answer, or ``{}`` for the first frame) each face of a photo
         also gets a ``track_id``, and the answer carries the updated ``tracks``."""
         tracker = None if tracks is None else parse_tracks(tracks, aggregate_only)
-        result = await analyse(file, aggregate_only, blur)
-        payload = result.to_json()
+        upload = await read_upload(file)
+        if tracker is not None and upload.is_video:  # refused before any analysis
+            raise InputError("tracks: only for single frames (photos), not videos")
+        payload = (await run_analysis(upload, aggregate_only, blur)).to_json()
         if tracker is not None:
-            if result.kind != "image":
-                raise InputError("tracks: only for single frames (photos), not videos")
             boxes = [(f["x"], f["y"], f["w"], f["h"]) for f in payload["faces"]]
             for face, track_id in zip(payload["faces"], tracker.update(boxes), strict=True):
                 face["track_id"] = track_id
