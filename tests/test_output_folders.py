@@ -3,6 +3,7 @@ delete files we did not write, no input/output overlap, one clear line for a bad
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -44,7 +45,12 @@ def test_output_dir_replaces_only_its_own_files(tmp_path: Path) -> None:
         "user.txt": "mine",  # not ours: kept
         "z.txt": "b",  # another command's: kept
     }  # sub/y.txt (the previous run's, not written again) removed, with its empty folder
-    assert json.loads(files[MANIFEST]) == {"a": ["x.txt"], "b": ["z.txt"]}
+    manifest = json.loads(files[MANIFEST])
+    assert {owner: sorted(entries) for owner, entries in manifest.items()} == {
+        "a": ["x.txt"],
+        "b": ["z.txt"],
+    }
+    assert manifest["a"]["x.txt"] == {"size": 1, "sha256": hashlib.sha256(b"2").hexdigest()}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging left
 
 

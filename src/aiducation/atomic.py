@@ -1,8 +1,9 @@
 """Atomic writes: a result appears whole or not at all (temp file/dir beside it, then rename).
 
-Temporary names are ``.<name>.tmp-<pid>-<random>`` (see :mod:`aiducation.outdir`), so those left
-by a killed process are recognised and removed by the next write of the same path. A replaced
-file keeps its permissions.
+Temporary data lives in a marked staging folder ``.<name>.tmp-<pid>-<random>/`` beside the
+result (see :func:`aiducation.outdir.make_staging`), so what a killed process left is recognised
+and removed by the next write of the same path, and a user's file that merely looks like a
+temporary name is never touched. A replaced file keeps its permissions.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ import json
 import os
 import shutil
 import stat
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from aiducation.outdir import remove_stale_temps, temp_prefix
+from aiducation.outdir import make_staging
 
 
 def _normal_permissions(path: Path, mode: int) -> None:
@@ -28,45 +28,55 @@ def _normal_permissions(path: Path, mode: int) -> None:
 
 @contextmanager
 def atomic_file(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` (same suffix) that replaces it on success."""
+    """Yield a temporary path (same name, in a staging folder beside ``path``) that replaces
+    ``path`` on success. A symbolic link at ``path`` is itself replaced, not followed."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path)
-    fd, name = tempfile.mkstemp(prefix=temp_prefix(path), suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    staging = make_staging(path)
+    tmp = staging / path.name
     try:
         yield tmp
         try:
-            tmp.chmod(stat.S_IMODE(path.stat().st_mode))  # keep the replaced file's mode
+            replaced = os.lstat(path)
         except FileNotFoundError:
+            replaced = None
+        if replaced is None or stat.S_ISLNK(replaced.st_mode):
             _normal_permissions(tmp, 0o666)
+        else:
+            tmp.chmod(stat.S_IMODE(replaced.st_mode))  # a replaced file keeps its mode
         os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 @contextmanager
 def atomic_directory(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary directory that replaces ``path`` (and its old content) on success.
+    """Yield a temporary directory whose files replace those of ``path`` on success.
 
-    Only for folders the program owns whole (checkpoints, training state); a user's output
-    folder goes through :func:`aiducation.outdir.output_dir`.
+    For folders the program fills (checkpoints, training state). When ``path`` holds nothing
+    but files of those names, the whole folder is swapped in one rename; when it also holds
+    something else (a user's notes or model card), only the written files are replaced, one
+    rename each, and the rest is kept. A user's output folder goes through
+    :func:`aiducation.outdir.output_dir`.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path)
-    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(path), dir=path.parent))
+    staging = make_staging(path)
+    tmp = staging / "new"
+    tmp.mkdir()
     try:
         yield tmp
         _normal_permissions(tmp, 0o777)
-        old = path.with_name(f"{temp_prefix(path)}old")
+        written = {entry.name for entry in tmp.iterdir()}
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            raise FileExistsError(f"{path}: expected a folder (not a link or a file)")
+        if path.is_dir() and any(entry.name not in written for entry in path.iterdir()):
+            for name in sorted(written):  # keep what is not ours
+                os.replace(tmp / name, path / name)
+            return
         if path.exists():
-            os.replace(path, old)
+            os.replace(path, staging / "old")
         os.replace(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_bytes(path: str | Path, data: bytes) -> Path:

@@ -4,21 +4,35 @@ One rule for every command that writes a folder (see docs/outputs.md):
 
 * a missing or empty folder is written; an existing non-empty one is refused unless
   ``--overwrite`` is given (or, for resumable experiments, it already holds our marker file);
+  the file-system root, the home folder and any folder holding this package are refused
+  whatever the flags;
 * the output must not overlap an input (neither inside the other);
-* results are written into a fresh hidden staging folder beside the output
-  (``.<name>.tmp-<pid>-<random>``), then moved in: a new folder appears whole; into an existing
-  one only our files are moved, replacing same-named files, and the files the previous run of
-  the same command wrote (listed in the folder's :data:`MANIFEST`) and that this run does not
-  write again are removed. Nothing else in the folder is touched;
-* staging folders of killed runs (their process is gone) are removed by the next run.
+* one command at a time: the output is *claimed* with an exclusive lock
+  (``.<name>.aiducation-lock`` beside it, :func:`claim`) and checked again under the lock, so
+  of two runs into one new folder the second is refused instead of replacing the first's files;
+* results are written into a fresh, marked staging folder beside the output
+  (``.<name>.tmp-<pid>-<random>/``, holding :data:`STAGING_MARKER`), then moved in: a new folder
+  appears whole; into an existing one only our files are moved, replacing same-named files.
+  Files the previous run of the same command wrote (listed with size and SHA-256 in the
+  folder's :data:`MANIFEST`) and that this run does not write again are removed only while
+  they still match the manifest; a changed file is kept and reported. Nothing else is touched;
+* nothing is written, replaced or deleted through a symbolic link inside the output: such a
+  link is refused with one line naming it (a link in the place of one of our files is itself
+  replaced, never followed);
+* staging folders of killed runs (marked, and their process gone) are removed by the next run.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import hashlib
 import json
 import os
 import re
 import shutil
+import stat
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -26,8 +40,11 @@ from pathlib import Path, PurePosixPath
 
 from aiducation.errors import InputError
 
-MANIFEST = ".aiducation-files.json"  # {owner: [relative paths of the files it wrote]}
+MANIFEST = ".aiducation-files.json"  # {owner: {relative path: {"size": n, "sha256": hex}}}
+STAGING_MARKER = ".aiducation-staging"  # inside every temporary folder this package makes
 TEMP_TAG = ".tmp-"
+LOCK_TAG = ".aiducation-lock"
+_CONTENT = "content"  # the staged result inside a staging folder
 
 
 def temp_prefix(path: Path) -> str:
@@ -45,8 +62,22 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def make_staging(path: str | Path) -> Path:
+    """A new, marked temporary folder beside ``path`` (see :func:`remove_stale_temps`)."""
+    path = Path(os.path.abspath(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path)
+    staging = Path(tempfile.mkdtemp(prefix=temp_prefix(path), dir=path.parent))
+    (staging / STAGING_MARKER).write_text(f"{os.getpid()}\n")
+    return staging
+
+
 def remove_stale_temps(path: str | Path) -> list[Path]:
-    """Remove temporary siblings of ``path`` whose writing process no longer runs."""
+    """Remove staging folders of ``path`` left by processes that no longer run.
+
+    Only real folders named like ours *and* holding :data:`STAGING_MARKER` are removed: a
+    user's file or folder that merely looks like one is left alone.
+    """
     path = Path(os.path.abspath(path))
     pattern = re.compile(rf"\.{re.escape(path.name)}{re.escape(TEMP_TAG)}(\d+)-")
     removed = []
@@ -55,10 +86,9 @@ def remove_stale_temps(path: str | Path) -> list[Path]:
             match = pattern.match(entry.name)
             if match is None or _alive(int(match.group(1))):
                 continue
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
+            if entry.is_symlink() or not entry.is_dir() or not (entry / STAGING_MARKER).is_file():
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed
 
@@ -76,6 +106,61 @@ def _writable_ancestor(path: Path) -> Path:
     return ancestor
 
 
+def forbidden_output(path: str | Path) -> str | None:
+    """Why ``path`` may never be an output folder (root, home, this package), or ``None``."""
+    resolved = Path(path).resolve()
+    package = Path(__file__).resolve().parent
+    if resolved == Path(resolved.anchor):
+        return "is the root of the file system"
+    with suppress(RuntimeError, KeyError):
+        if resolved == Path.home().resolve():
+            return "is your home folder"
+    if overlaps(resolved, package):
+        return f"overlaps the aiducation package itself ({package})"
+    return None
+
+
+def _checkpoint_folder(path: Path) -> Path:
+    """The folder holding a checkpoint's files for a checkpoint or run folder (or a file)."""
+    if path.is_file():
+        return path.parent
+    best = path / "checkpoints" / "best"
+    return best if best.is_dir() else path
+
+
+def check_output_path(
+    path: str | Path,
+    inputs: Iterable[str | Path | None] = (),
+    option: str = "--out",
+    checkpoints: Iterable[str | Path | None] = (),
+) -> Path:
+    """Checks shared by folder and file outputs: no forbidden place, no broken link, no overlap
+    with any input (files as well as folders). A ``checkpoints`` input may lie inside the output
+    (evaluate into its run), but the output may not be its folder or lie inside it."""
+    path = Path(path)
+    where = f"{option} {path}"
+    if path.is_symlink() and not path.exists():
+        raise InputError(f"{where}: is a broken symbolic link; remove it or choose another path")
+    reason = forbidden_output(path)
+    if reason is not None:
+        raise InputError(f"{where}: {reason}; choose a folder of its own for the results")
+    for item in inputs:
+        if item is not None and str(item) and overlaps(path, item):
+            raise InputError(
+                f"{where}: overlaps the input {item}; choose an output that neither "
+                "contains nor lies inside an input"
+            )
+    for item in checkpoints:
+        if item is None or not str(item):
+            continue
+        folder = _checkpoint_folder(Path(item)).resolve()
+        if path.resolve() == folder or folder in path.resolve().parents:
+            raise InputError(
+                f"{where}: lies inside the checkpoint {item}; write the results elsewhere"
+            )
+    return path
+
+
 def check_output_dir(
     path: str | Path,
     *,
@@ -83,22 +168,18 @@ def check_output_dir(
     inputs: Iterable[str | Path | None] = (),
     option: str = "--out",
     marker: str | None = None,
+    checkpoints: Iterable[str | Path | None] = (),
 ) -> Path:
     """Refuse a bad output folder early, with one clear :class:`InputError`.
 
     ``marker``: a file that marks the folder as ours to resume (e.g. ``grid.json``); a
-    non-empty folder holding it is accepted without ``overwrite``.
+    non-empty folder holding it is accepted without ``overwrite``. ``checkpoints``: see
+    :func:`check_output_path`.
     """
-    path = Path(path)
+    path = check_output_path(path, inputs, option, checkpoints)
     where = f"{option} {path}"
     if path.exists() and not path.is_dir():
         raise InputError(f"{where}: is a file; expected a folder (missing or empty)")
-    for item in inputs:
-        if item is not None and str(item) and overlaps(path, item):
-            raise InputError(
-                f"{where}: overlaps the input {item}; choose an output folder that neither "
-                "contains nor lies inside an input"
-            )
     resumable = marker is not None and (path / marker).is_file()
     if path.is_dir() and any(path.iterdir()) and not overwrite and not resumable:
         raise InputError(
@@ -111,33 +192,187 @@ def check_output_dir(
     return path
 
 
-def read_manifest(folder: Path) -> dict[str, list[str]]:
-    """The folder's manifest (``{}`` when missing or unreadable)."""
+@contextmanager
+def claim(path: str | Path, option: str = "--out") -> Iterator[None]:
+    """Hold the exclusive claim on output ``path`` (a lock file beside it) for the block.
+
+    A second command claiming the same output while the first holds it is refused at once
+    with one line. The lock file is removed on release (re-checked by inode on acquire, so
+    a waiter never keeps a lock on a removed file).
+    """
+    target = Path(os.path.realpath(path))
+    lock = target.parent / f".{target.name}{LOCK_TAG}"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{option} {path}: cannot write there ({exc.strerror or exc})") from None
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            raise InputError(
+                f"{option} {path}: cannot write there (its lock file {lock}: {exc.strerror or exc})"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise InputError(
+                f"{option} {path}: another aiducation command is writing there right now; "
+                "wait for it to finish or choose another folder"
+            ) from None
+        with suppress(FileNotFoundError):
+            if os.fstat(fd).st_ino == os.stat(lock, follow_symlinks=False).st_ino:
+                break
+        os.close(fd)  # the holder removed the file we locked: lock the new one
+    try:
+        yield
+    finally:
+        with suppress(OSError):
+            os.unlink(lock)
+        os.close(fd)
+
+
+def _sha256(fd: int) -> str:
+    digest = hashlib.sha256()
+    with os.fdopen(os.dup(fd), "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fingerprint(path: Path) -> dict:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        return {"size": os.fstat(fd).st_size, "sha256": _sha256(fd)}
+    finally:
+        os.close(fd)
+
+
+def read_manifest(folder: Path) -> dict[str, dict[str, dict]]:
+    """The folder's manifest (``{}`` when missing or unreadable); entries of manifests written
+    before checksums were recorded (plain lists of names) carry no fingerprint."""
     try:
         data = json.loads((folder / MANIFEST).read_text())
     except (OSError, ValueError):
         return {}
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    manifest = {}
+    for owner, files in data.items():
+        if isinstance(files, list):
+            files = {str(name): {} for name in files}
+        if isinstance(files, dict):
+            manifest[str(owner)] = {
+                str(k): v if isinstance(v, dict) else {} for k, v in files.items()
+            }
+    return manifest
 
 
-def _own_path(folder: Path, name: str) -> Path | None:
-    """``folder/name`` for a manifest entry, or ``None`` when it would leave the folder."""
+def _parts(name: str) -> tuple[str, ...] | None:
+    """Path components of a manifest entry, or ``None`` when it would leave the folder."""
     rel = PurePosixPath(str(name))
-    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+    if rel.is_absolute() or ".." in rel.parts or not rel.parts or "." in rel.parts:
         return None
-    return folder.joinpath(*rel.parts)
+    return rel.parts
 
 
-def _remove_own(folder: Path, name: str) -> None:
-    path = _own_path(folder, name)
-    if path is None or not (path.is_file() or path.is_symlink()):
-        return
-    path.unlink()
-    for parent in path.parents:  # drop folders left empty, up to (not including) ``folder``
-        if parent == folder or folder not in parent.parents:
-            break
-        with suppress(OSError):
-            parent.rmdir()
+def _open_dir(root_fd: int, parts: Iterable[str], where: Path, create: bool) -> int:
+    """A descriptor of the folder ``parts`` below ``root_fd``, never following a link."""
+    fd = os.dup(root_fd)
+    here = where
+    try:
+        for part in parts:
+            here = here / part
+            if create:
+                with suppress(FileExistsError):
+                    os.mkdir(part, dir_fd=fd)
+            try:
+                child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(here):
+                    raise InputError(
+                        f"{here}: is a symbolic link inside the output folder; aiducation never "
+                        "writes or deletes through a link: remove it or choose another folder"
+                    ) from None
+                if exc.errno == errno.ENOTDIR:
+                    raise InputError(
+                        f"{here}: is a file where the output needs a folder; move it away or "
+                        "choose another folder"
+                    ) from None
+                raise
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _check_destinations(target: Path, names: list[str]) -> None:
+    """Refuse, before anything moves, a link on the way to or a folder in the place of a file."""
+    for name in names:
+        here = target
+        parts = name.split("/")
+        for i, part in enumerate(parts):
+            here = here / part
+            try:
+                info = os.lstat(here)
+            except FileNotFoundError:
+                break
+            if stat.S_ISLNK(info.st_mode) and i < len(parts) - 1:
+                raise InputError(
+                    f"{here}: is a symbolic link inside the output folder; aiducation never "
+                    "writes or deletes through a link: remove it or choose another folder"
+                )
+            if i < len(parts) - 1 and not stat.S_ISDIR(info.st_mode):
+                raise InputError(
+                    f"{here}: is a file where the output needs a folder; move it away or "
+                    "choose another folder"
+                )
+            if i == len(parts) - 1 and stat.S_ISDIR(info.st_mode):
+                raise InputError(
+                    f"{here}: is a folder where the output file {name} goes; move it away or "
+                    "choose another folder"
+                )
+
+
+def _remove_own(root_fd: int, target: Path, name: str, recorded: dict) -> str | None:
+    """Remove ``name`` if it is still the file this command wrote; else say why it is kept."""
+    parts = _parts(name)
+    if parts is None:
+        return None
+    try:
+        parent = _open_dir(root_fd, parts[:-1], target, create=False)
+    except (OSError, InputError):
+        return None  # gone, or reached through a link: nothing of ours to remove
+    try:
+        try:
+            info = os.stat(parts[-1], dir_fd=parent, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            return "not a regular file"
+        if not recorded.get("sha256"):
+            return "listed by an older version without a checksum"
+        fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW, dir_fd=parent)
+        try:
+            same = info.st_size == recorded.get("size") and _sha256(fd) == recorded["sha256"]
+        finally:
+            os.close(fd)
+        if not same:
+            return "changed since this command wrote it"
+        os.unlink(parts[-1], dir_fd=parent)
+    finally:
+        os.close(parent)
+    for depth in range(len(parts) - 1, 0, -1):  # drop folders left empty, up to ``target``
+        with suppress(OSError, InputError):
+            fd = _open_dir(root_fd, parts[: depth - 1], target, create=False)
+            try:
+                os.rmdir(parts[depth - 1], dir_fd=fd)
+            finally:
+                os.close(fd)
+    return None
 
 
 def _files(root: Path) -> list[str]:
@@ -146,26 +381,42 @@ def _files(root: Path) -> list[str]:
     )
 
 
-def _commit(staging: Path, target: Path, owner: str) -> None:
-    files = _files(staging)
-    if not target.exists():
-        (staging / MANIFEST).write_text(json.dumps({owner: files}, indent=2) + "\n")
+def _commit(content: Path, target: Path, owner: str) -> None:
+    files = [name for name in _files(content) if name != MANIFEST]
+    fingerprints = {name: _fingerprint(content / name) for name in files}
+    if not os.path.lexists(target):
+        (content / MANIFEST).write_text(json.dumps({owner: fingerprints}, indent=2) + "\n")
         umask = os.umask(0)
         os.umask(umask)
-        staging.chmod(0o777 & ~umask)  # mkdtemp made it private
-        os.replace(staging, target)
+        content.chmod(0o777 & ~umask)
+        os.rename(content, target)
         return
+    _check_destinations(target, [*files, MANIFEST])
     manifest = read_manifest(target)
-    for name in set(manifest.get(owner, [])) - set(files):
-        _remove_own(target, name)
-    for name in files:
-        dest = target / name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging / name, dest)
-    manifest[owner] = files
-    tmp = target / f"{MANIFEST}{TEMP_TAG}{os.getpid()}"
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp, target / MANIFEST)
+    root_fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        kept = []
+        for name in sorted(set(manifest.get(owner, {})) - set(files)):
+            reason = _remove_own(root_fd, target, name, manifest[owner][name])
+            if reason is not None:
+                kept.append(f"{name} ({reason})")
+        manifest[owner] = fingerprints
+        (content / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        for name in [*files, MANIFEST]:
+            parts = name.split("/")
+            parent = _open_dir(root_fd, parts[:-1], target, create=True)
+            try:
+                os.replace(content / name, parts[-1], dst_dir_fd=parent)
+            finally:
+                os.close(parent)
+    finally:
+        os.close(root_fd)
+    if kept:
+        print(
+            f"warning: kept {len(kept)} earlier file(s) in {target} that this run no longer "
+            f"writes, as they may not be ours: {', '.join(kept)}",
+            file=sys.stderr,
+        )
 
 
 @contextmanager
@@ -181,21 +432,26 @@ def output_dir(
     """Yield an empty staging folder; on success its files are moved into ``path``.
 
     ``owner`` names the writer in the manifest (e.g. ``"evaluate"``): with ``overwrite`` only
-    the files listed under that owner are removed or replaced. On error nothing is moved and
-    the staging folder is removed.
+    the files listed under that owner, and unchanged since, are removed. The output is
+    claimed (:func:`claim`) and checked again under the claim, which lasts until the files are
+    moved in. On error nothing is moved and the staging folder is removed.
     """
-    path = check_output_dir(
-        path, overwrite=overwrite, inputs=list(inputs), option=option, marker=marker
-    )
-    target = Path(os.path.abspath(path))
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(target)
-        staging = Path(tempfile.mkdtemp(prefix=temp_prefix(target), dir=target.parent))
-    except OSError as exc:
-        raise InputError(f"{option} {path}: cannot write there ({exc.strerror or exc})") from None
-    try:
-        yield staging
-        _commit(staging, target, owner)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    inputs = list(inputs)
+    check = {"overwrite": overwrite, "inputs": inputs, "option": option, "marker": marker}
+    path = check_output_dir(path, **check)
+    target = Path(os.path.realpath(path))
+    with claim(path, option):
+        check_output_dir(path, **check)  # again, under the claim: no other run got in between
+        try:
+            staging = make_staging(target)
+        except OSError as exc:
+            raise InputError(
+                f"{option} {path}: cannot write there ({exc.strerror or exc})"
+            ) from None
+        try:
+            content = staging / _CONTENT
+            content.mkdir()
+            yield content
+            _commit(content, target, owner)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)

@@ -77,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
     from aiducation.outdir import check_output_dir
 
     sources = [*args.attributes, args.predictions, args.data]
-    check_output_dir(args.out, overwrite=args.overwrite, inputs=sources)
+    check_output_dir(
+        args.out, overwrite=args.overwrite, inputs=sources, checkpoints=[args.checkpoint]
+    )
     device = device_from_args(args) if args.checkpoint else None  # predicts only from one
 
     attributes = read_attribute_files(args.attributes, args.id_column, args.columns)

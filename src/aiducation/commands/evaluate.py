@@ -40,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
     from aiducation.training.scheme import scheme_markdown
 
     out = args.out or RUNS_DIR / f"evaluate-{args.split}"
-    check_output_dir(out, overwrite=args.overwrite, inputs=[args.data])
+    check_output_dir(
+        out, overwrite=args.overwrite, inputs=[args.data], checkpoints=[args.checkpoint]
+    )
     try:
         checkpoint = load_checkpoint(args.checkpoint, device=device_from_args(args))
     except (FileNotFoundError, ValueError) as exc:

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     from aiducation.experiments.grid import GRID_FILE, SEED_PRESET, GridSpec, run_grid
     from aiducation.models.seed_family import seed_grid_names
-    from aiducation.outdir import check_output_dir
+    from aiducation.outdir import check_output_dir, claim
 
     check_output_dir(args.out, inputs=[args.data], marker=GRID_FILE)
     if not args.preset and not args.models:
@@ -75,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
         models, config, args.data, args.out, args.limit, backend, train_limit=args.train_limit
     )
     try:
-        table = run_grid(spec)
+        with claim(args.out):  # one run at a time; checked again under the claim
+            check_output_dir(args.out, inputs=[args.data], marker=GRID_FILE)
+            table = run_grid(spec)
     except ValueError as exc:  # e.g. a resumed run whose saved config differs
         raise InputError(f"{exc} (re-run with the same options, or choose another --out)") from None
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))

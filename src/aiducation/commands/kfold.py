@@ -81,7 +81,7 @@ def base_config(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from aiducation.data.dataset import SPLITS
     from aiducation.experiments.kfold import KFOLD_FILE, KFoldSpec, run_kfold
-    from aiducation.outdir import check_output_dir
+    from aiducation.outdir import check_output_dir, claim
 
     check_output_dir(args.out, inputs=[args.data, args.from_grid], marker=KFOLD_FILE)
     check_data(args.data)
@@ -105,7 +105,9 @@ def run(args: argparse.Namespace) -> int:
         backend=backend_from_args(args),
     )
     try:
-        table = run_kfold(spec)
+        with claim(args.out):  # one run at a time; checked again under the claim
+            check_output_dir(args.out, inputs=[args.data, args.from_grid], marker=KFOLD_FILE)
+            table = run_kfold(spec)
     except ValueError as exc:
         raise InputError(f"{exc} (re-run with the same options, or choose another --out)") from None
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))

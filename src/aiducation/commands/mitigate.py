@@ -49,9 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from aiducation.fairness.experiment import MitigateConfig, run_mitigation
     from aiducation.fairness.inputs import read_attribute_files
     from aiducation.fairness.report import markdown_table
-    from aiducation.outdir import check_output_dir
+    from aiducation.outdir import check_output_dir, claim
 
-    check_output_dir(args.out, inputs=[args.data, *args.attributes], marker="mitigate.json")
+    inputs = [args.data, *args.attributes]
+    check_output_dir(args.out, inputs=inputs, marker="mitigate.json")
     train = config_from_args(args).to_dict()
     try:
         config = MitigateConfig(
@@ -76,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         raise InputError(str(exc)) from exc
     attributes = read_attribute_files(args.attributes, args.id_column, args.attribute)
-    comparison, cost = run_mitigation(config, dataset, attributes, args.out)
+    with claim(args.out):  # one run at a time; checked again under the claim
+        check_output_dir(args.out, inputs=inputs, marker="mitigate.json")
+        comparison, cost = run_mitigation(config, dataset, attributes, args.out)
     print(markdown_table(comparison.table))
     accuracy = cost[cost["metric"] == "accuracy"] if len(cost) else cost
     for _, row in accuracy.iterrows():

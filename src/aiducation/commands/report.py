@@ -38,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aiducation.experiments.report import ReportInputs, render_in_chromium, write_report
+    from aiducation.outdir import check_output_path
 
     for name in ("data", "grid", "kfold"):
         path = getattr(args, name)
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--{name} {path}: expected a directory")
     if args.out.is_dir():
         raise InputError(f"--out {args.out}: is a folder; expected the HTML file to write")
+    check_output_path(args.out, [args.data, args.grid, args.kfold, *args.bias, *args.mitigation])
     for flag, command, paths in (
         ("bias", "bias", args.bias), ("mitigation", "mitigate", args.mitigation)
     ):  # fmt: skip

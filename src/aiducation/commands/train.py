@@ -49,10 +49,9 @@ def train_config(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from aiducation.data.dataset import load_prepared
-    from aiducation.outdir import check_output_dir
+    from aiducation.outdir import claim
     from aiducation.training.config import TrainConfig
     from aiducation.training.learner import CONFIG_FILE
-    from aiducation.training.run import train_run
 
     if args.resume is not None:
         saved = args.resume / CONFIG_FILE
@@ -66,18 +65,40 @@ def run(args: argparse.Namespace) -> int:
         config, data_dir = train_config(args), args.data
         reserve = {"files": args.reserve, "id_column": args.id_column} if args.reserve else {}
         run_dir = args.out or RUNS_DIR / f"{config.model}-seed{config.seed}"
-        if (run_dir / CONFIG_FILE).exists() and not args.overwrite:
-            raise InputError(
-                f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
-                "pass --overwrite to start over, or choose another --out"
-            )
-        check_output_dir(
-            run_dir, overwrite=args.overwrite, inputs=[data_dir, *reserve.get("files", [])]
+        check_new_run(
+            run_dir, args.overwrite, [data_dir, *reserve.get("files", [])], [config.init_from]
         )
     try:
         dataset = load_prepared(data_dir)
     except (FileNotFoundError, ValueError) as exc:
         raise InputError(str(exc)) from None
+    with claim(run_dir):  # one run at a time; a new run is checked again under the claim
+        if args.resume is None:
+            check_new_run(
+                run_dir, args.overwrite, [data_dir, *reserve.get("files", [])], [config.init_from]
+            )
+        train_claimed(args, config, dataset, run_dir, reserve)
+    return 0
+
+
+def check_new_run(run_dir: Path, overwrite: bool, inputs: list, checkpoints: list) -> None:
+    """Refuse a folder holding another run (unless ``overwrite``) or a bad ``--out``."""
+    from aiducation.outdir import check_output_dir
+    from aiducation.training.learner import CONFIG_FILE
+
+    if (run_dir / CONFIG_FILE).exists() and not overwrite:
+        raise InputError(
+            f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
+            "pass --overwrite to start over, or choose another --out"
+        )
+    check_output_dir(run_dir, overwrite=overwrite, inputs=inputs, checkpoints=checkpoints)
+
+
+def train_claimed(args: argparse.Namespace, config, dataset, run_dir: Path, reserve: dict) -> None:
+    """Train into ``run_dir``, which this process has claimed."""
+    from aiducation.training.learner import CONFIG_FILE
+    from aiducation.training.run import train_run
+
     made_run_dir = not run_dir.exists()
     # a resumed run checked its warm start's reservation when it began (its source may be gone)
     init_from = config.init_from if args.resume is None else ""
@@ -94,7 +115,6 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"\nstopped; continue with: aiducation train --resume {run_dir}", flush=True)
         raise
-    return 0
 
 
 def reserved_subset(dataset, reserve: dict, run_dir: Path, init_from: str = ""):

@@ -22,7 +22,7 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import cv2
 import numpy as np
@@ -140,22 +140,34 @@ class _Run:
         self.frames: list[FrameResult] = []
         self.sources: list[dict] = []
         self.students: list[dict] | None = None  # rows of students.csv once a video ran
+        self._taken: set[str] = set()  # output names given out, case-folded
 
-    def _save_crops(self, name: str, result: FrameResult, crops: np.ndarray) -> None:
+    def _unique(self, name: str) -> str:
+        """``name``, or ``<stem>_<n><suffix>`` when an earlier input already took it: two
+        inputs (``a.gif`` → ``a.gif.png`` and ``a.gif.png``) never share an output name. Names
+        are compared case-folded, as on macOS and Windows file systems."""
+        path, n = PurePosixPath(name), 1
+        while name.casefold() in self._taken:
+            name, n = str(path.with_name(f"{path.stem}_{n}{path.suffix}")), n + 1
+        self._taken.add(name.casefold())
+        return name
+
+    def _save_crops(self, stem: str, result: FrameResult, crops: np.ndarray) -> None:
+        """Crops under ``crops/<stem>_f<frame>_id<face>.png`` (``stem`` keeps sub-folders)."""
         if self.config.save_crops and not self.config.aggregate_only:
             for face, crop in zip(result.faces, crops, strict=True):
-                crop_name = f"{name}_f{result.frame:06d}_id{face.face_id}.png"
+                crop_name = f"{stem}_f{result.frame:06d}_id{face.face_id}.png"
                 write_image(self.out / "crops" / crop_name, crop)
 
     def image(self, path: Path, name: str) -> None:
         image = read_image(path, self.config.max_pixels)
         result, crops = self.analyzer.analyze_frame(image, source=str(path))
+        if Path(name).suffix.lower() not in WRITABLE_SUFFIXES:  # e.g. GIF: write PNG
+            name = f"{name}.png"
+        name = self._unique(f"annotated/{name}").removeprefix("annotated/")
         if not self.config.aggregate_only:
-            shown = self._annotate(image, result)
-            if Path(name).suffix.lower() not in WRITABLE_SUFFIXES:  # e.g. GIF: write PNG
-                name = f"{name}.png"
-            write_image(self.out / "annotated" / name, shown)
-        self._save_crops(Path(name).stem, result, crops)
+            write_image(self.out / "annotated" / name, self._annotate(image, result))
+        self._save_crops(_without_suffix(name), result, crops)
         self._add("image", [result])
 
     def _annotate(self, image: np.ndarray, result: FrameResult) -> np.ndarray:
@@ -173,6 +185,9 @@ class _Run:
         rate = video_fps(capture)
         step = frame_step(rate, self.config.every, self.config.fps)
         video_name = name if name.lower().endswith(".mp4") else f"{name}.mp4"
+        video_name = self._unique(f"annotated/{video_name}").removeprefix("annotated/")
+        stem = self._unique(f"timeline_{_without_suffix(name).replace('/', '_')}")
+        stem = stem.removeprefix("timeline_")
         sink = None if self.config.aggregate_only else VideoSink(
             self.out / "annotated" / video_name, rate / step
         )  # fmt: skip
@@ -194,7 +209,7 @@ class _Run:
                 sink.write(shown)
             if self.config.show:
                 _show(shown)
-            self._save_crops(Path(name).stem, result, crops)
+            self._save_crops(_without_suffix(video_name), result, crops)
 
         try:
             with sink if sink is not None else nullcontext():
@@ -209,7 +224,6 @@ class _Run:
         finally:
             capture.release()
             bar.close()
-        stem = Path(name).with_suffix("").as_posix().replace("/", "_")
         counts = summarize(result.frames, self.analyzer.classes)["per_frame"]
         write_table(self.out / f"timeline_{stem}.csv", counts)
         write_figure(
@@ -264,6 +278,10 @@ class _Run:
         return summary
 
 
+def _without_suffix(name: str) -> str:
+    return str(PurePosixPath(name).with_suffix(""))
+
+
 def _show(frame: np.ndarray) -> None:
     try:
         cv2.imshow("aiducation analyze (Ctrl-C to stop)", frame)
@@ -306,7 +324,9 @@ def run_analysis(config: AnalyzeConfig, analyzer: Analyzer | None = None) -> dic
     """Analyse ``config``'s inputs into ``config.out``; return the summary written there."""
     if config.max_pixels <= 0:
         raise InputError(f"--max-megapixels must be positive, got {megapixels(config.max_pixels)}")
-    check_output_dir(config.out, overwrite=config.overwrite, inputs=config.inputs)  # before work
+    check_output_dir(  # before any work
+        config.out, overwrite=config.overwrite, inputs=config.inputs, checkpoints=[config.model]
+    )
     analyzer = analyzer or Analyzer.load(
         config.model, config.detector, config.margin, scheme=config.scheme, device=config.device
     )
