@@ -29,3 +29,20 @@ def gif_bytes(width: int, height: int) -> bytes:
     return (
         b"GIF89a" + size + b"\x00\x00\x00" + b",\x00\x00\x00\x00" + size + b"\x00\x02\x02D\x01\x00;"
     )
+
+
+def bmp_rle_bytes(width: int, height: int) -> bytes:
+    """An 8-bit grey RLE8 BMP of ``width``×``height``, every row one run-length-encoded grey
+    (about 2 bytes per 255 pixels: a 20000×20000 picture in 3.2 MB)."""
+    runs = b"\xff\x80" * (width // 255) + (bytes([width % 255, 0x80]) if width % 255 else b"")
+    data = (runs + b"\x00\x00") * height + b"\x00\x01"  # end of line ..., end of bitmap
+    palette = b"".join(bytes([i, i, i, 0]) for i in range(256))
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(data), 2835, 2835, 256, 0)
+    offset = 14 + len(info) + len(palette)
+    return b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset) + info + palette + data
+
+
+def hdr_bytes(width: int, height: int) -> bytes:
+    """A Radiance HDR header claiming ``width``×``height`` (a format OpenCV decodes, into
+    12 bytes a pixel, and Pillow does not read), followed by one black pixel."""
+    return b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y %d +X %d\n\x00\x00\x00\x00" % (height, width)

@@ -1,13 +1,17 @@
 """One bad file never stops a batch (issue 14): decompression bombs, the pixel cap, tiny
-pictures that make YuNet return infinite boxes, and any other per-file failure."""
+pictures that make YuNet return infinite boxes, and any other per-file failure. Refusals cost
+no memory (issue 34): a file's size and header are checked before it is read whole."""
 
 import json
+import os
+import re
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from tests.badmedia import gif_bytes, png_bytes
+from tests.badmedia import bmp_rle_bytes, gif_bytes, hdr_bytes, png_bytes
 from tests.inference.conftest import BRIGHT, DARK, scene, write_video
 from tests.stubs import GarbageYuNet
 
@@ -15,6 +19,7 @@ from aiducation.cli import main
 from aiducation.errors import InputError
 from aiducation.inference import read_image
 from aiducation.inference.api import Analyzer
+from aiducation.inference.images import check_pixels, decode_image
 from aiducation.inference.runner import AnalyzeConfig, demo_image_path, run_analysis
 
 
@@ -140,3 +145,124 @@ def test_any_per_file_failure_is_reported_and_the_rest_processed(stub_analyzer, 
     assert error["source"] == str(folder / "wide.png")
     assert error["error"].startswith(f"{folder / 'wide.png'}: analysis failed (error: OpenCV")
     assert "\n" not in error["error"]
+
+
+# --- issue 34: refused before the file is read whole, or decoded -------------------------------
+
+
+def bytes_read() -> int | None:
+    """Bytes this process has read through system calls so far (Linux), else ``None``."""
+    try:
+        text = Path("/proc/self/io").read_text()
+    except OSError:
+        return None
+    return int(next(line.split()[1] for line in text.splitlines() if line.startswith("rchar")))
+
+
+@pytest.fixture
+def no_read_bytes(monkeypatch):
+    """Fail if anything reads a file whole with ``Path.read_bytes`` (what ``read_image`` did)."""
+
+    def refuse(self):
+        raise AssertionError(f"{self} read whole")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+
+
+def assert_read_at_most(call, limit: int = 1 << 20):
+    """Run ``call`` (which must raise :class:`InputError`); it may read ``limit`` bytes at most."""
+    before = bytes_read()
+    start = time.perf_counter()
+    with pytest.raises(InputError) as info:
+        call()
+    assert time.perf_counter() - start < 2
+    if before is not None:
+        assert bytes_read() - before < limit
+    return str(info.value)
+
+
+def test_a_sparse_multi_gigabyte_file_is_refused_by_its_size_unread(tmp_path, no_read_bytes):
+    """A 6 GB file named .jpg (sparse: instant, no disk) took 95 s and 1.9 GB of reading."""
+    path = tmp_path / "huge.jpg"
+    with path.open("wb") as file:
+        file.write(b"\xff\xd8\xff\xe0")
+        os.truncate(file.fileno(), 6 * 10**9)
+    message = assert_read_at_most(lambda: read_image(path))
+    assert message == (
+        f"{path}: file of 6,000.0 MB is too large for a picture "
+        "(at most 316.8 MB at 50 megapixels, see --max-megapixels)"
+    )
+    assert "\n" not in message
+
+
+def test_the_byte_cap_follows_the_pixel_cap(tmp_path):
+    path = tmp_path / "photo.png"
+    with path.open("wb") as file:
+        file.write(png_bytes(100, 100, rows=100))
+        os.truncate(file.fileno(), 20 * 10**6)  # zeros after IEND: a readable 100×100 PNG
+    assert read_image(path).shape == (100, 100, 3)
+    with pytest.raises(InputError, match=r"photo\.png: file of 20\.0 MB is too large .* 0\.5 m"):
+        read_image(path, max_pixels=500_000)  # 6 bytes a pixel + 16 MiB = 19.8 MB
+    with pytest.raises(InputError, match=r"upload\.png: file of 20\.0 MB is too large"):
+        decode_image(path.read_bytes(), "upload.png", max_pixels=500_000)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "size"),
+    [
+        ("rle.bmp", bmp_rle_bytes(12_000, 12_000), "12000×12000"),  # 1.2 MB
+        ("rle.bmp", bmp_rle_bytes(20_000, 20_000), None),  # 3.2 MB, over Pillow's own limit
+        ("big.png", png_bytes(12_000, 12_000, rows=12_000), "12000×12000"),  # 170 KB
+    ],
+    ids=["bmp-rle-12000", "bmp-rle-20000", "png-12000"],
+)
+def test_bombs_are_refused_from_a_header_read_alone(name, data, size, tmp_path, no_read_bytes):
+    """The header is read, not the file: 100 MB of padding after the picture stays unread."""
+    path = tmp_path / name
+    with path.open("wb") as file:
+        file.write(data)
+        os.truncate(file.fileno(), 100 * 10**6)  # sparse: the file is within the byte cap
+    message = assert_read_at_most(lambda: read_image(path))
+    assert message.startswith(f"{path}: picture of ") and "50 megapixels" in message
+    if size:
+        assert f"picture of {size} pixels is too large" in message
+    with pytest.raises(InputError, match="too large"):  # the web app's path, bytes in memory
+        decode_image(data, name)
+
+
+def test_opencv_never_decodes_a_picture_whose_header_pillow_cannot_read(monkeypatch, tmp_path):
+    """A Radiance HDR header claiming 20000×20000 (OpenCV would allocate 4.8 GB) is refused:
+    its size is unknown, so it is not a picture this program decodes."""
+
+    def imdecode(*args):
+        raise AssertionError("OpenCV decoded a picture of unknown size")
+
+    monkeypatch.setattr(cv2, "imdecode", imdecode)
+    (tmp_path / "x.jpg").write_bytes(hdr_bytes(20_000, 20_000))
+    for call in (
+        lambda: read_image(tmp_path / "x.jpg"),
+        lambda: decode_image(hdr_bytes(9, 9), "x"),
+    ):
+        with pytest.raises(InputError, match=r"x(\.jpg)?: not a readable image \(damaged, or not"):
+            call()
+
+
+@pytest.mark.parametrize(("width", "height"), [(60_000, 2), (2, 60_000), (1_010, 10)])
+def test_extreme_aspect_ratios_are_refused(width, height, tmp_path):
+    """A 60000×2 PNG decoded fine, then crashed face detection (a 500 in the web app)."""
+    data = png_bytes(width, height, rows=height)
+    (tmp_path / "strip.png").write_bytes(data)
+    expected = f"picture of {width}×{height} pixels is too elongated (one side more than 100 times"
+    for call in (lambda: read_image(tmp_path / "strip.png"), lambda: decode_image(data, "up.png")):
+        with pytest.raises(InputError, match=re.escape(expected)):
+            call()
+
+
+def test_aspect_ratios_up_to_100_are_kept_and_unknown_video_sizes_pass(tmp_path):
+    (tmp_path / "wide.png").write_bytes(png_bytes(1_000, 10, rows=10))
+    assert read_image(tmp_path / "wide.png").shape == (10, 1_000, 3)
+    check_pixels("camera", 0, 0, what="video frame")  # a capture that does not say its size
+    with pytest.raises(
+        InputError, match=r"lesson\.mp4: video frame of 6400×48 pixels is too elong"
+    ):
+        check_pixels("lesson.mp4", 6400, 48, what="video frame")
