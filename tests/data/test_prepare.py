@@ -194,7 +194,8 @@ def test_next_run_removes_the_staging_folder_of_a_killed_run(
     )
     out = tmp_path / "out"
     assert subprocess.run([sys.executable, "-c", killed, str(out)]).returncode == -9
-    assert [p.name.startswith(".out.tmp-") for p in tmp_path.iterdir() if p.name != "raw"] == [True]
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name != "raw")  # staging + lock file
+    assert [name.startswith(".out.tmp-") for name in left] == [False, True], left
     assert run_prepare(world, "csv", out) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "raw"]
 

@@ -122,6 +122,7 @@ def reserved_subset(dataset, reserve: dict, run_dir: Path, init_from: str = ""):
     writes the roles of every image to ``run_dir/split.csv`` (read by ``aiducation bias``).
     A warm start (``init_from``) must come from a run that reserved at least those images."""
     from aiducation.atomic import write_text
+    from aiducation.csvfiles import to_csv
     from aiducation.fairness.holdout import SPLIT_FILE, reserve_images
 
     keys = reserved_keys(reserve)
@@ -129,7 +130,7 @@ def reserved_subset(dataset, reserve: dict, run_dir: Path, init_from: str = ""):
         check_warm_start(init_from, keys)
     reservation = reserve_images(dataset, keys)
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_text(run_dir / SPLIT_FILE, reservation.split_table(dataset).to_csv(index=False))
+    write_text(run_dir / SPLIT_FILE, to_csv(reservation.split_table(dataset)))
     print(
         f"reserved {len(reservation.reserved)} annotated images "
         f"(+{reservation.n_unlabelled} unlabelled, {len(reservation.excluded)} duplicates): "

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from aiducation.csvfiles import read_csv
 from aiducation.data.labels import VOTE_COLUMNS
 
 IMAGES_FILE = "images.npy"
@@ -88,7 +89,7 @@ def load_prepared(root: str | Path, mmap: bool = False) -> PreparedDataset:
             "(create one with `aiducation prepare`)"
         )
     images = np.load(root / IMAGES_FILE, mmap_mode="r" if mmap else None, allow_pickle=False)
-    meta = pd.read_csv(root / META_FILE, keep_default_na=False)
+    meta = read_csv(root / META_FILE, keep_default_na=False)
     summary = json.loads((root / SUMMARY_FILE).read_text())
     if len(images) != len(meta):
         raise ValueError(
@@ -103,7 +104,7 @@ def _load_unlabelled(root: Path, mmap: bool) -> Unlabelled | None:
     images = np.load(
         root / UNLABELLED_IMAGES_FILE, mmap_mode="r" if mmap else None, allow_pickle=False
     )
-    meta = pd.read_csv(root / UNLABELLED_META_FILE, keep_default_na=False)
+    meta = read_csv(root / UNLABELLED_META_FILE, keep_default_na=False)
     if len(images) != len(meta):
         raise ValueError(
             f"{root}: {UNLABELLED_IMAGES_FILE} has {len(images)} images but "

@@ -19,6 +19,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from aiducation import __version__
+from aiducation.csvfiles import to_csv
 from aiducation.data import sources
 from aiducation.data.cleaning import clean
 from aiducation.data.dataset import (
@@ -261,10 +262,10 @@ def write(prepared: Prepared, config: PrepareConfig) -> Path:
     (_, _, others), *export = _outputs(config)
     with output_dir(out, owner="prepare", overwrite=config.overwrite, inputs=others) as tmp:
         np.save(tmp / IMAGES_FILE, prepared.images, allow_pickle=False)
-        prepared.meta.to_csv(tmp / META_FILE, index=False)
+        to_csv(prepared.meta, tmp / META_FILE, index=False)
         if prepared.unlabelled_images is not None:
             np.save(tmp / UNLABELLED_IMAGES_FILE, prepared.unlabelled_images, allow_pickle=False)
-            prepared.unlabelled_meta.to_csv(tmp / UNLABELLED_META_FILE, index=False)
+            to_csv(prepared.unlabelled_meta, tmp / UNLABELLED_META_FILE, index=False)
         (tmp / SUMMARY_FILE).write_text(json.dumps(prepared.summary, indent=2) + "\n")
         (tmp / "config.json").write_text(json.dumps(asdict(config), indent=2, default=str) + "\n")
         if config.report:

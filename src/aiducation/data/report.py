@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from aiducation.csvfiles import to_csv
 from aiducation.data.dataset import SPLITS
 
 
@@ -92,7 +93,7 @@ def write_report(root: Path, images: np.ndarray, labels: np.ndarray, summary: di
 
     root.mkdir(parents=True, exist_ok=True)
     table = split_table(summary)
-    table.to_csv(root / "split_counts.csv")
+    to_csv(table, root / "split_counts.csv", index=True)
     (root / "split_counts.md").write_text(markdown_table(table))
     for name, fig in (
         ("class_counts.png", class_bar_figure(summary)),

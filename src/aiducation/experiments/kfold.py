@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from aiducation.atomic import write_json
+from aiducation.csvfiles import read_csv, to_csv
 from aiducation.experiments.backends import (
     BackendConfig,
     run_trials,
@@ -163,7 +164,7 @@ def run_fold_trial(trial: FoldTrial) -> dict:
         batch_size=config.eval_batch_size,
     )
     predictions = oof_frame(dataset, predictions, trial.fold)
-    atomic_write(run_dir / "predictions.csv", lambda tmp: predictions.to_csv(tmp, index=False))
+    atomic_write(run_dir / "predictions.csv", lambda tmp: to_csv(predictions, tmp, index=False))
     row = {
         "fold": trial.fold,
         **{k: metrics[k] for k in METRICS},
@@ -242,13 +243,13 @@ def run_kfold(spec: KFoldSpec) -> pd.DataFrame:
     }
     check_unchanged(spec.out / KFOLD_FILE, described, SPEC_KEYS)
     write_json(spec.out / KFOLD_FILE, described)
-    atomic_write(spec.out / "folds.csv", lambda tmp: plan.to_csv(tmp, index=False))
+    atomic_write(spec.out / "folds.csv", lambda tmp: to_csv(plan, tmp, index=False))
     rows = run_trials(run_fold_trial, fold_trials(spec, plan), spec.backend, desc="folds")
     oof = pd.concat(
-        [pd.read_csv(fold_dir(spec.out, row["fold"]) / "predictions.csv") for row in rows],
+        [read_csv(fold_dir(spec.out, row["fold"]) / "predictions.csv") for row in rows],
         ignore_index=True,
     ).sort_values("index")
-    atomic_write(spec.out / "oof_predictions.csv", lambda tmp: oof.to_csv(tmp, index=False))
+    atomic_write(spec.out / "oof_predictions.csv", lambda tmp: to_csv(oof, tmp, index=False))
     classes = dataset.classes
     pooled = classification_metrics(
         oof["y_true"].map(classes.index), oof["y_pred"].map(classes.index), classes

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from aiducation.csvfiles import read_csv
 from aiducation.experiments.reference import REPORT_KFOLD_ACCURACY, REPORT_TABLE_2_2
 
 STYLE = """
@@ -131,7 +132,7 @@ def dataset_section(data: Path | None) -> str:
 def grid_section(grid: Path | None) -> str:
     if grid is None or not (grid / "table_2_2.csv").is_file():
         return missing("grid results (Table 2.2)", "aiducation grid --preset seed")
-    table = pd.read_csv(grid / "table_2_2.csv")
+    table = read_csv(grid / "table_2_2.csv")
     described = (
         json.loads((grid / "grid.json").read_text()) if (grid / "grid.json").is_file() else {}
     )
@@ -182,7 +183,7 @@ def grid_section(grid: Path | None) -> str:
 def kfold_section(kfold: Path | None) -> str:
     if kfold is None or not (kfold / "table_3_2.csv").is_file():
         return missing("k-fold results (Table 3.2)", "aiducation kfold --from-grid runs/grid")
-    table = pd.read_csv(kfold / "table_3_2.csv", dtype={"fold": str})
+    table = read_csv(kfold / "table_3_2.csv", dtype={"fold": str})
     parts = [table_html(table)]
     spec = kfold / "kfold.json"
     if spec.is_file():
@@ -246,7 +247,7 @@ def _tables(parts: list[str], directory: Path, names: dict[str, str]) -> bool:
     found = False
     for name, caption in names.items():
         if (directory / name).is_file():
-            parts += [f"<h4>{html.escape(caption)}</h4>", table_html(pd.read_csv(directory / name))]
+            parts += [f"<h4>{html.escape(caption)}</h4>", table_html(read_csv(directory / name))]
             found = True
     return found
 

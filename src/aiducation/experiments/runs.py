@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from aiducation.atomic import atomic_file, write_text
+from aiducation.csvfiles import to_csv
 from aiducation.data.dataset import PreparedDataset, load_prepared
 
 RESULT_FILE = "result.json"  # written last in a trial's run directory: its presence = done
@@ -78,7 +79,7 @@ def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
 
 def write_table(frame: pd.DataFrame, stem: Path, markdown: str | None = None) -> tuple[Path, Path]:
     """Write ``stem.csv`` and ``stem.md`` (``markdown`` or a plain table) atomically."""
-    csv = atomic_write(stem.with_suffix(".csv"), lambda tmp: frame.to_csv(tmp, index=False))
+    csv = atomic_write(stem.with_suffix(".csv"), lambda tmp: to_csv(frame, tmp, index=False))
     text = markdown if markdown is not None else markdown_table(frame)
     md = write_text(stem.with_suffix(".md"), text)
     return csv, md

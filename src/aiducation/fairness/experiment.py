@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from aiducation.csvfiles import to_csv
 from aiducation.data.dataset import PreparedDataset
 from aiducation.errors import InputError
 from aiducation.fairness.bias import BiasConfig
@@ -93,7 +94,7 @@ def _train(config, dataset, train_idx, val_idx, run_dir: Path, mitigation, split
         sample_weights=mitigation.sample_weights,
         sampler_weights=mitigation.sampler_weights,
     )
-    split.to_csv(run_dir / SPLIT_FILE, index=False)
+    to_csv(split, run_dir / SPLIT_FILE, index=False)
     return result.best_checkpoint
 
 
@@ -121,7 +122,7 @@ def run_mitigation(
         fold_dir = out_dir / f"fold{fold}"
         fold_dir.mkdir(exist_ok=True)
         split = split_table(dataset, train_idx, val_idx, reserved, excluded)
-        split.to_csv(fold_dir / SPLIT_FILE, index=False)
+        to_csv(split, fold_dir / SPLIT_FILE, index=False)
         inputs = MitigationInputs(dataset.labels, groups, train_idx, len(dataset.classes))
         rows = np.concatenate([reserved, official_test])
         print(
@@ -217,11 +218,11 @@ def write_mitigation_report(
     from aiducation.outdir import output_dir
 
     with output_dir(report_dir, owner="mitigate", overwrite=True) as tmp:
-        comparison.table.to_csv(tmp / "table_3_4.csv", index=False)
-        comparison.deltas.to_csv(tmp / "deltas.csv", index=False)
-        comparison.gaps.to_csv(tmp / "gaps.csv", index=False)
-        cost.to_csv(tmp / "cost.csv", index=False)
-        held.to_csv(tmp / "predictions.csv", index=False)
+        to_csv(comparison.table, tmp / "table_3_4.csv", index=False)
+        to_csv(comparison.deltas, tmp / "deltas.csv", index=False)
+        to_csv(comparison.gaps, tmp / "gaps.csv", index=False)
+        to_csv(cost, tmp / "cost.csv", index=False)
+        to_csv(held, tmp / "predictions.csv", index=False)
         (tmp / "table_3_4.md").write_text(markdown_table(comparison.table))
         (tmp / "report.md").write_text(mitigation_markdown(config, comparison, cost, len(held)))
         (tmp / "mitigate.json").write_text(json.dumps(asdict(config), indent=2) + "\n")

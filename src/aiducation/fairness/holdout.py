@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from aiducation.csvfiles import read_csv
 from aiducation.data.dataset import PreparedDataset
 from aiducation.errors import InputError
 from aiducation.fairness.inputs import image_key
@@ -136,7 +137,7 @@ def trained_rows(
     """
     split_file = run_dir_of(checkpoint_dir) / SPLIT_FILE
     if split_file.is_file():
-        table = pd.read_csv(split_file, keep_default_na=False)
+        table = read_csv(split_file, keep_default_na=False)
         used = table["role"].isin(["train", "val"])
         trained = {image_key(n) for n in table.loc[used, "image_name"]}
         keys = dataset.meta["image_name"].map(image_key)

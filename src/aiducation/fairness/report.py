@@ -141,6 +141,7 @@ def write_bias_report(
     """Write ``groups.csv``, ``gaps.csv``, ``distribution.csv``, ``table_3_3.csv``,
     ``report.md``, ``report.json`` (with ``inputs`` and the config) and ``plots/*.png``
     (the output-folder rule of :func:`aiducation.outdir.output_dir`)."""
+    from aiducation.csvfiles import to_csv
     from aiducation.fairness.plots import (
         plot_class_distribution,
         plot_group_metrics,
@@ -153,15 +154,15 @@ def write_bias_report(
         attribute_files = [attribute_files]
     sources = [*attribute_files, inputs.get("predictions"), inputs.get("data")]
     with output_dir(out_dir, owner="bias", overwrite=overwrite, inputs=sources) as tmp:
-        report.groups.to_csv(tmp / "groups.csv", index=False)
-        report.gaps.to_csv(tmp / "gaps.csv", index=False)
-        report.distribution.to_csv(tmp / "distribution.csv", index=False)
-        table_3_3(report.groups).to_csv(tmp / "table_3_3.csv", index=False)
-        report.decomposition.to_csv(tmp / "decomposition.csv", index=False)
+        to_csv(report.groups, tmp / "groups.csv", index=False)
+        to_csv(report.gaps, tmp / "gaps.csv", index=False)
+        to_csv(report.distribution, tmp / "distribution.csv", index=False)
+        to_csv(table_3_3(report.groups), tmp / "table_3_3.csv", index=False)
+        to_csv(report.decomposition, tmp / "decomposition.csv", index=False)
         if len(report.other_rates):
-            report.other_rates.to_csv(tmp / "other_rates.csv", index=False)
+            to_csv(report.other_rates, tmp / "other_rates.csv", index=False)
         if len(report.other_gaps):
-            report.other_gaps.to_csv(tmp / "other_gaps.csv", index=False)
+            to_csv(report.other_gaps, tmp / "other_gaps.csv", index=False)
         (tmp / "report.md").write_text(bias_markdown(report, title))
         payload = {"inputs": inputs, **report.to_dict()}
         (tmp / "report.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")

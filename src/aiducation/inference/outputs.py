@@ -11,11 +11,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from aiducation.atomic import atomic_file, write_bytes, write_text
+from aiducation.csvfiles import to_csv
 
 
 def write_table(path: Path, rows: list[dict], columns: list[str] | None = None) -> Path:
     """CSV of ``rows`` (header only when empty but ``columns`` given)."""
-    return write_text(path, pd.DataFrame(rows, columns=columns).to_csv(index=False))
+    return write_text(path, to_csv(pd.DataFrame(rows, columns=columns)))
 
 
 def write_markdown_table(path: Path, rows: list[dict]) -> Path:

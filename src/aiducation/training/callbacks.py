@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiducation.atomic import atomic_file
+from aiducation.csvfiles import escape_cell
 
 if TYPE_CHECKING:
     from aiducation.training.learner import Learner
@@ -50,9 +51,11 @@ def write_csv_atomic(path: Path, rows: list[dict]) -> None:
     """Write ``rows`` as CSV through a temporary file and a rename."""
     with atomic_file(path) as tmp, tmp.open("w", newline="") as f:
         if rows:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer = csv.DictWriter(f, fieldnames=[escape_cell(name) for name in rows[0]])
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows(
+                {escape_cell(k): escape_cell(v) for k, v in row.items()} for row in rows
+            )
 
 
 class CSVLogger(Callback):

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from aiducation.csvfiles import to_csv
 from aiducation.data.dataset import PreparedDataset
 from aiducation.data.labels import OTHER
 from aiducation.defaults import EVAL_BATCH_SIZE
@@ -129,7 +130,7 @@ def write_evaluation(
                 metrics["out_of_scheme"], metrics["classes"]
             )
         (tmp / "metrics.md").write_text(markdown)
-        predictions.to_csv(tmp / "predictions.csv", index=False)
+        to_csv(predictions, tmp / "predictions.csv", index=False)
         fig = plot_confusion(metrics["confusion_matrix"], metrics["classes"], title)
         save_figure(fig, tmp / "confusion.png")
     return Path(out_dir)
