@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 import pytest
 from ferworld import EXPECTED, RawWorld
 
@@ -208,3 +209,17 @@ def test_overwrite_keeps_users_files_in_the_export_folder(world: RawWorld, tmp_p
     assert run_prepare(world, "csv", out, "--export-png", str(pngs), "--overwrite") == 0
     assert (pngs / "Angry" / "holiday.png").read_bytes() == b"mine"
     assert len(list(pngs.rglob("*.png"))) == EXPECTED["images"] + 1
+
+
+def test_export_names_stay_inside_their_class_folder_and_differ_ignoring_case() -> None:
+    meta = pd.DataFrame(
+        {
+            "image_name": ["../../escape.png", "a/b.png", "..", "Face.png", "face.png", "ok.png"],
+            "source_row": [1, 2, 3, 4, 5, 6],
+            "label": ["Angry"] * 6,
+        }
+    )
+    names = png_names(meta)
+    assert names == [
+        "row00001.png", "row00002.png", "row00003.png", "Face_row4.png", "face_row5.png", "ok.png"
+    ]  # fmt: skip

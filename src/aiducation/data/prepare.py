@@ -229,17 +229,22 @@ def _meta(
 
 
 def png_names(meta: pd.DataFrame) -> list[str]:
-    """Export file names: the image name, or ``row<source_row>.png``; repeats get the row."""
+    """Export file names: the image name, or ``row<source_row>.png`` when it has none or is not
+    a plain file name (``../x.png``, ``a/b.png``); repeats (ignoring case) get the row."""
     names = [
-        n if n else f"row{r:05d}.png"
+        n if _plain_file_name(n) else f"row{r:05d}.png"
         for n, r in zip(meta["image_name"], meta["source_row"], strict=True)
     ]
-    counts = Counter(zip(meta["label"], names, strict=True))
-    repeated = {key for key, n in counts.items() if n > 1}
+    keys = [(label, n.casefold()) for label, n in zip(meta["label"], names, strict=True)]
+    repeated = {key for key, n in Counter(keys).items() if n > 1}
     return [
-        f"{Path(n).stem}_row{r}.png" if (label, n) in repeated else n
-        for label, n, r in zip(meta["label"], names, meta["source_row"], strict=True)
+        f"{Path(n).stem}_row{r}.png" if key in repeated else n
+        for key, n, r in zip(keys, names, meta["source_row"], strict=True)
     ]
+
+
+def _plain_file_name(name: str) -> bool:
+    return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name
 
 
 def export_pngs(root: Path, images: np.ndarray, meta: pd.DataFrame, progress: bool = True) -> None:
