@@ -142,3 +142,42 @@ def test_a_key_press_is_read_without_enter_from_a_terminal(monkeypatch, capsys):
     os.close(master)
     os.close(slave)
     assert capsys.readouterr().out.startswith("gender> 2\n")
+
+
+def _label_rows(prepared: str, path: str, rows: list[int], value: str, barrier) -> None:
+    """Child process: record ``value`` for each of ``rows`` (one CSV rewrite per label)."""
+    session = AnnotationSession(
+        load_prepared(prepared), path, "gender", ("female", "male"), per_class=40
+    )
+    barrier.wait()  # both writers start together
+    for row in rows:
+        session.record(row, value)
+
+
+def test_two_processes_labelling_one_csv_lose_no_label(prepared_dir, tmp_path):
+    """The terminal `annotate` and the web page writing one CSV at once (issue 34: 120 labels
+    sent, 113 in the file): every acknowledged label must be in the file."""
+    import multiprocessing
+
+    dataset = load_prepared(prepared_dir)
+    queue = AnnotationSession(dataset, tmp_path / "x.csv", "gender", ("f", "m"), per_class=40).queue
+    path = tmp_path / "attrs.csv"
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(2)
+    halves = {"female": [int(r) for r in queue[0::2]], "male": [int(r) for r in queue[1::2]]}
+    workers = [
+        context.Process(
+            target=_label_rows, args=(str(prepared_dir), str(path), rows, value, barrier)
+        )
+        for value, rows in halves.items()
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert [w.exitcode for w in workers] == [0, 0]
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    names = dataset.meta["image_name"]
+    for value, rows in halves.items():
+        assert set(table.loc[table["gender"] == value, "image"]) == set(names.iloc[rows])
+    assert len(table) == len(queue) > 100

@@ -157,3 +157,51 @@ def test_missing_dataset_gets_an_error_page(tmp_path, stub_analyzer):
     config = WebConfig(annotate_data=str(tmp_path / "nowhere"))
     response = local_client(create_app(config, analyzer=stub_analyzer)).get("/annotate")
     assert response.status_code == 400 and "--data" in response.text and "nowhere" in response.text
+
+
+def _terminal_annotator(prepared: str, csv: str, rows: list[int], barrier) -> None:
+    """Child process: `aiducation annotate`'s session labelling ``rows`` as 'yes' glasses."""
+    from aiducation.data.dataset import load_prepared
+    from aiducation.fairness.annotate import AnnotationSession
+
+    session = AnnotationSession(load_prepared(prepared), csv, "glasses", ("no", "yes"), 40)
+    barrier.wait()
+    for row in rows:
+        session.record(row, "yes")
+
+
+def test_web_labels_and_a_terminal_session_in_another_process_lose_nothing(
+    prepared_dir, tmp_path, stub_analyzer
+):
+    """Issue 34: the Annotate page and `aiducation annotate` writing one CSV at the same time
+    lost labels (120 sent from the page, 113 in the file)."""
+    import multiprocessing
+
+    config_path = tmp_path / "attributes.json"
+    config_path.write_text(json.dumps({"attributes": {"gender": ["female", "male"]},
+                                       "per_class": 40}))  # fmt: skip
+    csv = tmp_path / "attributes.csv"
+    app = create_app(
+        WebConfig(annotate_data=str(prepared_dir), annotate_out=str(csv),
+                  annotate_config=str(config_path)),
+        analyzer=stub_analyzer,
+    )  # fmt: skip
+    client = local_client(app)
+    web_rows = [int(r) for r in app.state.web.annotator().sessions["gender"].queue]
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(2)
+    terminal = context.Process(
+        target=_terminal_annotator, args=(str(prepared_dir), str(csv), web_rows[::-1], barrier)
+    )
+    terminal.start()
+    barrier.wait()
+    for row in web_rows:
+        response = client.post("/annotate/gender", data={"row": row, "value": "female"},
+                               follow_redirects=False)  # fmt: skip
+        assert response.status_code == 303
+    terminal.join(120)
+    assert terminal.exitcode == 0
+    table = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    assert len(table) == len(web_rows) > 100
+    assert (table["gender"] == "female").all() and (table["glasses"] == "yes").all()
+    assert csv.with_name("attributes.csv.lock").is_file()  # the lock beside the CSV

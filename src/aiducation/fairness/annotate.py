@@ -4,11 +4,15 @@
 web page share it: :meth:`~AnnotationSession.next_item` gives the next unlabelled image,
 :meth:`~AnnotationSession.record` stores one label. The attribute CSV (``image,split,<attr>...``)
 is rewritten atomically on every label; existing values are never changed, so labelling is
-resumable and safe to interrupt.
+resumable and safe to interrupt. Writers of one CSV (the terminal command and the web page, at
+the same time) take turns: each label is stored under an exclusive lock on ``<csv>.lock``
+(``fcntl.flock``, Linux/macOS) and re-reads the CSV under it, so no stored label is lost.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,8 +24,31 @@ from aiducation.data.dataset import PreparedDataset
 from aiducation.errors import InputError
 from aiducation.fairness.inputs import image_key
 
+try:
+    import fcntl
+except ImportError:  # Windows: no inter-process lock (one writer at a time there)
+    fcntl = None
+
 UNSURE = "cannot tell"
 """Recorded when the annotator cannot tell; analyses treat it as a missing value."""
+
+
+def lock_path(path: str | Path) -> Path:
+    """The lock file of a CSV: ``<csv>.lock`` beside it (kept: removing it would race)."""
+    path = Path(path)
+    return path.with_name(f"{path.name}.lock")
+
+
+@contextmanager
+def csv_lock(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``'s lock file (blocks while another process, or
+    thread, holds it); released when the block ends, or when a killed holder's file closes."""
+    lock = lock_path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:  # its own open file: also excludes threads of this process
+        if fcntl is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield
 
 
 def stratified_queue(
@@ -105,26 +132,36 @@ class AnnotationSession:
                 return int(row)
         return None
 
-    def record(self, row: int, value: str) -> None:
-        """Store ``value`` for image ``row``; refuses to change an existing value."""
+    def record(self, row: int, value: str, *, exists_ok: bool = False) -> bool:
+        """Store ``value`` for image ``row``; never changes an existing value: that raises
+        :class:`InputError`, or returns ``False`` with ``exists_ok`` (a repeated submit).
+
+        The CSV is re-read and rewritten under :func:`csv_lock`, so labels stored meanwhile
+        by another process (``aiducation annotate`` beside the web page) are kept."""
         value = value.strip()
         if value not in (*self.choices, UNSURE):
             raise InputError(f"{value!r} is not one of {', '.join(self.choices)} or {UNSURE}")
         meta = self.dataset.meta
         name, split = str(meta["image_name"].iloc[row]), str(meta["split"].iloc[row])
-        table = self.table()
-        keys = table["image"].map(image_key)
-        match = np.flatnonzero(keys == image_key(name))
-        if len(match):
-            current = table.at[match[0], self.attribute].strip()
-            if current:
-                raise InputError(f"{name} already has {self.attribute}={current!r}; not changed")
-            table.at[match[0], self.attribute] = value
-        else:
-            new = {c: "" for c in table.columns}
-            new.update(image=name, split=split, **{self.attribute: value})
-            table = pd.concat([table, pd.DataFrame([new])], ignore_index=True)
-        write_csv_atomic(table, self.path)
+        with csv_lock(self.path):
+            table = self.table()
+            keys = table["image"].map(image_key)
+            match = np.flatnonzero(keys == image_key(name))
+            if len(match):
+                current = table.at[match[0], self.attribute].strip()
+                if current and exists_ok:
+                    return False
+                if current:
+                    raise InputError(
+                        f"{name} already has {self.attribute}={current!r}; not changed"
+                    )
+                table.at[match[0], self.attribute] = value
+            else:
+                new = {c: "" for c in table.columns}
+                new.update(image=name, split=split, **{self.attribute: value})
+                table = pd.concat([table, pd.DataFrame([new])], ignore_index=True)
+            write_csv_atomic(table, self.path)
+        return True
 
 
 def write_csv_atomic(table: pd.DataFrame, path: Path) -> None:

@@ -69,7 +69,7 @@ class Annotator:
         from aiducation.fairness.annotate import AnnotationSession
 
         self.dataset, self.out, self.config = dataset, Path(out), config
-        self.lock = threading.Lock()  # one CSV rewrite at a time
+        self.lock = threading.Lock()  # one CSV rewrite at a time (csv_lock: across processes)
         self.sessions = {
             name: AnnotationSession(
                 dataset, self.out, name, choices, config.per_class, config.splits, config.seed
@@ -106,7 +106,6 @@ class Annotator:
 def add_annotate_routes(app: FastAPI, state, page) -> None:
     """Register the Annotate page's routes; ``state.annotator()`` builds the annotator."""
     from aiducation.fairness.annotate import UNSURE
-    from aiducation.fairness.inputs import image_key
 
     # Plain ``def`` handlers: FastAPI runs them in its thread pool, so reading and rewriting
     # the CSV never blocks the event loop (or waits behind a running video analysis).
@@ -136,10 +135,8 @@ def add_annotate_routes(app: FastAPI, state, page) -> None:
         session = annotator.session(attribute)
         if not 0 <= row < len(annotator.dataset.meta) or row not in session.queue:
             raise InputError(f"row {row} is not in the {attribute} sample")
-        name = str(annotator.dataset.meta["image_name"].iloc[row])
-        with annotator.lock:
-            if image_key(name) not in session.labelled():  # a repeated submit changes nothing
-                session.record(row, value)
+        with annotator.lock:  # and a lock file against other processes (`aiducation annotate`)
+            session.record(row, value, exists_ok=True)  # a repeated submit changes nothing
         return RedirectResponse(f"/annotate?attribute={attribute}", status_code=303)
 
     @app.get("/annotate/face/{row}.png")
