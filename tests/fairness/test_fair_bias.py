@@ -9,8 +9,8 @@ import pytest
 from fairworld import CLASSES, synthetic_predictions
 
 from aiducation.fairness.bias import BiasConfig, analyze_bias, table_3_3
-from aiducation.fairness.metrics import TABLE_METRICS, accuracy
 from aiducation.fairness.stats import holm_adjust, permutation_gap_test
+from aiducation.metrics import TABLE_METRICS, accuracy
 
 FAST = BiasConfig(n_bootstrap=300, n_permutations=500)
 

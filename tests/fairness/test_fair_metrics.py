@@ -7,7 +7,7 @@ import pytest
 from fairworld import CLASSES
 from sklearn import metrics as skm
 
-from aiducation.fairness.metrics import cm_metrics, confusion_matrix, grouped_confusion
+from aiducation.metrics import cm_metrics, confusion_matrix, grouped_confusion
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

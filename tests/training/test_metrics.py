@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import confusion_matrix as sk_confusion
 from sklearn.metrics import precision_recall_fscore_support
 
-from aiducation.training.metrics import (
+from aiducation.metrics import (
     classification_metrics,
     confusion_matrix,
     metrics_markdown,
@@ -50,3 +50,25 @@ def test_absent_class_scores_zero_and_normalised_rows() -> None:
 def test_shape_mismatch_raises() -> None:
     with pytest.raises(ValueError, match="shape"):
         confusion_matrix(np.zeros(3, int), np.zeros(4, int), 4)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_table_2_2_and_table_3_3_give_one_macro_on_the_same_predictions(seed: int) -> None:
+    """One meaning of "macro" (classes present in y_true or y_pred, scikit-learn's default)."""
+    from sklearn.metrics import f1_score
+
+    from aiducation.metrics import cm_metrics
+
+    rng = np.random.default_rng(seed)
+    y_true = rng.integers(0, 2, 7)  # small group: classes 2 and 3 absent
+    y_pred = np.where(rng.random(7) < 0.7, y_true, rng.integers(0, 3, 7))
+    table_2_2 = classification_metrics(y_true, y_pred, CLASSES)
+    table_3_3 = {name: float(f(confusion_matrix(y_true, y_pred, 4))) for name, f in
+                 cm_metrics(CLASSES).items()}  # fmt: skip
+    assert table_2_2["macro_f1"] == table_3_3["f1_macro"]
+    assert table_2_2["macro_precision"] == table_3_3["precision_macro"]
+    assert table_2_2["macro_recall"] == table_3_3["recall_macro"]
+    expected = f1_score(y_true, y_pred, average="macro", zero_division=0)
+    assert table_2_2["macro_f1"] == pytest.approx(expected)
+    perfect = classification_metrics(np.array([0, 0, 1]), np.array([0, 0, 1]), CLASSES)
+    assert perfect["macro_f1"] == 1.0

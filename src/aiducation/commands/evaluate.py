@@ -33,10 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aiducation.data.dataset import load_prepared
+    from aiducation.metrics import format_metrics
     from aiducation.models.checkpoint import load_checkpoint
     from aiducation.outdir import check_output_dir
     from aiducation.training.evaluation import evaluate_checkpoint, write_evaluation
-    from aiducation.training.metrics import format_metrics
     from aiducation.training.scheme import scheme_markdown
 
     out = args.out or RUNS_DIR / f"evaluate-{args.split}"

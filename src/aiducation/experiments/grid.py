@@ -38,8 +38,8 @@ from aiducation.experiments.runs import (
     subsample,
     write_table,
 )
+from aiducation.metrics import HEADLINE_METRICS
 from aiducation.training.config import TrainConfig
-from aiducation.training.metrics import HEADLINE_METRICS
 
 GRID_FILE = "grid.json"
 BEST_FILE = "best_model.json"  # the model chosen on validation accuracy (read by kfold)

@@ -42,8 +42,8 @@ from aiducation.experiments.runs import (
     read_result,
     write_table,
 )
+from aiducation.metrics import HEADLINE_METRICS as METRICS
 from aiducation.training.config import TrainConfig
-from aiducation.training.metrics import HEADLINE_METRICS as METRICS
 
 KFOLD_FILE = "kfold.json"
 SPEC_KEYS = ("config", "data", "folds", "seed", "val_fraction", "splits", "limit")
@@ -229,7 +229,7 @@ def plot_folds(table: pd.DataFrame):
 
 def run_kfold(spec: KFoldSpec) -> pd.DataFrame:
     """Run (or resume) every fold, then write Table 3.2, out-of-fold predictions and the plot."""
-    from aiducation.training.metrics import classification_metrics
+    from aiducation.metrics import classification_metrics
     from aiducation.training.plots import save_figure
 
     spec.out.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame, count
 
-from aiducation.fairness.metrics import TABLE_METRICS, cm_metrics, confusion_matrix, label_metric
 from aiducation.fairness.stats import (
     bootstrap_confusions,
     group_ratio,
@@ -22,6 +21,7 @@ from aiducation.fairness.stats import (
     percentile_interval,
     permutation_gap_test,
 )
+from aiducation.metrics import TABLE_METRICS, cm_metrics, confusion_matrix, label_metric
 
 INTERSECTION_SEP = " × "
 

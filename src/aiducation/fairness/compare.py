@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from aiducation.fairness.bias import BiasConfig, BiasReport, analyze_bias, table_3_3
-from aiducation.fairness.metrics import cm_metrics
 from aiducation.fairness.stats import bootstrap_confusions, percentile_interval
+from aiducation.metrics import cm_metrics
 
 OVERALL = "all images"
 

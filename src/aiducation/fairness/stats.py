@@ -1,6 +1,6 @@
 """Resampling statistics for grouped metrics: seeded bootstrap intervals and permutation tests.
 
-Both work on confusion matrices (see :mod:`aiducation.fairness.metrics`), so thousands of
+Both work on confusion matrices (see :mod:`aiducation.metrics`), so thousands of
 resamples cost a few ``np.bincount`` calls instead of thousands of metric calls.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aiducation.fairness.metrics import CMMetric, grouped_confusion
+from aiducation.metrics import CMMetric, grouped_confusion
 
 
 def bootstrap_confusions(

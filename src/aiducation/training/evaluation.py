@@ -21,9 +21,9 @@ from aiducation.csvfiles import to_csv
 from aiducation.data.dataset import PreparedDataset
 from aiducation.data.labels import OTHER
 from aiducation.defaults import EVAL_BATCH_SIZE
+from aiducation.metrics import classification_metrics, metrics_markdown
 from aiducation.models.checkpoint import Checkpoint
 from aiducation.outdir import output_dir
-from aiducation.training.metrics import classification_metrics, metrics_markdown
 from aiducation.training.scheme import (
     SplitPredictions,
     evaluate_scheme,

@@ -36,6 +36,7 @@ from aiducation.atomic import write_json
 from aiducation.data.augment import augment_batch
 from aiducation.data.dataset import PreparedDataset
 from aiducation.devices import describe_device, make_deterministic, resolve_device
+from aiducation.metrics import LOGGED_METRICS
 from aiducation.models import count_parameters, create_model, has_aux_head
 from aiducation.models.checkpoint import save_checkpoint, warm_start
 from aiducation.models.predict import classify_batches, to_batch
@@ -50,7 +51,6 @@ from aiducation.training.callbacks import (
 from aiducation.training.config import TrainConfig
 from aiducation.training.evaluation import score
 from aiducation.training.losses import model_loss
-from aiducation.training.metrics import LOGGED_METRICS
 from aiducation.training.mixup import mix_batch
 from aiducation.training.optim import build_optimizer, lr_at, use_bf16
 from aiducation.training.sam import sam_step

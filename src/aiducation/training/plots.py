@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from aiducation.atomic import atomic_file
-from aiducation.training.metrics import normalize_confusion
+from aiducation.metrics import normalize_confusion
 
 METRIC_COLUMNS = ("val_accuracy", "val_macro_precision", "val_macro_recall", "val_macro_f1")
 
@@ -39,8 +39,8 @@ def plot_history(log: pd.DataFrame | str | Path, title: str = "") -> Figure:
     for ax in (ax_loss, ax_metric):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    if title:
-        fig.suptitle(title)
+    if title:  # often a folder name: literal text, never mathtext ("$x_$" would not draw)
+        fig.suptitle(title, parse_math=False)
     fig.tight_layout()
     return fig
 
@@ -62,8 +62,8 @@ def plot_confusion(cm: np.ndarray | list, classes: Sequence[str], title: str = "
         ticks = range(len(classes))
         ax.set(xticks=ticks, yticks=ticks, xticklabels=classes, yticklabels=classes)
         ax.set(xlabel="predicted", ylabel="true", title=name)
-    if title:
-        fig.suptitle(title)
+    if title:  # often a folder name: literal text, never mathtext
+        fig.suptitle(title, parse_math=False)
     fig.tight_layout()
     return fig
 

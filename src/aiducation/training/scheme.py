@@ -22,8 +22,8 @@ from sklearn.metrics import roc_auc_score
 from aiducation.data.dataset import PreparedDataset
 from aiducation.data.labels import OTHER, ferplus_majority
 from aiducation.defaults import EVAL_BATCH_SIZE
+from aiducation.metrics import classification_metrics
 from aiducation.models.predict import classify_batches, with_expression
-from aiducation.training.metrics import classification_metrics
 from aiducation.training.targets import EMOTION_VOTES
 
 THRESHOLD_KEY = "other_threshold"  # model.json field holding the operating threshold

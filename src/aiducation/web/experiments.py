@@ -23,7 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
-from aiducation.training.metrics import HEADLINE_METRICS as HEADLINE
+from aiducation.metrics import HEADLINE_METRICS as HEADLINE
 
 SKIP_DIRS = frozenset({"checkpoints", "__pycache__", "crops", "annotated"})
 MEDIA_TYPES = {  # files served from the results folder; nothing else is
@@ -75,6 +75,7 @@ MARKERS = {"grid.json": "grid", "kfold.json": "kfold", "mitigate.json": "mitigat
 KIND_ORDER = ("grid", "kfold", "mitigation", "bias", "tables", "run")
 PART_DIRS = ("plots", "val", "test", "report")  # sub-folders shown as part of their entry
 PER_IMAGE_TABLES = frozenset({"predictions.csv", "oof_predictions.csv", "folds.csv", "split.csv"})
+HISTORY_COLUMNS = frozenset({"epoch", "train_loss", "val_loss", "val_accuracy"})  # plot_history
 
 
 def _kind(directory: Path) -> str | None:
@@ -260,10 +261,15 @@ def add_experiment_routes(app: FastAPI, state, page) -> None:
             frame = pd.read_csv(log) if log is not None else pd.DataFrame()
         except (OSError, ValueError):  # a log being written or damaged: no curves yet
             frame = pd.DataFrame()
-        if frame.empty or "epoch" not in frame:
+        if frame.empty or not HISTORY_COLUMNS <= set(frame.columns):
             raise HTTPException(404)
-        figure = plot_history(frame, title=path)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=90)
-        plt.close(figure)
+        frame = frame.apply(pd.to_numeric, errors="coerce").dropna(subset=["epoch"])
+        if frame["val_accuracy"].isna().all():  # nothing to mark as best yet
+            raise HTTPException(404)
+        figure = plot_history(frame, title=path)  # drawn as written: no mathtext ($x_$)
+        try:
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png", dpi=90)
+        finally:
+            plt.close(figure)
         return Response(buffer.getvalue(), media_type="image/png")
