@@ -3,6 +3,11 @@
 An attribute CSV has an image id column (default ``image``) and one column per attribute,
 missing values allowed. Images are matched by file stem (``fer0000003.png`` and
 ``fer0000003`` are the same image), so ids may carry or omit folders and extensions.
+
+Values are compared ignoring case and surrounding spaces (``Female``, `` female `` and
+``FEMALE`` are one group, reported in the spelling most of its cells use), and the usual ways of
+writing "no value" (:data:`MISSING_VALUES`: ``NaN``, ``None``, ``null``, ``#N/A``, ``-``,
+``unknown``, ...) leave the image without a group for that attribute, as an empty cell does.
 """
 
 from __future__ import annotations
@@ -18,9 +23,26 @@ from aiducation.errors import InputError
 NON_ATTRIBUTE_COLUMNS = ("split", "usage", "label", "notes", "annotator")
 """Columns of an attribute CSV that are bookkeeping, not attributes (unless named explicitly)."""
 
-MISSING_VALUES = ("", "cannot tell", "unsure", "?", "NA", "n/a")
-"""Cell values read as 'no annotation' (``cannot tell`` is what ``aiducation annotate`` records;
-``unsure`` what it recorded before)."""
+MISSING_VALUES = frozenset(
+    {
+        "",
+        "cannot tell",  # what ``aiducation annotate`` records
+        "unsure",  # what it recorded before
+        "unknown",
+        "?",
+        "-",
+        "--",
+        "na",
+        "n/a",
+        "#n/a",
+        "<na>",
+        "nan",
+        "none",
+        "null",
+    }
+)
+"""Cell values read as 'no annotation', in lower case: a cell matches ignoring case and
+surrounding spaces (``NaN``, `` None ``, ``NULL``, ``#N/A``, ``N/A`` all do)."""
 
 # The predictions schema (``index, image_name, y_true, y_pred, p_<class>...``, see
 # docs/outputs.md) first, then the names of files written before it (``label``/``predicted``
@@ -45,12 +67,54 @@ def _read_csv(path: str | Path, what: str) -> pd.DataFrame:
         raise InputError(f"{path}: not a readable CSV {what} file ({exc})") from exc
 
 
+def _casefold(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: v.casefold() if isinstance(v, str) else v)
+
+
+def _attribute_values(column: pd.Series) -> pd.Series:
+    """Stripped values of one attribute column, missing spellings as NaN."""
+    stripped = column.map(lambda v: v.strip() if isinstance(v, str) else v)
+    missing = _casefold(stripped).isin(MISSING_VALUES) | stripped.isna()
+    return stripped.astype(object).where(~missing, np.nan)
+
+
+def _spellings(columns: Sequence[pd.Series]) -> dict[str, str]:
+    """For each value ignoring case, the spelling most cells of ``columns`` use (a tie: the
+    one seen first)."""
+    present = pd.concat([c.dropna().astype(object) for c in columns])
+    best: dict[str, tuple[str, int]] = {}
+    if present.empty:
+        return {}
+    for (key, value), n in (
+        present.groupby([_casefold(present), present], sort=False).size().items()
+    ):
+        if key not in best or n > best[key][1]:
+            best[key] = (value, n)
+    return {key: value for key, (value, _) in best.items()}
+
+
+def _respell(column: pd.Series, spellings: dict[str, str]) -> pd.Series:
+    return _casefold(column).map(lambda k: spellings[k] if isinstance(k, str) else np.nan)
+
+
+def canonical_labels(column: pd.Series) -> pd.Series:
+    """``column`` with values that differ only in case spelled one way: the spelling most of
+    its cells use (a tie: the one seen first). NaN stays NaN."""
+    return _respell(column, _spellings([column]))
+
+
 def read_attributes(
-    path: str | Path, id_column: str = "image", attributes: Sequence[str] | None = None
+    path: str | Path,
+    id_column: str = "image",
+    attributes: Sequence[str] | None = None,
+    *,
+    respell: bool = True,
 ) -> pd.DataFrame:
     """Attribute table indexed by image key; values are stripped strings, missing as NaN.
 
     Without ``attributes`` every column except the id and :data:`NON_ATTRIBUTE_COLUMNS` is one.
+    Values that differ only in case are one value, spelled as most images spell it (as the file
+    spells each, with ``respell=False``). An image listed twice must have the same values.
     """
     table = _read_csv(path, "attribute")
     if id_column not in table.columns:
@@ -74,17 +138,18 @@ def read_attributes(
     if (keys == "").any():
         row = int(np.flatnonzero(keys == "")[0]) + 2
         raise InputError(f"{path}: row {row}: empty {id_column!r}")
-    values = table[columns].apply(lambda s: s.str.strip()).replace(list(MISSING_VALUES), np.nan)
+    values = table[columns].apply(_attribute_values)
     values.index = pd.Index(keys, name="image")
     duplicated = values.index.duplicated(keep=False)
     if duplicated.any():
-        conflicts = values[duplicated].groupby(level=0).nunique(dropna=False).max(axis=1) > 1
+        folded = values[duplicated].apply(_casefold)
+        conflicts = folded.groupby(level=0).nunique(dropna=False).max(axis=1) > 1
         if conflicts.any():
             first = conflicts[conflicts].index[0]
             rows = (np.flatnonzero(keys == first) + 2).tolist()
             raise InputError(f"{path}: image {first!r} has conflicting values in rows {rows}")
         values = values[~values.index.duplicated()]
-    return values
+    return values.apply(canonical_labels) if respell else values
 
 
 def read_attribute_files(
@@ -93,14 +158,15 @@ def read_attribute_files(
     """:func:`read_attributes` of several files (e.g. age.csv and gender.csv) joined on the image
     key: an image missing from a file has NaN there. ``attributes``: the columns to keep, each
     in at least one file. A column in two files must agree wherever both have a value."""
-    tables = [(Path(p), read_attributes(p, id_column)) for p in paths]
+    tables = [(Path(p), read_attributes(p, id_column, respell=False)) for p in paths]
     merged = pd.DataFrame(index=pd.Index([], name="image"))
     origin: dict[str, Path] = {}
     for path, table in tables:
         for column in table.columns:
             if column in merged.columns:
-                both = merged[column].reindex(table.index).notna() & table[column].notna()
-                differ = both & (merged[column].reindex(table.index) != table[column])
+                known = merged[column].reindex(table.index)
+                both = known.notna() & table[column].notna()
+                differ = both & (_casefold(known) != _casefold(table[column]))
                 if differ.any():
                     image = differ[differ].index[0]
                     raise InputError(
@@ -121,6 +187,9 @@ def read_attribute_files(
                 f"columns are {', '.join(merged.columns)}"
             )
         merged = merged[list(attributes)]
+    for column in merged.columns:  # one spelling across the files
+        spellings = _spellings([t[column] for _, t in tables if column in t.columns])
+        merged[column] = _respell(merged[column], spellings)
     return merged
 
 
