@@ -23,16 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from aiducation.data.dataset import load_prepared
+from aiducation.models.answers import EXPRESSIONS, has_other, restrict_to_scheme
 from aiducation.models.checkpoint import load_checkpoint
 from aiducation.training.scheme import (
     SplitPredictions,
     choose_threshold,
-    has_other,
     predict_split,
-    restrict_to_scheme,
     scheme_metrics,
 )
-from aiducation.training.targets import EMOTION_VOTES
 
 OUTSIDE_EMOTIONS = ("happiness", "surprise", "fear", "disgust", "contempt")
 
@@ -40,7 +38,7 @@ OUTSIDE_EMOTIONS = ("happiness", "surprise", "fear", "disgust", "contempt")
 def aux_share_probs(predictions: SplitPredictions, n_classes: int) -> np.ndarray:
     """Rule-class probabilities with an "Other" column made from the auxiliary vote shares."""
     shares = predictions.expression_probs
-    outside = shares[:, [EMOTION_VOTES.index(e) for e in OUTSIDE_EMOTIONS]].sum(axis=1)
+    outside = shares[:, [EXPRESSIONS.index(e) for e in OUTSIDE_EMOTIONS]].sum(axis=1)
     scheme = restrict_to_scheme(predictions.probs, n_classes)
     return np.column_stack([scheme * (1 - outside)[:, None], outside])
 

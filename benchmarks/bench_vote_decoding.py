@@ -22,8 +22,9 @@ import torch
 
 from aiducation.data.dataset import load_prepared
 from aiducation.data.labels import VOTE_COLUMNS, get_rule_set
+from aiducation.models.answers import restrict_to_scheme
 from aiducation.models.checkpoint import load_checkpoint
-from aiducation.training.scheme import predict_faces, restrict_to_scheme
+from aiducation.training.scheme import predict_faces
 from aiducation.training.targets import rule_label_counts
 
 CONCENTRATIONS = (None, 30.0, 10.0, 5.0)  # None: the predicted shares as they are

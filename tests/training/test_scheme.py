@@ -13,9 +13,9 @@ import pytest
 from aiducation.cli import main
 from aiducation.data.dataset import load_prepared
 from aiducation.data.labels import VOTE_COLUMNS
+from aiducation.models.answers import answers
 from aiducation.training.scheme import (
     SplitPredictions,
-    answers,
     choose_threshold,
     majority_emotions,
     scheme_metrics,

@@ -43,15 +43,10 @@ def predict_rows(
     ``rows``, the checkpoint, and whether it answers "Other" for each row (``None`` for a model
     without that output, which is scored, like every model, on the decision restricted to the
     dataset's classes)."""
+    from aiducation.models.answers import answers, other_threshold, restrict_to_scheme
     from aiducation.models.checkpoint import load_checkpoint
     from aiducation.training.evaluation import check_classes
-    from aiducation.training.scheme import (
-        THRESHOLD_KEY,
-        answers,
-        has_other,
-        predict_faces,
-        restrict_to_scheme,
-    )
+    from aiducation.training.scheme import predict_faces
 
     try:
         checkpoint = load_checkpoint(checkpoint_dir, device=device)
@@ -66,8 +61,8 @@ def predict_rows(
     )
     proba = restrict_to_scheme(faces.probs, len(dataset.classes))
     called_other = None
-    if has_other(checkpoint.classes) and THRESHOLD_KEY in checkpoint.config:
-        threshold = checkpoint.config[THRESHOLD_KEY]  # chosen without flips, as analyze runs
+    threshold, _ = other_threshold(checkpoint.config, checkpoint.classes)
+    if threshold is not None:  # chosen without flips, as analyze runs
         if tta_flip:
             faces = predict_faces(checkpoint.model, len(checkpoint.classes), dataset, rows)
         called_other = answers(faces.probs, threshold) == len(checkpoint.classes) - 1

@@ -10,15 +10,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from aiducation.data.labels import OTHER
 from aiducation.devices import resolve_device
 from aiducation.errors import InputError
+from aiducation.models.answers import AnswerScheme
 from aiducation.models.checkpoint import bundled_model_dir, load_checkpoint
 from aiducation.models.predict import classify_batches, with_expression
-from aiducation.training.scheme import THRESHOLD_KEY, has_other
-
-SCHEMES = ("other", "seed4")  # other: learning states or "Other"; seed4: the report's 4-way answer
-DEFAULT_OTHER_THRESHOLD = 0.5  # for checkpoints with an "Other" output but no saved threshold
 
 
 def fuse_for_inference(model: nn.Module, channels_last: bool = True) -> nn.Module:
@@ -87,19 +83,21 @@ class FaceClassifier:
             raise InputError(f"checkpoint {where}: unusable: {exc}") from exc
         model = with_expression(checkpoint.model)
         model = fuse_for_inference(model, channels_last=device.type == "cpu") if fuse else model
-        if scheme not in SCHEMES:
-            raise InputError(f"scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
-        threshold = None
-        if scheme == "other" and has_other(checkpoint.classes):
-            threshold = float(checkpoint.config.get(THRESHOLD_KEY, DEFAULT_OTHER_THRESHOLD))
-        return cls(model, checkpoint.classes, batch_size, threshold)
+        try:
+            answer = AnswerScheme.for_checkpoint(checkpoint.config, checkpoint.classes, scheme)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        return cls(model, checkpoint.classes, batch_size, answer.threshold)
+
+    @property
+    def answer(self) -> AnswerScheme:
+        """How this classifier's probabilities become answers."""
+        return AnswerScheme(list(self.classes), self.other_threshold)
 
     @property
     def states(self) -> list[str]:
         """The answers a face can get (the learning states, plus "Other" where it applies)."""
-        if self.other_threshold is None:
-            return [c for c in self.classes if c != OTHER]
-        return list(self.classes)
+        return self.answer.states
 
     def predict(self, crops: np.ndarray) -> np.ndarray:
         """``(N, C)`` float32 probabilities for ``(N, 48, 48)`` uint8 crops."""

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from aiducation.data.labels import OTHER
-from aiducation.training.scheme import EXPRESSION_WORDS, answers, has_other, restrict_to_scheme
-from aiducation.training.targets import EMOTION_VOTES
+from aiducation.models.answers import EXPRESSION_WORDS, EXPRESSIONS, AnswerScheme
 
 
 @dataclass(frozen=True)
@@ -87,22 +86,17 @@ def faces_from_probabilities(
     ``expressions`` are ``(N, 8)`` FER+ emotion probabilities (auxiliary head), if any.
     """
     face_ids = list(range(len(boxes))) if face_ids is None else face_ids
-    probabilities = np.asarray(probabilities, np.float64).reshape(len(boxes), len(classes))
-    in_scheme, shown = [None] * len(boxes), list(classes)
-    if has_other(classes):
-        in_scheme = (1 - probabilities[:, -1]).tolist()
-    if has_other(classes) and other_threshold is not None:
-        best = answers(probabilities, other_threshold)
-    else:
-        if has_other(classes):  # the four-way answer: restricted to the learning states
-            shown = classes[:-1]
-            probabilities = restrict_to_scheme(probabilities, len(shown))
-        best = probabilities.argmax(axis=1)
+    decision = AnswerScheme(list(classes), other_threshold).decide(probabilities)
+    shown = decision.shown
+    in_scheme = [None] * len(boxes) if decision.in_scheme is None else decision.in_scheme.tolist()
     emotions = [None] * len(boxes)
     if expressions is not None:
-        emotions = [EMOTION_VOTES[i] for i in np.asarray(expressions).argmax(axis=1)]
+        emotions = [EXPRESSIONS[i] for i in np.asarray(expressions).argmax(axis=1)]
     faces = []
-    rows = zip(face_ids, boxes, scores, probabilities, best, emotions, in_scheme, strict=True)
+    rows = zip(
+        face_ids, boxes, scores, decision.probabilities, decision.best, emotions, in_scheme,
+        strict=True,
+    )  # fmt: skip
     for face_id, box, score, probs, answer, emotion, inside in rows:
         faces.append(
             FaceResult(

@@ -22,14 +22,13 @@ from aiducation.data.dataset import PreparedDataset
 from aiducation.data.labels import OTHER
 from aiducation.defaults import EVAL_BATCH_SIZE
 from aiducation.metrics import classification_metrics, metrics_markdown
+from aiducation.models.answers import has_other, restrict_to_scheme
 from aiducation.models.checkpoint import Checkpoint
 from aiducation.outdir import output_dir
 from aiducation.training.scheme import (
     SplitPredictions,
     evaluate_scheme,
-    has_other,
     predict_faces,
-    restrict_to_scheme,
     scheme_markdown,
 )
 

@@ -23,21 +23,17 @@ from aiducation.data.dataset import PreparedDataset
 from aiducation.data.labels import OTHER, ferplus_majority
 from aiducation.defaults import EVAL_BATCH_SIZE
 from aiducation.metrics import classification_metrics
+from aiducation.models.answers import (
+    EXPRESSIONS,
+    THRESHOLD_KEY,
+    THRESHOLD_RULE_KEY,
+    answers,
+    in_scheme_probability,
+    other_threshold,
+)
 from aiducation.models.predict import classify_batches, with_expression
-from aiducation.training.targets import EMOTION_VOTES
 
-THRESHOLD_KEY = "other_threshold"  # model.json field holding the operating threshold
 MAX_LABELLED_OTHER = 0.10  # operating point: at most 1 in 10 in-scheme faces called "Other"
-EXPRESSION_WORDS = {
-    "neutral": "neutral",
-    "happiness": "happy",
-    "surprise": "surprised",
-    "sadness": "sad",
-    "anger": "angry",
-    "disgust": "disgusted",
-    "fear": "fearful",
-    "contempt": "contemptuous",
-}
 
 
 @dataclass
@@ -50,32 +46,6 @@ class SplitPredictions:
     votes: np.ndarray  # (N, 10) FER+ votes
     image_names: np.ndarray
     indices: np.ndarray | None = None  # dataset rows of the labelled faces (the first ones)
-
-
-def has_other(classes: list[str]) -> bool:
-    return bool(classes) and classes[-1] == OTHER
-
-
-def restrict_to_scheme(probs: np.ndarray, n_classes: int) -> np.ndarray:
-    """Probabilities over the first ``n_classes`` outputs (the learning states), renormalised
-    to sum to 1; ``probs`` itself when it has no more columns."""
-    probs = np.asarray(probs)
-    if probs.shape[1] <= n_classes:
-        return probs
-    kept = probs[:, :n_classes]
-    return kept / np.maximum(kept.sum(axis=1, keepdims=True), 1e-12)
-
-
-def in_scheme_probability(probs: np.ndarray) -> np.ndarray:
-    """``1 − P(Other)`` per face (the last column is "Other")."""
-    return 1.0 - np.asarray(probs, np.float64)[:, -1]
-
-
-def answers(probs: np.ndarray, threshold: float) -> np.ndarray:
-    """Five-way answers: the best rule class, or K ("Other") below ``threshold``."""
-    probs = np.asarray(probs)
-    k = probs.shape[1] - 1
-    return np.where(in_scheme_probability(probs) < threshold, k, probs[:, :k].argmax(axis=1))
 
 
 def choose_threshold(
@@ -98,7 +68,7 @@ def choose_threshold(
 def majority_emotions(votes: np.ndarray) -> list[str]:
     """Each face's FER+ majority emotion (``"tie"`` when no unique strict maximum)."""
     ids = ferplus_majority(np.asarray(votes, np.int64))
-    return [EMOTION_VOTES[i] if i >= 0 else "tie" for i in ids]
+    return [EXPRESSIONS[i] if i >= 0 else "tie" for i in ids]
 
 
 def scheme_metrics(predictions: SplitPredictions, classes: list[str], threshold: float) -> dict:
@@ -112,7 +82,7 @@ def scheme_metrics(predictions: SplitPredictions, classes: list[str], threshold:
     majority = np.array(majority_emotions(predictions.votes))
     names = [*classes, OTHER]
     by_majority = {}
-    for emotion in [*EMOTION_VOTES, "tie"]:
+    for emotion in [*EXPRESSIONS, "tie"]:
         rows = majority == emotion
         if rows.any():
             counts = np.bincount(answer[rows], minlength=k + 1)
@@ -251,7 +221,7 @@ def calibrate_checkpoint(
         predictions = predict_split(checkpoint.model, len(checkpoint.classes), dataset, split)
     threshold = choose_threshold(predictions.probs, predictions.labels)
     checkpoint.config[THRESHOLD_KEY] = threshold
-    checkpoint.config["other_threshold_rule"] = (
+    checkpoint.config[THRESHOLD_RULE_KEY] = (
         f"best five-way accuracy on the {split} split's {len(predictions.labels)} valid faces "
         f"(no flip averaging) with at most {MAX_LABELLED_OTHER:.0%} of its labelled faces "
         "called Other"
@@ -269,13 +239,9 @@ def evaluate_scheme(
     predictions: SplitPredictions | None = None,
 ) -> dict:
     """:func:`scheme_metrics` of ``checkpoint`` on every valid face of ``split`` (``predictions``
-    when already made), at its saved threshold (chosen on validation now, without saving, if
-    it has none)."""
-    threshold = checkpoint.config.get(THRESHOLD_KEY)
-    rule = checkpoint.config.get("other_threshold_rule", "saved in model.json")
-    if threshold is None:
-        val = predict_split(checkpoint.model, len(checkpoint.classes), dataset, "val")
-        threshold, rule = choose_threshold(val.probs, val.labels), "chosen on val now"
+    when already made), at its saved threshold (the default when it has none:
+    :func:`aiducation.models.answers.other_threshold`)."""
+    threshold, rule = other_threshold(checkpoint.config, checkpoint.classes)
     if predictions is None:
         predictions = predict_split(
             checkpoint.model, len(checkpoint.classes), dataset, split, tta_flip=tta_flip

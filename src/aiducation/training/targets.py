@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from aiducation.data.labels import VOTE_COLUMNS, RuleSet
-
-EMOTION_VOTES = VOTE_COLUMNS[:8]  # neutral … contempt: the auxiliary head's classes
+from aiducation.data.labels import RuleSet
+from aiducation.models.answers import EXPRESSIONS
 
 
 def vote_resample_probs(
@@ -78,5 +77,5 @@ def smooth(targets: np.ndarray, epsilon: float) -> np.ndarray:
 
 def vote_shares(votes: np.ndarray) -> np.ndarray:
     """Each image's share of votes over the eight FER+ emotions (unknown and NF left out)."""
-    emotions = np.asarray(votes, np.float64)[:, : len(EMOTION_VOTES)]
+    emotions = np.asarray(votes, np.float64)[:, : len(EXPRESSIONS)]
     return emotions / np.maximum(emotions.sum(axis=1, keepdims=True), 1)
