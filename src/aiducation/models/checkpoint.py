@@ -4,8 +4,11 @@
 ``std`` of a model that normalises its input), ``classes`` and free-form extras (training
 config, metrics, ...). The model is rebuilt from the registry and the weights
 are read with safetensors, so loading never unpickles anything. Before any weight is
-allocated, the model is built on the ``meta`` device and its shapes are checked against the
-safetensors header, so a broken or hostile checkpoint is one clear :class:`ValueError`.
+allocated, the model is built on the ``meta`` device and its shapes and dtypes are checked
+against the safetensors header (an ``I32`` tensor where the model has ``float32`` weights would
+otherwise be cast silently), and the weights read are checked to be finite (a diverged training
+saves NaN), so a broken or hostile checkpoint is one clear :class:`ValueError` naming the file
+and the tensor.
 """
 
 from __future__ import annotations
@@ -103,7 +106,10 @@ def load_checkpoint(
         config = _read_config(directory / CONFIG_FILE)
         kwargs = _check_weights(directory / WEIGHTS_FILE, config)
         model = create_model(config["arch"], **kwargs)
-        model.load_state_dict(load_file(str(directory / WEIGHTS_FILE), device=str(device)))
+        state = load_file(str(directory / WEIGHTS_FILE), device=str(device))
+        _check_finite(state)
+        model.load_state_dict(state)
+        del state
         model.to(device).eval()
         with torch.inference_mode():
             outputs = model(torch.zeros(1, 1, 48, 48, device=device)).shape[-1]
@@ -156,15 +162,23 @@ def _check_weights(weights: Path, config: dict) -> dict:
             f"{CONFIG_FILE}: cannot build {config['arch']!r} with arch_kwargs "
             f"{config['arch_kwargs']} ({exc})"
         ) from None
-    expected = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    tensors = skeleton.state_dict()
+    expected = {k: tuple(v.shape) for k, v in tensors.items()}
     with safe_open(str(weights), framework="pt") as f:
-        saved = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118
+        slices = {k: f.get_slice(k) for k in f.keys()}  # noqa: SIM118
+        saved = {k: tuple(v.get_shape()) for k, v in slices.items()}
+        dtypes = {k: v.get_dtype() for k, v in slices.items()}
     problems = [f"missing {k}" for k in expected if k not in saved]
     problems += [f"unexpected {k}" for k in saved if k not in expected]
     problems += [
         f"{k} is {'×'.join(map(str, saved[k]))}, the model needs {'×'.join(map(str, shape))}"
         for k, shape in expected.items()
         if k in saved and saved[k] != shape
+    ]
+    problems += [
+        f"{k} is stored as {dtypes[k]}, the model needs {_dtype_name(tensor.dtype)}"
+        for k, tensor in tensors.items()
+        if k in dtypes and dtypes[k] != _dtype_name(tensor.dtype)
     ]
     if problems:
         more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
@@ -173,6 +187,43 @@ def _check_weights(weights: Path, config: dict) -> dict:
             f"{config['arch_kwargs']}: {'; '.join(problems[:3])}{more}"
         )
     return kwargs
+
+
+_DTYPE_NAMES = {
+    torch.float64: "F64",
+    torch.float32: "F32",
+    torch.float16: "F16",
+    torch.bfloat16: "BF16",
+    torch.int64: "I64",
+    torch.int32: "I32",
+    torch.int16: "I16",
+    torch.int8: "I8",
+    torch.uint8: "U8",
+    torch.bool: "BOOL",
+}
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    """The safetensors header's name of ``dtype`` (``torch.float32`` → ``F32``)."""
+    return _DTYPE_NAMES.get(dtype, str(dtype).removeprefix("torch."))
+
+
+def _check_finite(state: dict[str, torch.Tensor]) -> None:
+    """Raise :class:`ValueError` naming the first tensor holding NaN or infinity."""
+    damaged = []
+    for name, tensor in state.items():
+        if tensor.is_floating_point():
+            count = int((~torch.isfinite(tensor)).sum())
+            if count:
+                damaged.append((name, count, tensor.numel()))
+    if damaged:
+        name, count, total = damaged[0]
+        others = len(damaged) - 1
+        more = f" (and {others} more tensor{'s' * (others > 1)})" if others else ""
+        raise ValueError(
+            f"{WEIGHTS_FILE}: {name} holds {count:,} non-finite values (NaN or infinity) of "
+            f"{total:,}{more}; the weights are damaged (did the training diverge?)"
+        )
 
 
 # Constructor arguments that change no feature layer: a warm start may differ in them.
