@@ -115,7 +115,7 @@ def check_on_cpu(learner: Learner, dataset) -> tuple[float, float]:
     saved = torch.backends.cudnn.allow_tf32
     for tf32 in (saved, False):
         torch.backends.cudnn.allow_tf32 = tf32
-        on_device, _ = classify_batches(learner.eval_model, faces, n)
+        on_device, _ = classify_batches(learner.model, faces, n)
         diffs.append(float((on_device - on_cpu).abs().max()))
     torch.backends.cudnn.allow_tf32 = saved
     return diffs[0], diffs[1]

@@ -32,3 +32,12 @@ def test_model_card_states_test_metrics_and_legal_limits() -> None:
     scheme = metrics["out_of_scheme"]
     assert scheme["threshold"] == load_checkpoint(None).config["other_threshold"]
     assert f"{scheme['in_scheme_auroc']:.4f}" in card
+
+
+def test_bundled_recipe_is_a_valid_training_configuration() -> None:
+    from aiducation.training.config import TrainConfig
+
+    saved = load_checkpoint(None).config["train_config"]
+    config = TrainConfig.from_dict(saved)  # retired fields it carries are at their default
+    assert (config.targets, config.hard_mix, config.other_class) == ("soft", 0.5, True)
+    assert config.init_from and config.aux_unlabelled and config.tta_flip

@@ -41,8 +41,7 @@ def test_train_grid_kfold_and_mitigate_read_the_same_flags_alike(tmp_path: Path)
     file = tmp_path / "train.json"
     file.write_text(json.dumps({"train": {"lr": 0.01, "augment": {"max_rotate": 3.0}}}))
     flags = ["--config", str(file), "--epochs", "3", "--lr", "0.005", "--erase", "0.2", "--tta",
-             "--ema-decay", "0.9", "--sam-rho", "0.05", "--model-arg", "width=8",
-             "--no-progress"]  # fmt: skip
+             "--label-smoothing", "0.1", "--model-arg", "width=8", "--no-progress"]  # fmt: skip
     commands = {
         "train": ["train", "--model", "faceresnet_t"],
         "grid": ["grid", "--models", "faceresnet_t"],
@@ -55,9 +54,9 @@ def test_train_grid_kfold_and_mitigate_read_the_same_flags_alike(tmp_path: Path)
         for name, argv in commands.items()
     }
     expected = TrainConfig(
-        model="faceresnet_t", model_kwargs={"width": 8}, epochs=3, lr=0.005, ema_decay=0.9,
-        sam_rho=0.05, augment=AugmentConfig(max_rotate=3.0, erase_prob=0.2), tta_flip=True,
-        progress=False,
+        model="faceresnet_t", model_kwargs={"width": 8}, epochs=3, lr=0.005,
+        label_smoothing=0.1, augment=AugmentConfig(max_rotate=3.0, erase_prob=0.2),
+        tta_flip=True, progress=False,
     )  # fmt: skip
     for name, config in configs.items():
         assert config == expected, name

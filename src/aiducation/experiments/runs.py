@@ -98,6 +98,10 @@ def check_unchanged(path: Path, described: dict, keys: tuple[str, ...]) -> None:
     if not Path(path).is_file():
         return
     saved = json.loads(Path(path).read_text())
+    if isinstance(saved.get("config"), dict):  # as this version reads it (retired fields dropped)
+        from aiducation.training.config import TrainConfig
+
+        saved["config"] = comparable_config(TrainConfig.from_dict(saved["config"]))
     changed = [
         k
         for k in keys

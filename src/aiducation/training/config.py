@@ -10,7 +10,13 @@ from aiducation.atomic import write_json
 from aiducation.data.augment import AugmentConfig
 from aiducation.defaults import EVAL_BATCH_SIZE
 from aiducation.devices import check_device_name
-from aiducation.training.flags import BF16_MODES, OPTIMIZERS, SCHEDULES, TARGETS
+from aiducation.training.choices import (
+    BF16_MODES,
+    OPTIMIZERS,
+    SCHEDULES,
+    TARGETS,
+    without_retired,
+)
 
 
 @dataclass
@@ -39,24 +45,11 @@ class TrainConfig:
     #   (cleaned FER+ faces no rule labels; written by ``aiducation prepare``)
     other_class: bool = False  # a fifth class "Other" (faces no rule labels): the unlabelled
     #   training images become its examples; needs aux_unlabelled
-    teachers: list[str] = field(default_factory=list)  # checkpoints distilled into this model:
-    #   their mean flip-averaged probabilities on the (un-augmented) training images are
-    #   blended into the targets; each must answer with this model's classes
-    distill_weight: float = 0.0  # weight of the teachers' probabilities in the targets (0–1)
-    ema_decay: float = 0.0  # exponential moving average of the weights, per optimiser step
-    #   (e.g. 0.999 ≈ the last 1,000 steps); validation, checkpoints and test use the average;
-    #   0 = off
-    mixup_alpha: float = 0.0  # mixup: each batch blended with a shuffled copy of itself
-    #   (images and targets), weight λ ~ Beta(α, α) per batch; 0 = off
-    sam_rho: float = 0.0  # sharpness-aware minimisation: the gradient is taken at the weights
-    #   moved this far (L2 norm over all weights) along their gradient; 0 = off (2× the compute)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     patience: int = 0  # early stopping: epochs without val improvement (0 = off)
     monitor: str = "val_accuracy"  # log column that chooses the best checkpoint (higher wins)
     max_minutes: float = 0.0  # stop after the epoch that exceeds this wall time (0 = off)
     seed: int = 0  # seeds weights, shuffling, augmentation and dropout
-    weight_seed: int | None = None  # seeds the initial weights instead (None: seed), e.g. so
-    #   fine-tunes of one warm start share their fresh heads and differ only in the rest
     threads: int = 0  # torch intra-op threads (0 = leave torch's default)
     device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps; the
     #   device used is recorded in config.json ("device"); a run may resume on another one
@@ -84,14 +77,6 @@ class TrainConfig:
             raise ValueError("aux_unlabelled needs aux_weight > 0 (and aux_weight must be ≥ 0)")
         if self.other_class and not self.aux_unlabelled:
             raise ValueError("other_class needs aux_unlabelled (its examples are those images)")
-        if not 0 <= self.distill_weight <= 1 or bool(self.teachers) != bool(self.distill_weight):
-            raise ValueError("teachers and distill_weight (in (0, 1]) go together")
-        if self.mixup_alpha < 0:
-            raise ValueError(f"mixup_alpha must be ≥ 0, got {self.mixup_alpha}")
-        if self.sam_rho < 0:
-            raise ValueError(f"sam_rho must be ≥ 0, got {self.sam_rho}")
-        if not 0 <= self.ema_decay < 1:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         self.device = check_device_name(self.device)
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be at least 1")
@@ -101,6 +86,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
+        """The config of saved fields; a retired option (:data:`.choices.RETIRED`) is dropped at
+        its default, else refused (:class:`.choices.RetiredOptionError`)."""
+        data = without_retired(data)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -109,7 +97,8 @@ class TrainConfig:
 
     def same_run(self, other: dict) -> bool:
         """Whether ``other`` (a saved :meth:`to_dict`, perhaps from before a field existed:
-        it has its default) describes this run, whatever its device."""
+        it has its default, or with a retired one at its default) describes this run,
+        whatever its device."""
         return TrainConfig.from_dict({**other, "device": self.device}).to_dict() == self.to_dict()
 
     def save(self, path: str | Path) -> None:

@@ -4,7 +4,8 @@ Every flag sets one :class:`~aiducation.training.config.TrainConfig` field (``au
 field of its augmentation); :func:`add_train_arguments` adds them to a parser and
 :func:`config_from_args` turns the parsed values into a config: defaults ← preset ←
 ``--config`` file ← flags (a later layer wins; ``model_kwargs`` and ``augment`` merge key by
-key). No heavy imports here, so ``--help`` stays fast.
+key). The flags of retired options (:data:`~aiducation.training.choices.RETIRED`) stay hidden
+and refuse with one line. No heavy imports here, so ``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiducation.errors import InputError
+from aiducation.training.choices import (
+    BF16_MODES,
+    OPTIMIZERS,
+    RETIRED,
+    SCHEDULES,
+    TARGETS,
+    retired_note,
+)
 
-SCHEDULES = ("onecycle", "cosine", "constant")
-OPTIMIZERS = ("adamw", "adam", "sgd")
-TARGETS = ("hard", "soft")
-BF16_MODES = ("auto", "on", "off")
 NO_AUGMENT = {"flip": False, "max_shift": 0.0, "max_rotate": 0.0, "max_scale": 0.0,
               "erase_prob": 0.0}  # fmt: skip
 
@@ -36,7 +41,6 @@ class Flag:
     metavar: str | None = None
     name: str = ""  # flag spelling when it is not the field's (``--tta``)
     value: object = True  # what a switch sets
-    many: bool = False  # takes one or more values (repeatable), collected in a list
 
     @property
     def key(self) -> str:
@@ -82,46 +86,9 @@ TRAIN_FLAGS = (
         "other_class",
         help='a fifth class "Other" learnt from the unlabelled images (needs --aux-unlabelled)',
     ),
-    Flag(
-        "ema_decay",
-        float,
-        "keep an exponential moving average of the weights (per step, e.g. "
-        "0.999); validation, checkpoints and test use it (0 = off)",
-        metavar="D",
-    ),
-    Flag(
-        "mixup_alpha",
-        float,
-        "mixup: blend each batch with a shuffled copy of itself, weight ~ Beta(A, A) (0 = off)",
-        metavar="A",
-        name="mixup",
-    ),
-    Flag(
-        "sam_rho",
-        float,
-        "sharpness-aware minimisation: take each step's gradient at the weights moved R "
-        "along it (e.g. 0.05; 2x the compute; 0 = off)",
-        metavar="R",
-    ),
-    Flag(
-        "teachers",
-        str,
-        "distil from these checkpoints (or run dirs): their mean probabilities on the "
-        "training images join the targets (needs --distill-weight)",
-        metavar="CHECKPOINT",
-        name="teacher",
-        many=True,
-    ),
-    Flag(
-        "distill_weight",
-        float,
-        "weight of the teachers' probabilities in the targets (0-1)",
-        metavar="A",
-    ),
     Flag("patience", int, "early stopping after N epochs without improvement"),
     Flag("max_minutes", float, "stop after the epoch that passes this wall time"),
     Flag("seed", int, "seed of weights, shuffling, augmentation and dropout"),
-    Flag("weight_seed", int, "seed of the initial weights instead (default: --seed)"),
     Flag("threads", int, "torch threads (train: default 1, measured in docs/benchmarks.md)"),
     Flag(
         "device",
@@ -170,9 +137,19 @@ def add_train_arguments(
             metavar = flag.metavar or (
                 None if flag.choices else option[2:].upper().replace("-", "_")
             )
-            many = {"action": "extend", "nargs": "+"} if flag.many else {}
             add(option, dest=flag.dest, type=flag.type, choices=flag.choices,
-                metavar=metavar, help=flag.help, **many)  # fmt: skip
+                metavar=metavar, help=flag.help)  # fmt: skip
+    for retired in RETIRED:  # hidden: refused with one line that says why
+        add(retired.flag, nargs="*", action=RetiredFlag, dest=argparse.SUPPRESS,
+            help=argparse.SUPPRESS)  # fmt: skip
+
+
+class RetiredFlag(argparse.Action):
+    """A flag of a retired option: exits with status 2 and one ``error:`` line."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        retired = next(r for r in RETIRED if r.flag == self.option_strings[0])
+        parser.exit(2, f"error: {retired.flag} ({retired.what}) was {retired_note()}\n")
 
 
 def flag_values(args: argparse.Namespace) -> dict:

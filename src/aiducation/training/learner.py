@@ -24,13 +24,10 @@ import json
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from aiducation.atomic import write_json
 from aiducation.data.augment import augment_batch
@@ -51,9 +48,7 @@ from aiducation.training.callbacks import (
 from aiducation.training.config import TrainConfig
 from aiducation.training.evaluation import score
 from aiducation.training.losses import model_loss
-from aiducation.training.mixup import mix_batch
 from aiducation.training.optim import build_optimizer, lr_at, use_bf16
-from aiducation.training.sam import sam_step
 from aiducation.training.state import has_state, load_state, save_state
 from aiducation.training.targets import vote_shares
 from aiducation.training.trainset import model_classes, training_rows
@@ -101,9 +96,7 @@ class Learner:
         self.val_idx = np.asarray(val_idx, np.int64)
         self.sample_weights = _weights(sample_weights, len(train_idx), "sample_weights")
         self.sampler_weights = _weights(sampler_weights, len(train_idx), "sampler_weights")
-        rows = training_rows(
-            config, dataset, train_idx, exclude_groups=exclude_groups, device=self.device
-        )
+        rows = training_rows(config, dataset, train_idx, exclude_groups=exclude_groups)
         self.train_idx, self.n_unlabelled, self.labels = (
             rows.train_idx,
             rows.n_unlabelled,
@@ -130,7 +123,7 @@ class Learner:
             raise ValueError(
                 f"aux_weight needs a model with an auxiliary head; {config.model} has none"
             )
-        torch.manual_seed(config.seed if config.weight_seed is None else config.weight_seed)
+        torch.manual_seed(config.seed)
         self.model = create_model(config.model, **self.arch_kwargs)
         if config.init_from and resuming:  # the resume state holds the weights: the warm
             #   start's source is not needed any more (it may be gone)
@@ -146,13 +139,6 @@ class Learner:
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = build_optimizer(self.model, config)
-        self.ema = (
-            AveragedModel(
-                self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True
-            )
-            if config.ema_decay
-            else None
-        )
         self.steps_per_epoch = -(-len(self.train_idx) // config.batch_size)
         self.epoch = 0  # completed epochs
         self.history: list[dict] = []
@@ -162,11 +148,6 @@ class Learner:
     def _on_device(self, array: np.ndarray) -> torch.Tensor:
         """``array`` (copied only when read-only or not contiguous) as a tensor on the device."""
         return torch.from_numpy(np.require(array, requirements="CW")).to(self.device)
-
-    @property
-    def eval_model(self) -> nn.Module:
-        """What validation scores and checkpoints hold: the weight average, else the model."""
-        return self.ema.module if self.ema is not None else self.model
 
     def emit(self, event: str, *args) -> None:
         for callback in self.callbacks:
@@ -193,7 +174,7 @@ class Learner:
         row = self.history[-1] if self.history else {}
         return save_checkpoint(
             self.run_dir / "checkpoints" / name,
-            self.eval_model,
+            self.model,
             arch=self.config.model,
             arch_kwargs=self.arch_kwargs,
             classes=self.classes,
@@ -210,7 +191,6 @@ class Learner:
                 "epoch": self.epoch,
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
-                "ema": self.ema.state_dict() if self.ema is not None else None,
                 "history": self.history,
                 "config": self.config.to_dict(),
                 "subset": _subset_fingerprint(self.train_idx, self.val_idx),
@@ -228,8 +208,6 @@ class Learner:
             raise ValueError(f"{directory}: saved run used other train/val images")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        if self.ema is not None:
-            self.ema.load_state_dict(state["ema"])
         self.epoch, self.history = state["epoch"], state["history"]
         return True
 
@@ -286,22 +264,11 @@ def train_one_epoch(learner: Learner) -> dict:
         n_labelled = int(has_label.sum())
         targets = learner.targets[rows]
         vote_shares = learner.vote_shares[rows] if config.aux_weight else None
-        if config.mixup_alpha:
-            mixed = mix_batch(x, targets, vote_shares, has_label, weights, config.mixup_alpha,
-                              augment_generator)  # fmt: skip
-            x, targets, vote_shares = mixed.images, mixed.targets, mixed.vote_shares
-            has_label, weights = mixed.has_label, mixed.weights
-        compute_loss = partial(model_loss, model, x, targets, has_label, weights, vote_shares,
-                               config.aux_weight, autocast)  # fmt: skip
-        if config.sam_rho:
-            loss, logits = sam_step(model, opt, compute_loss, config.sam_rho)
-        else:
-            loss, logits = compute_loss()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        if learner.ema is not None:
-            learner.ema.update_parameters(model)
+        loss, logits = model_loss(model, x, targets, has_label, weights, vote_shares,
+                                  config.aux_weight, autocast)  # fmt: skip
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
         hits = int((logits.argmax(dim=1) == labels).sum())
         loss_sum += loss.item() * len(rows)
         correct, labelled = correct + hits, labelled + n_labelled
@@ -310,11 +277,11 @@ def train_one_epoch(learner: Learner) -> dict:
 
 
 def evaluate_val(learner: Learner) -> tuple[dict, torch.Tensor]:
-    """Loss and metrics of :attr:`Learner.eval_model` on the validation images, and its
-    probabilities (every output)."""
+    """Loss and metrics of the model on the validation images, and its probabilities (every
+    output)."""
     config = learner.config
     probs, _ = classify_batches(
-        learner.eval_model,
+        learner.model,
         learner.images[torch.from_numpy(learner.val_idx).to(learner.device)],
         len(learner.classes),
         batch_size=config.eval_batch_size,

@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from aiducation.data.dataset import PreparedDataset, auxiliary_rows
 from aiducation.data.labels import OTHER, get_rule_set
 from aiducation.training.config import TrainConfig
-from aiducation.training.distill import blend_with_teachers, teacher_probabilities
 from aiducation.training.targets import smooth, vote_resample_probs
 
 
@@ -56,33 +54,10 @@ def training_rows(
     train_idx: np.ndarray,
     *,
     exclude_groups: np.ndarray | None = None,
-    device: str | torch.device = "cpu",
 ) -> TrainingRows:
     """The rows of a run on ``train_idx``; with ``aux_unlabelled`` the usable unlabelled training
     images follow the labelled ones and join ``train_idx`` (none from ``exclude_groups``, the
-    duplicate groups of faces reserved for a bias study). With ``teachers`` their probabilities
-    (predicted on ``device``) are blended into the labelled training rows' targets (see
-    :mod:`.distill`)."""
-    rows = _rows(config, dataset, train_idx, exclude_groups)
-    if config.teachers:
-        classes = model_classes(config, dataset)
-        taught = rows.train_idx[rows.labels[rows.train_idx] >= 0]
-        teacher = teacher_probabilities(
-            config.teachers, rows.images[taught], classes, batch_size=config.eval_batch_size,
-            device=device,
-        )  # fmt: skip
-        rows.targets[taught] = blend_with_teachers(
-            rows.targets[taught], teacher, config.distill_weight
-        )
-    return rows
-
-
-def _rows(
-    config: TrainConfig,
-    dataset: PreparedDataset,
-    train_idx: np.ndarray,
-    exclude_groups: np.ndarray | None,
-) -> TrainingRows:
+    duplicate groups of faces reserved for a bias study)."""
     n_classes = len(model_classes(config, dataset))
     images, votes, labels = dataset.images, dataset.votes, dataset.labels
     targets = class_targets(config, dataset, votes, labels, n_classes)
