@@ -148,8 +148,8 @@ def _bundled_exists() -> bool:
 
 def classification_speed(config: BenchConfig, clf: FaceClassifier) -> dict:
     crops = np.random.default_rng(0).integers(0, 256, (config.n_crops, 48, 48), dtype=np.uint8)
-    big, _ = timed(lambda: clf.predict(crops), max(1, config.repeats // 2))
-    small, _ = timed(lambda: clf.predict(crops[:20]), config.repeats * 4)
+    big, _ = timed(lambda: clf.predict_proba(crops), max(1, config.repeats // 2))
+    small, _ = timed(lambda: clf.predict_proba(crops[:20]), config.repeats * 4)
     return {
         "crops": config.n_crops,
         "batch_size": config.batch_size,

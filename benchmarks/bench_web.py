@@ -115,7 +115,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> None:
         ("API again (order check), demo photo", lambda: analyzer.analyze_frame(image)),
         ("API in a worker thread, demo photo", lambda: in_thread(analyzer.analyze_frame, image)),
         ("API: classify the demo photo's crops (main thread)",
-         lambda: analyzer.classifier.predict(crops)),
+         lambda: analyzer.classifier.predict_proba(crops)),
         ("API: classify the demo photo's crops (worker thread)",
          lambda: in_thread(analyzer.classifier.predict, crops)),
     ]  # fmt: skip

@@ -157,7 +157,7 @@ def test_checkpoints_load_on_the_requested_device(monkeypatch, tmp_path: Path) -
         FaceClassifier.load(path, device="mps")
     classifier = FaceClassifier.load(path, device="auto")
     faces = torch.randint(0, 256, (5, 48, 48), dtype=torch.uint8).numpy()
-    assert classifier.predict(faces).shape == (5, 4)
+    assert classifier.predict_proba(faces).shape == (5, 4)
 
 
 def test_predictions_come_back_to_the_cpu(tmp_path: Path) -> None:

@@ -87,7 +87,7 @@ def test_corrupt_and_missing_videos_raise_input_error(
 
 
 def test_real_detector_and_checkpoint_on_the_demo_photo(checkpoint_dir: Path) -> None:
-    result = analyze_image(demo_image_path(), model=checkpoint_dir, detector="yunet")
+    result = analyze_image(demo_image_path(), checkpoint=checkpoint_dir, detector="yunet")
     assert 17 <= len(result.faces) <= 22
     assert all(f.state in CLASSES for f in result.faces)
 
@@ -108,12 +108,12 @@ def test_missing_model_and_unknown_detector_are_clear_input_errors(
 
 def test_fused_classifier_matches_the_checkpoint(checkpoint_dir: Path) -> None:
     crops = np.random.default_rng(0).integers(0, 256, (40, 48, 48), dtype=np.uint8)
-    fused = FaceClassifier.load(checkpoint_dir, batch_size=16).predict(crops)
-    plain = FaceClassifier.load(checkpoint_dir, fuse=False).predict(crops)
+    fused = FaceClassifier.load(checkpoint_dir, batch_size=16).predict_proba(crops)
+    plain = FaceClassifier.load(checkpoint_dir, fuse=False).predict_proba(crops)
     assert fused.shape == (40, 4)
     np.testing.assert_allclose(fused, plain, atol=1e-4)
     np.testing.assert_allclose(fused.sum(axis=1), 1, atol=1e-5)
-    assert FaceClassifier.load(checkpoint_dir).predict(crops[:0]).shape == (0, 4)
+    assert FaceClassifier.load(checkpoint_dir).predict_proba(crops[:0]).shape == (0, 4)
 
 
 class InterruptedCapture:

@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     config = AnalyzeConfig(
         inputs=list(args.inputs),
         out=args.out,
-        model=args.checkpoint,
+        checkpoint=args.checkpoint,
         device=args.device,
         detector=args.detector,
         margin=args.margin,

@@ -9,6 +9,7 @@ Build an :class:`Analyzer` once to reuse the loaded model and detector across ma
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,21 +45,22 @@ class Analyzer:
     @classmethod
     def load(
         cls,
-        model: str | Path | None = None,
+        checkpoint: str | Path | None = None,
         detector: str = DEFAULT_DETECTOR,
         margin: float = DEFAULT_MARGIN,
         scheme: str = "other",
         device: str = "auto",
         **detector_kwargs,
     ) -> Analyzer:
-        """Model from a checkpoint (``None``: bundled) and a registered detector by name;
+        """Model from a checkpoint or run folder (``None``: bundled) and a registered detector;
         ``scheme`` "other" (default) or "seed4", ``device`` where the model runs (see
         :meth:`FaceClassifier.load`)."""
         try:
             face_detector = create_detector(detector, **detector_kwargs)
         except ValueError as exc:
             raise InputError(f"detector: {exc}") from exc
-        return cls(face_detector, FaceClassifier.load(model, scheme=scheme, device=device), margin)
+        classifier = FaceClassifier.load(checkpoint, scheme=scheme, device=device)
+        return cls(face_detector, classifier, margin)
 
     @property
     def classes(self) -> list[str]:
@@ -96,22 +98,27 @@ class Analyzer:
         return FrameResult(source, width, height, faces, frame, time), crops
 
 
-def _analyzer(analyzer: Analyzer | None, model, detector: str) -> Analyzer:
-    return analyzer if analyzer is not None else Analyzer.load(model, detector)
+def _analyzer(analyzer: Analyzer | None, checkpoint, detector: str, model=None) -> Analyzer:
+    if model is not None:  # the spelling before 0.2; kept until 0.3
+        warnings.warn("model= is now checkpoint=", DeprecationWarning, stacklevel=3)
+        checkpoint = checkpoint if checkpoint is not None else model
+    return analyzer if analyzer is not None else Analyzer.load(checkpoint, detector)
 
 
 def analyze_image(
     image: str | Path | np.ndarray,
     *,
-    model: str | Path | None = None,
+    checkpoint: str | Path | None = None,
     detector: str = DEFAULT_DETECTOR,
     analyzer: Analyzer | None = None,
+    model: str | Path | None = None,
 ) -> FrameResult:
     """Faces, states and probabilities in one image (a path or a BGR array).
 
-    No face is a valid result (``faces == []``). ``analyzer`` overrides ``model``/``detector``.
+    No face is a valid result (``faces == []``). ``analyzer`` overrides
+    ``checkpoint``/``detector`` (``model``: the old spelling of ``checkpoint``).
     """
-    analyzer = _analyzer(analyzer, model, detector)
+    analyzer = _analyzer(analyzer, checkpoint, detector, model)
     if isinstance(image, np.ndarray):
         if image.size == 0:
             raise InputError("image array is empty")
@@ -124,11 +131,12 @@ def analyze_video(
     *,
     every: int = 1,
     fps: float | None = None,
-    model: str | Path | None = None,
+    checkpoint: str | Path | None = None,
     detector: str = DEFAULT_DETECTOR,
     analyzer: Analyzer | None = None,
     tracker: Tracker | None = None,
     on_frame: FrameCallback | None = None,
+    model: str | Path | None = None,
 ) -> VideoResult:
     """Analyse every ``every``-th frame (or about ``fps`` frames/s) of a video file.
 
@@ -137,7 +145,7 @@ def analyze_video(
     ``on_frame(frame, result, crops)`` is called per analysed frame (e.g. to write video).
     A file that opens but yields no frame raises :class:`InputError`.
     """
-    analyzer = _analyzer(analyzer, model, detector)
+    analyzer = _analyzer(analyzer, checkpoint, detector, model)
     capture = open_video(path)
     try:
         rate = video_fps(capture)

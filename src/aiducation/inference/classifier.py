@@ -33,7 +33,8 @@ def fuse_for_inference(model: nn.Module, channels_last: bool = True) -> nn.Modul
 
 @dataclass
 class FaceClassifier:
-    """A model and its class names (outputs); ``predict`` maps uint8 crops to probabilities.
+    """A model and its class names (outputs); ``predict_proba`` maps uint8 crops to probabilities
+    (scikit-learn's name).
 
     ``other_threshold`` is the in-scheme probability below which a face is "Other" (models
     with that output); ``None`` gives the four-way answer.
@@ -99,7 +100,7 @@ class FaceClassifier:
         """The answers a face can get (the learning states, plus "Other" where it applies)."""
         return self.answer.states
 
-    def predict(self, crops: np.ndarray) -> np.ndarray:
+    def predict_proba(self, crops: np.ndarray) -> np.ndarray:
         """``(N, C)`` float32 probabilities for ``(N, 48, 48)`` uint8 crops."""
         return self.predict_with_expression(crops)[0]
 

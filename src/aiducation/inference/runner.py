@@ -76,7 +76,7 @@ class AnalyzeConfig:
 
     inputs: list[str] = field(default_factory=list)  # empty and no webcam: the demo photo
     out: str = str(RUNS_DIR / "analyze")
-    model: str | None = None  # None: the bundled model
+    checkpoint: str | None = None  # checkpoint or run folder; None: the bundled model
     device: str = "auto"  # where the model runs: auto (CUDA, then MPS, then CPU), cpu, cuda...
     detector: str = DEFAULT_DETECTOR
     margin: float = DEFAULT_MARGIN  # box growth on each side, fraction of its side
@@ -325,10 +325,17 @@ def run_analysis(config: AnalyzeConfig, analyzer: Analyzer | None = None) -> dic
     if config.max_pixels <= 0:
         raise InputError(f"--max-megapixels must be positive, got {megapixels(config.max_pixels)}")
     check_output_dir(  # before any work
-        config.out, overwrite=config.overwrite, inputs=config.inputs, checkpoints=[config.model]
+        config.out,
+        overwrite=config.overwrite,
+        inputs=config.inputs,
+        checkpoints=[config.checkpoint],
     )
     analyzer = analyzer or Analyzer.load(
-        config.model, config.detector, config.margin, scheme=config.scheme, device=config.device
+        config.checkpoint,
+        config.detector,
+        config.margin,
+        scheme=config.scheme,
+        device=config.device,
     )
     with output_dir(
         config.out, owner="analyze", overwrite=config.overwrite, inputs=config.inputs
