@@ -123,3 +123,9 @@ def test_demo_photo_gives_19_faces_without_the_hand() -> None:
     image = read_image(demo_image_path())
     assert len(create_detector("yunet").detect(image)) == 19
     assert len(create_detector("yunet", shape_check=None).detect(image)) == 20
+
+
+@pytest.mark.parametrize("shape", [(2, 6000, 3), (6000, 2, 3)])
+def test_a_very_narrow_picture_is_detected_without_error(shape: tuple) -> None:
+    """Downscaling must never make a side 0 (OpenCV's resize fails on it)."""
+    assert create_detector("yunet").detect(np.zeros(shape, np.uint8)) == []

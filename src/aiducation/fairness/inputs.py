@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
+from aiducation.csvfiles import read_csv
 from aiducation.errors import InputError
 
 NON_ATTRIBUTE_COLUMNS = ("split", "usage", "label", "notes", "annotator")
@@ -62,7 +63,7 @@ def _read_csv(path: str | Path, what: str) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{path}: {what} file not found")
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+        return read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"{path}: not a readable CSV {what} file ({exc})") from exc
 

@@ -98,7 +98,7 @@ def _downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     scale = min(1.0, max_side / max(image.shape[:2])) if max_side else 1.0
     if scale == 1.0:
         return image, 1.0
-    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
 
 
