@@ -145,6 +145,10 @@ def test_api_tracks_the_faces_of_successive_frames_with_state_the_client_carries
         ("{not json", {}, "tracks: not JSON"),
         ('{"tracks": [{"id": 0}]}', {}, "tracks[0]: expected id, box"),
         ("{}", {"aggregate_only": "true"}, "not tracked when aggregate only"),
+        # issue 34: a deeply nested document exhausted the JSON parser's recursion (HTTP 500)
+        ("[" * 100_000 + "]" * 100_000, {}, "tracks: nested more than 8 levels deep"),
+        ('{"a":' * 20_000 + "1" + "}" * 20_000, {}, "tracks: nested more than 8 levels deep"),
+        ('{"tracks": [' + "{}, " * 70_000 + "{}]}", {}, "more than the 262,144 that"),
     ],
 )
 def test_api_refuses_bad_tracks_naming_the_field(client, photo_bytes, tracks, form, words):
@@ -152,6 +156,16 @@ def test_api_refuses_bad_tracks_naming_the_field(client, photo_bytes, tracks, fo
                            data={"tracks": tracks, **form})  # fmt: skip
     assert response.status_code == 400
     assert words in response.json()["error"]
+
+
+def test_json_depth_counts_brackets_outside_strings():
+    from aiducation.web.analyze_page import json_depth, parse_tracks
+
+    assert json_depth("{}") == 1 and json_depth("") == 0
+    assert json_depth('{"tracks": [{"box": [1, 2, 3, 4]}]}') == 4
+    assert json_depth('{"note": "[[[[[[[[[[[[\\"[[[[{{{{"}') == 1
+    tracker = parse_tracks('{"next_id": 1, "note": "[[[[[[[[[[[[[[[[", "tracks": []}', False)
+    assert tracker.to_state()["next_id"] == 1
 
 
 def test_api_refuses_tracks_for_a_video(client, video_bytes):
@@ -260,6 +274,47 @@ def test_upload_without_content_length_is_cut_off_at_the_limit(client):
         "/analyze", content=chunks(), headers={"content-type": "multipart/form-data; boundary=x"}
     )
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("name", [r"$\foo$.mp4", r"lesson_$x_$.mp4", r"$\frac{1}{2}$.mp4"])
+def test_video_named_like_mathtext_gets_its_timeline(client, video_bytes, name):
+    """Issue 34: the file name goes into the timeline's title; mathtext broke it (HTTP 500)."""
+    response = client.post("/api/analyze", files={"file": (name, video_bytes)})
+    assert response.status_code == 200 and response.json()["source"] == name
+    page = client.post("/analyze", files={"file": (name, video_bytes)})
+    assert page.status_code == 200 and 'id="timeline"' in page.text
+
+
+@pytest.mark.parametrize("size", [(2, 60_000), (60_000, 2), (3, 400)])
+def test_extremely_narrow_pictures_are_refused_not_an_error(client, size):
+    """Issue 34: a 60000×2 PNG (a small file, few pixels) gave HTTP 500: shrunk for face
+    detection and for the annotated picture it had no rows left."""
+    height, width = size
+    data = encode(np.full((height, width, 3), 128, np.uint8), ".png")
+    response = client.post("/api/analyze", files={"file": ("strip.png", data)})
+    assert response.status_code == 400
+    message = response.json()["error"]
+    assert "strip.png" in message and f"{width}×{height}" in message
+    assert "times the other" in message
+    page = post(client, data, "strip.png")
+    assert page.status_code == 400 and "times the other" in error_message(page.text)
+
+
+def test_narrow_picture_with_the_real_detector(web_config):
+    """The same through YuNet (its resize failed first), and a 100:1 strip still passes."""
+    from tests.stubs import CLASSES, BrightnessModel
+
+    from aiducation.inference.api import Analyzer
+    from aiducation.inference.classifier import FaceClassifier
+    from aiducation.inference.detectors import create_detector
+
+    analyzer = Analyzer(create_detector("yunet"), FaceClassifier(BrightnessModel(), CLASSES))
+    client = local_client(create_app(web_config, analyzer=analyzer))
+    strip = encode(np.full((2, 60_000, 3), 128, np.uint8), ".png")
+    assert client.post("/api/analyze", files={"file": ("s.png", strip)}).status_code == 400
+    wide = encode(np.full((20, 2000, 3), 128, np.uint8), ".png")
+    response = client.post("/api/analyze", files={"file": ("w.png", wide)})
+    assert response.status_code == 200 and response.json()["summary"]["faces_seen"] == 0
 
 
 def test_missing_file_or_bad_fields_get_an_error_page(client, photo_bytes):

@@ -59,6 +59,47 @@ def test_run_page_shows_curves_metrics_and_confusion(client):
     assert curves.status_code == 200 and curves.content.startswith(b"\x89PNG")
 
 
+@pytest.mark.parametrize("name", [r"$\frac{1}{2}$", r"$\sqrt{x}$", r"lr_$x_$", r"$\foo$ $^$"])
+def test_run_folders_named_like_mathtext_get_their_curves(client, results_dir, name):
+    """Issue 34: a run folder whose name matplotlib parses as mathtext broke its history plot
+    (HTTP 500); names are drawn as written."""
+    import shutil
+
+    run = results_dir / "runs" / name
+    shutil.copytree(results_dir / "runs" / "faceresnet_t", run)
+    page = client.get("/experiments/view", params={"path": f"runs/{name}"})
+    assert page.status_code == 200
+    curves = client.get("/experiments/history.png", params={"path": f"runs/{name}"})
+    assert curves.status_code == 200 and curves.content.startswith(b"\x89PNG")
+
+
+def test_history_title_is_drawn_as_written():
+    import pandas as pd
+
+    from aiducation.training.plots import plot_confusion, plot_history
+
+    log = pd.DataFrame({"epoch": [1, 2], "train_loss": [1, 0.9], "val_loss": [1, 0.9],
+                        "val_accuracy": [0.4, 0.5]})  # fmt: skip
+    for figure in (plot_history(log, title="$x_$"), plot_confusion([[1, 0], [0, 1]], "ab", "$^$")):
+        assert figure.get_suptitle() in ("$x_$", "$^$")
+        assert not figure._suptitle.get_parse_math()
+        figure.canvas.draw()  # would raise ValueError from the mathtext parser
+
+
+@pytest.mark.parametrize(
+    "log",
+    [
+        "epoch\n1\n",  # no losses yet
+        "epoch,train_loss,val_loss,val_accuracy\n1,1.2,1.3,\n",  # no accuracy yet
+        "epoch,train_loss,val_loss,val_accuracy\nx,y,z,w\n",  # damaged
+    ],
+)
+def test_history_of_an_incomplete_log_is_not_found_not_an_error(client, results_dir, log):
+    (results_dir / "runs" / "faceresnet_t" / "log.csv").write_text(log)
+    curves = client.get("/experiments/history.png", params={"path": "runs/faceresnet_t"})
+    assert curves.status_code == 404
+
+
 def test_grid_and_bias_pages_render_tables_and_reports(client):
     grid = client.get("/experiments/view", params={"path": "grid"}).text
     assert "B16_N8_FC2_K5_AP20" in grid and "0.6234" in grid

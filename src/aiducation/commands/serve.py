@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from aiducation.arguments import add_checkpoint_argument, add_device_argument, device_from_args
 from aiducation.defaults import DEFAULT_DETECTOR, DEFAULT_THREADS, RUNS_DIR
 from aiducation.limits import MAX_PIXELS
+from aiducation.web.security import TOKEN_ENV  # fixes the access token
 
 HELP = "Start the local web app: analyse media, browse experiments, annotate, model card."
 
@@ -61,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
     from aiducation.errors import InputError
     from aiducation.web.app import WebConfig, create_app
+    from aiducation.web.server import uvicorn_options
 
     if not 0 < args.port < 65536:
         raise InputError(f"--port must be between 1 and 65535, got {args.port}")
@@ -68,6 +71,14 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--max-upload-mb must be positive, got {args.max_upload_mb}")
     if args.max_megapixels <= 0:
         raise InputError(f"--max-megapixels must be positive, got {args.max_megapixels:g}")
+    token = os.environ.get(TOKEN_ENV) or None
+    if token is not None:
+        from aiducation.web.security import check_token
+
+        try:
+            check_token(token)
+        except ValueError as exc:
+            raise InputError(f"{TOKEN_ENV}: {exc}") from None
     device_from_args(args)
     torch.set_num_threads(max(1, args.threads))
     config = WebConfig(
@@ -86,9 +97,31 @@ def run(args: argparse.Namespace) -> int:
         annotate_data=args.data,
         annotate_out=args.annotations,
         annotate_config=args.attributes,
+        token=token,
     )
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: binding {args.host}: other computers on the network can reach the app")
-    print(f"A.I.ducation web app on http://{args.host}:{args.port}/ (Ctrl-C to stop)")
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
+    app = create_app(config)
+    for line in start_lines(args.host, args.port, app.state.web.token, from_env=token is not None):
+        print(line)
+    uvicorn.run(app, host=args.host, port=args.port, **uvicorn_options())
     return 0
+
+
+def start_lines(host: str, port: int, token: str | None, from_env: bool = False) -> list[str]:
+    """What ``serve`` prints when it starts: the address (with its access token, unless the
+    token came from the environment) and a warning when the network can reach it."""
+    from aiducation.web.security import WILDCARD_HOSTS, is_loopback
+
+    shown = f"[{host}]" if ":" in host else host
+    lines = [f"A.I.ducation web app on http://{shown}:{port}/ (Ctrl-C to stop)"]
+    if not is_loopback(host):
+        lines.insert(0, f"warning: binding {host}: other computers on the network can reach "
+                        "the app; every request needs its access token")  # fmt: skip
+    if token is None:
+        return lines
+    value = f"<the value of {TOKEN_ENV}>" if from_env else token
+    if host.strip("[]") in WILDCARD_HOSTS:
+        lines.append(f"Open http://127.0.0.1:{port}/?token={value} (here) or "
+                     f"http://<this computer's address>:{port}/?token={value}")  # fmt: skip
+    else:
+        lines.append(f"Open http://{shown}:{port}/?token={value}")
+    return lines

@@ -32,9 +32,14 @@ from aiducation.inference.runner import USE_NOTICE
 from aiducation.inference.students import Thumbnails, student_columns, summarize_students
 from aiducation.inference.video import frame_step, open_video, video_fps
 from aiducation.limits import MAX_PIXELS
+from aiducation.web.charts import plain_text
 from aiducation.web.uploads import CheckedUpload
 
 THUMBNAILS = 6  # annotated frames shown for a video
+# A picture or frame whose longer side is more than this many times its shorter side is refused
+# (HTTP 400): shrunk for face detection and for the annotated picture, a 60000×2 strip had no
+# rows left (an OpenCV error: HTTP 500). The same cap as aiducation.limits.MAX_ASPECT.
+MAX_ASPECT = 100
 MAX_CLIP_BYTES = 20 * 2**20  # annotated WebM clips above this are not sent back
 
 
@@ -122,10 +127,21 @@ def _result(
     return WebAnalysis(upload.name, kind, classes, summary, records, options=options)
 
 
+def check_aspect(name: str, width: int, height: int, what: str = "picture") -> None:
+    """Refuse (``InputError``) a ``width``×``height`` picture or frame of extreme shape."""
+    short, long = sorted((int(width), int(height)))
+    if short > 0 and long > MAX_ASPECT * short:
+        raise InputError(
+            f"{name}: {what} of {width}×{height} pixels is too elongated (one side more than "
+            f"{MAX_ASPECT} times the other); crop it"
+        )
+
+
 def analyze_upload_image(
     upload: CheckedUpload, analyzer: Analyzer, options: WebAnalysisOptions
 ) -> WebAnalysis:
     image = decode_image(upload.data, upload.name, options.max_pixels)
+    check_aspect(upload.name, image.shape[1], image.shape[0])
     frame, _ = analyzer.analyze_frame(image, source=upload.name)
     result = _result(upload, "image", [frame], analyzer.classes, options)
     if not options.aggregate_only:
@@ -166,6 +182,8 @@ def analyze_upload_video(
             raise InputError(str(exc).replace(str(path), upload.name)) from None
         writer: list[cv2.VideoWriter] = []
         try:
+            size = (capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+            check_aspect(upload.name, *(round(v or 0) for v in size), what="video frame")
             rate = video_fps(capture)
             step = frame_step(rate, fps=options.video_fps)
             total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) // step + 1
@@ -214,12 +232,15 @@ def analyze_upload_video(
     result.summary["fps"] = round(rate, 3)
     result.images = [jpeg_url(image) for image in stills]
     result.video = data_url(clip, "video/webm") if clip else None
-    figure = timeline_figure(video.frames, analyzer.classes, f"Learning states: {upload.name}")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
+    title = f"Learning states: {plain_text(upload.name)}"  # the file's name: no mathtext
+    figure = timeline_figure(video.frames, analyzer.classes, title)
     import matplotlib.pyplot as plt
 
-    plt.close(figure)
+    try:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=100)
+    finally:
+        plt.close(figure)
     result.timeline_png = data_url(buffer.getvalue(), "image/png")
     return result
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
@@ -16,6 +17,9 @@ from aiducation.web.uploads import ACCEPTED_SUFFIXES, check_upload
 
 if TYPE_CHECKING:
     from aiducation.inference.tracking import IoUTracker
+
+MAX_TRACKS_CHARS = 256 * 1024  # a tracks field; ~60 characters a tracked face
+MAX_TRACKS_DEPTH = 8  # {"tracks": [{"box": [...]}]} nests 3 deep
 
 
 def add_analyze_routes(app: FastAPI, state, page) -> None:
@@ -109,9 +113,37 @@ def parse_tracks(text: str, aggregate_only: bool) -> IoUTracker:
 
     if aggregate_only:
         raise InputError("tracks: faces are not tracked when aggregate only (no per-face rows)")
+    if len(text) > MAX_TRACKS_CHARS:
+        raise InputError(
+            f"tracks: {len(text):,} characters, more than the {MAX_TRACKS_CHARS:,} that the "
+            "tracks of a classroom's faces take; send the previous answer's tracks, or {}"
+        )
+    if json_depth(text) > MAX_TRACKS_DEPTH:
+        raise InputError(
+            f"tracks: nested more than {MAX_TRACKS_DEPTH} levels deep; expected the previous "
+            "answer's tracks object, or {}"
+        )
     try:
         return IoUTracker.from_state(json.loads(text or "{}"))
     except json.JSONDecodeError as exc:
         raise InputError(f"tracks: not JSON ({exc})") from None
+    except RecursionError:  # json_depth should have caught it: never a bare HTTP 500
+        raise InputError("tracks: nested too deeply") from None
     except ValueError as exc:
         raise InputError(str(exc)) from None
+
+
+STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def json_depth(text: str) -> int:
+    """How deeply ``[`` and ``{`` nest in the JSON ``text`` (outside strings), without parsing
+    it: a deeply nested document would exhaust the parser's recursion (HTTP 500 before)."""
+    depth = deepest = 0
+    for char in STRING.sub("", text):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest

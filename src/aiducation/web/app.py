@@ -7,6 +7,7 @@ in the package). The app adds no analysis of its own: it calls :mod:`aiducation.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,8 @@ from aiducation.web.annotate import add_annotate_routes
 from aiducation.web.charts import state_colour
 from aiducation.web.experiments import add_experiment_routes
 from aiducation.web.modelcard import add_model_routes
-from aiducation.web.security import AllowedHosts, RequestGuard
-from aiducation.web.uploads import UnsupportedMedia, UploadLimitMiddleware, UploadTooLarge
+from aiducation.web.security import AccessToken, AllowedHosts, RequestGuard, is_loopback
+from aiducation.web.uploads import BodyLimitMiddleware, UnsupportedMedia, UploadTooLarge
 
 HERE = Path(__file__).parent
 PAGES = (("analyze", "Analyse"), ("experiments", "Experiments"), ("annotate", "Annotate"),
@@ -44,11 +45,15 @@ class WebConfig:
     host: str = "127.0.0.1"  # bound address: requests must name it (or a loopback name) ...
     port: int = 8000  # ... with this port (web/security.py)
     allowed_hosts: tuple[str, ...] = ()  # more names (``name`` or ``name:port``) to accept
+    # Access token every request must show (web/security.py). None: none on the loopback, a
+    # random one (``app.state.web.token``) when bound beyond it.
+    token: str | None = None
     model: str | None = None  # checkpoint or run directory (None: the bundled model)
     device: str = "auto"  # where the model runs: auto (CUDA, then MPS, then CPU), cpu, cuda...
     detector: str = DEFAULT_DETECTOR
     scheme: str = "other"  # other: a learning state or "Other"; seed4: always one of the four
     max_upload_mb: float = 50.0  # largest accepted upload, MiB
+    upload_idle_timeout: float = 60.0  # a request body stalled this long (s) is refused (408)
     max_pixels: int = MAX_PIXELS  # larger pictures / video frames are refused before decoding
     video_fps: float = 2.0  # video frames analysed per second of video
     max_frames: int = 240  # analysed frames per video at most
@@ -70,6 +75,7 @@ class AppState:
         self._analyzer = analyzer
         self._annotator = annotator
         self.lock = threading.Lock()
+        self.token: str | None = None  # the access token in force (set by create_app)
 
     def analyzer(self):
         """The analyzer, loaded on first use; an unusable model raises :class:`ModelUnavailable`."""
@@ -128,6 +134,13 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
         allowed = AllowedHosts.for_server(config.host, config.port, config.allowed_hosts)
     except ValueError as exc:
         raise InputError(f"--host/--allow-host: {exc}") from exc
+    state.token = config.token
+    if state.token is None and not is_loopback(config.host):
+        state.token = secrets.token_urlsafe(32)  # reachable from the network: never open
+    try:
+        token = None if state.token is None else AccessToken(state.token, config.port)
+    except ValueError as exc:
+        raise InputError(f"access token: {exc}") from exc
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(
@@ -142,11 +155,17 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
             return JSONResponse({"error": message}, status_code=status)
         return page(request, "error.html", status, status=status, message=message)
 
-    app.add_middleware(UploadLimitMiddleware, max_bytes=config.max_upload_bytes + 2**16)
-    app.add_middleware(  # outermost: refuses foreign Host/Origin before any body is read
-        RequestGuard,
-        allowed=allowed,
-        reject=lambda scope, *problem: error(Request(scope), *problem),
+    def reject(scope, status: int, message: str) -> Response:
+        return error(Request(scope), status, message)
+
+    app.add_middleware(  # multipart framing and form fields: 64 KiB beyond the file limit
+        BodyLimitMiddleware,
+        max_bytes=config.max_upload_bytes + 2**16,
+        reject=reject,
+        idle_timeout=config.upload_idle_timeout,
+    )
+    app.add_middleware(  # outermost: refuses foreign Host/Origin, no token, before any body
+        RequestGuard, allowed=allowed, reject=reject, token=token
     )
 
     @app.exception_handler(InputError)

@@ -261,7 +261,7 @@ def add_experiment_routes(app: FastAPI, state, page) -> None:
             frame = pd.read_csv(log) if log is not None else pd.DataFrame()
         except (OSError, ValueError):  # a log being written or damaged: no curves yet
             frame = pd.DataFrame()
-        if frame.empty or not HISTORY_COLUMNS <= set(frame.columns):
+        if frame.empty or not set(frame.columns) >= HISTORY_COLUMNS:
             raise HTTPException(404)
         frame = frame.apply(pd.to_numeric, errors="coerce").dropna(subset=["epoch"])
         if frame["val_accuracy"].isna().all():  # nothing to mark as best yet

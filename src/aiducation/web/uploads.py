@@ -6,6 +6,7 @@ look like a supported image or video container.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from aiducation.errors import InputError
@@ -94,34 +95,87 @@ def check_upload(name: str, data: bytes, max_bytes: int) -> CheckedUpload:
     return CheckedUpload(name=label, data=data, kind=kind)
 
 
-class UploadLimitMiddleware:
-    """ASGI middleware: a request body over ``max_bytes`` fails with 413 while it is read.
+class BodyTooLarge(Exception):
+    """Raised to the app by :class:`BodyLimitMiddleware`'s ``receive`` past the limit."""
 
-    A too-large ``Content-Length`` is refused at the first read, before any byte is parsed;
-    bodies without one are counted as they arrive.
+
+class BodyLimitMiddleware:
+    """ASGI middleware: a request body over ``max_bytes`` gets HTTP 413, reading no more of it.
+
+    A too-large ``Content-Length`` is refused before the app runs and before any body byte is
+    read. A body without one (chunked, streamed) is counted as its ``http.request`` messages
+    arrive: the message that passes the limit is not handed on; the app's ``receive`` raises
+    :class:`BodyTooLarge` instead (and reports a disconnect after), its answer to that is
+    dropped, and the 413 goes out instead. Either 413 says ``Connection: close``, so the
+    server closes the connection rather than read the rest of the body. A body whose next part
+    does not arrive within ``idle_timeout`` seconds gets HTTP 408 the same way (a stalled
+    client holds no worker). ``reject(scope, status, message)`` builds the error response.
     """
 
-    def __init__(self, app, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app, max_bytes: int, reject, idle_timeout: float | None = 60.0) -> None:
+        self.app, self.max_bytes, self.reject = app, max_bytes, reject
+        self.idle_timeout = idle_timeout
+
+    def too_large(self) -> str:
+        return (
+            f"Upload too large: the limit is {self.max_bytes / 2**20:.0f} MiB for the whole "
+            "request (see --max-upload-mb)"
+        )
+
+    async def refuse(self, scope, send, status: int, message: str) -> None:
+        response = self.reject(scope, status, message)
+        response.headers["connection"] = "close"
+
+        async def no_body():  # the response must not read the request body either
+            return {"type": "http.disconnect"}
+
+        await response(scope, no_body, send)
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope.get("method") not in ("POST", "PUT"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        from starlette.exceptions import HTTPException
-
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length", b"").decode() or "0"
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"").strip()
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self.refuse(scope, send, 413, self.too_large())
+            return
         seen = 0
+        refusal: tuple[int, str] | None = None
+        started = body_done = False
 
         async def limited_receive():
-            nonlocal seen
-            if not declared.isdigit() or int(declared) > self.max_bytes:
-                raise HTTPException(413)
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise HTTPException(413)
+            nonlocal seen, refusal, body_done
+            if refusal is not None:
+                return {"type": "http.disconnect"}
+            if body_done:  # e.g. a streaming response waiting for a disconnect
+                return await receive()
+            try:
+                if self.idle_timeout is None:
+                    message = await receive()
+                else:
+                    message = await asyncio.wait_for(receive(), self.idle_timeout)
+            except TimeoutError:
+                refusal = (408, f"the upload stalled: no data for {self.idle_timeout:g} s")
+                raise BodyTooLarge(refusal[1]) from None
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    refusal = (413, self.too_large())
+                    raise BodyTooLarge(refusal[1])
+                body_done = not message.get("more_body", False)
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def guarded_send(message) -> None:
+            nonlocal started
+            if refusal is not None and not started:
+                return  # the app's answer to the interrupted body: ours replaces it
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if refusal is None:
+                raise
+        if refusal is not None and not started:
+            await self.refuse(scope, send, *refusal)
