@@ -29,12 +29,12 @@ import cv2
 import numpy as np
 import pandas as pd
 import torch
+from _evaluation import DetectionCounts, match_boxes, read_dlib_boxes
 
 from aiducation.atomic import write_json
 from aiducation.inference.api import Analyzer, read_image
 from aiducation.inference.classifier import FaceClassifier, fuse_for_inference
 from aiducation.inference.detectors import create_detector
-from aiducation.inference.evaluation import DetectionCounts, match_boxes, read_dlib_boxes
 from aiducation.inference.outputs import write_markdown_table, write_table
 from aiducation.models import DEFAULT_MODEL, create_model
 

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import cv2
 import pandas as pd
+from _evaluation import DetectionCounts, evaluate_clip, match_boxes, read_track_truth, track_video
 
 from aiducation.inference.detectors import create_detector
-from aiducation.inference.evaluation import DetectionCounts, match_boxes
 from aiducation.inference.outputs import write_markdown_table
-from aiducation.inference.track_eval import evaluate_clip, read_track_truth, track_video
 from aiducation.inference.tracking import FaceTracker, IoUTracker, TrackerConfig
 
 HERE = Path(__file__).resolve().parent

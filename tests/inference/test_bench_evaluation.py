@@ -1,5 +1,8 @@
-"""Detector evaluation helpers and end-to-end checks on the real media (skip when absent)."""
+"""The benchmarks' detector evaluation (benchmarks/_evaluation.py, whose numbers
+docs/benchmarks.md reports; its tracker scores are tested in test_tracking.py) and end-to-end
+checks on the real media (skip when absent)."""
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -7,7 +10,10 @@ import pytest
 from aiducation.inference import analyze_video, create_detector, read_image
 from aiducation.inference.api import Analyzer
 from aiducation.inference.classifier import FaceClassifier
-from aiducation.inference.evaluation import DetectionCounts, match_boxes, read_dlib_boxes
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+from _evaluation import DetectionCounts, match_boxes, read_dlib_boxes  # noqa: E402  (benchmark code)
 
 
 def test_match_boxes_counts_hits_false_positives_and_misses() -> None:

@@ -1,14 +1,22 @@
-"""Tracker evaluation against hand-made face tracks with ``motmetrics`` (IDF1, ID switches, MOTA).
+"""Detector and tracker evaluation for the benchmarks (bench_analyze.py, bench_tracking.py):
+only benchmarks and their tests use it, so it lives beside them, not in the package.
 
+Detectors: greedy IoU matching against ground-truth boxes, read from dlib imglab XML files.
+
+Trackers: scored against hand-made face tracks with ``motmetrics`` (IDF1, ID switches, MOTA).
 The ground truth is a CSV with one row per face and frame: ``clip, frame, face, x, y, w, h,
 ignore`` (``face`` any id; ``ignore`` 1 marks a region such as a blurred face in the back that
 a tracker may or may not report: hypotheses on it are dropped, as MOT benchmarks do). See
 benchmarks/face_tracks.csv. ``motmetrics`` is an optional dependency (``pip install
 'aiducation[eval]'``, part of ``[dev]``).
+
+A script in this folder imports it as ``_evaluation`` (Python puts the script's folder on
+``sys.path``); tests/benchmarks/ adds the folder to ``sys.path``.
 """
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +28,62 @@ from aiducation.errors import InputError
 from aiducation.inference.detectors import FaceDetector, valid_detections
 from aiducation.inference.tracking import Tracker, iou_matrix
 from aiducation.inference.video import iter_frames, open_video, video_fps
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class DetectionCounts:
+    """True positives (matched faces), false positives and missed faces."""
+
+    true_positives: int
+    false_positives: int
+    missed: int
+
+    @property
+    def faces(self) -> int:
+        return self.true_positives + self.missed
+
+    def __add__(self, other: DetectionCounts) -> DetectionCounts:
+        return DetectionCounts(
+            self.true_positives + other.true_positives,
+            self.false_positives + other.false_positives,
+            self.missed + other.missed,
+        )
+
+
+def match_boxes(
+    predicted: list[Box], truth: list[Box], iou_threshold: float = 0.3
+) -> DetectionCounts:
+    """Match each true box to at most one prediction (best IoU first, IoU ≥ threshold)."""
+    if not predicted or not truth:
+        return DetectionCounts(0, len(predicted), len(truth))
+    iou = iou_matrix(np.array(predicted), np.array(truth))
+    used_pred, used_truth = set(), set()
+    for flat in np.argsort(-iou, axis=None):
+        i, j = np.unravel_index(flat, iou.shape)
+        if iou[i, j] < iou_threshold:
+            break
+        if i not in used_pred and j not in used_truth:
+            used_pred.add(i)
+            used_truth.add(j)
+    matched = len(used_truth)
+    return DetectionCounts(matched, len(predicted) - matched, len(truth) - matched)
+
+
+def read_dlib_boxes(xml_path: str | Path) -> dict[str, list[Box]]:
+    """``{image file: [(x, y, w, h), ...]}`` from a dlib imglab XML file."""
+    root = ET.parse(xml_path).getroot()
+    return {
+        image.get("file"): [
+            tuple(float(box.get(k)) for k in ("left", "top", "width", "height"))
+            for box in image.iter("box")
+        ]
+        for image in root.iter("image")
+    }
+
+
+# ----- trackers -----
 
 TRUTH_COLUMNS = ("clip", "frame", "face", "x", "y", "w", "h", "ignore")
 Hypotheses = dict[int, list[tuple[int, tuple[float, float, float, float]]]]  # frame → (id, box)
