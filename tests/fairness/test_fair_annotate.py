@@ -181,3 +181,27 @@ def test_two_processes_labelling_one_csv_lose_no_label(prepared_dir, tmp_path):
     for value, rows in halves.items():
         assert set(table.loc[table["gender"] == value, "image"]) == set(names.iloc[rows])
     assert len(table) == len(queue) > 100
+
+
+def test_annotate_cli_keeps_a_label_written_meanwhile_by_another_writer(
+    prepared_dir, tmp_path, monkeypatch, capsys
+):
+    """The web page labels the image the terminal shows: the terminal keeps that label and
+    goes on (it stopped with an error before)."""
+    from aiducation.commands import annotate as command
+
+    out = tmp_path / "gender.csv"
+    dataset = load_prepared(prepared_dir)
+    other = AnnotationSession(dataset, out, "gender", ("female", "male"), per_class=1)
+    answers = iter(["1", "2", "q"])
+
+    def key(prompt, single=True):
+        if not out.exists():  # the first image shown: another writer labels it first
+            other.record(other.next_item(), "male")
+        return next(answers)
+
+    monkeypatch.setattr(command, "read_key", key)
+    args = ["annotate", "--data", str(prepared_dir), "--out", str(out), "--attribute", "gender"]
+    assert main([*args, "--choices", "female", "male", "--per-class", "1", "--no-art"]) == 0
+    assert "was labelled meanwhile" in capsys.readouterr().out
+    assert pd.read_csv(out)["gender"].tolist() == ["male", "male"]

@@ -103,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
         if answer not in keys:
             print(f"unknown key {answer!r}")
             continue
-        session.record(row, keys[answer])
+        if not session.record(row, keys[answer], exists_ok=True):  # labelled meanwhile
+            print(f"{meta['image_name']} was labelled meanwhile (the web page or another "
+                  "terminal on the same file); that label is kept")  # fmt: skip
     done, total = session.progress()
     print(f"{done}/{total} labelled; saved in {args.out}")
     return 0
