@@ -119,6 +119,13 @@ def test_a_run_saved_with_retired_fields_at_default_resumes_bit_exactly(
     cut = load_file(str(run / "checkpoints/last/model.safetensors"))
     for key in full:
         torch.testing.assert_close(cut[key], full[key], rtol=0, atol=0)
+    # a checkpoint of a run that used a retired option still evaluates: it holds weights
+    model_json = run / "checkpoints" / "best" / "model.json"
+    saved = json.loads(model_json.read_text())
+    saved["train_config"]["sam_rho"] = 0.05
+    model_json.write_text(json.dumps(saved))
+    evaluate = ["evaluate", "--checkpoint", str(run), *data, "--out", str(tmp_path / "eval")]
+    assert main([*evaluate, "--device", "cpu"]) == 0
 
 
 def test_an_experiment_folder_saved_with_retired_fields_continues(tmp_path: Path) -> None:
