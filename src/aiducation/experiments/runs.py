@@ -98,10 +98,11 @@ def check_unchanged(path: Path, described: dict, keys: tuple[str, ...]) -> None:
     if not Path(path).is_file():
         return
     saved = json.loads(Path(path).read_text())
-    if isinstance(saved.get("config"), dict):  # as this version reads it (retired fields dropped)
-        from aiducation.training.config import TrainConfig
+    if isinstance(saved.get("config"), dict):  # TrainConfig fields: retired ones, at their
+        #   default, dropped (refused when used)
+        from aiducation.training.choices import without_retired
 
-        saved["config"] = comparable_config(TrainConfig.from_dict(saved["config"]))
+        saved["config"] = without_retired(saved["config"])
     changed = [
         k
         for k in keys
