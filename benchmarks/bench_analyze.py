@@ -31,12 +31,13 @@ import pandas as pd
 import torch
 from _evaluation import DetectionCounts, match_boxes, read_dlib_boxes
 
-from aiducation.atomic import write_json
+from aiducation.atomic import write_json, write_text
 from aiducation.inference.api import Analyzer, read_image
 from aiducation.inference.classifier import FaceClassifier, fuse_for_inference
 from aiducation.inference.detectors import create_detector
-from aiducation.inference.outputs import write_markdown_table, write_table
+from aiducation.inference.outputs import write_table
 from aiducation.models import DEFAULT_MODEL, create_model
+from aiducation.tables import markdown_table
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_MEDIA = HERE.parent.parent / "shared" / "data" / "media"
@@ -224,7 +225,7 @@ def main() -> None:
     out = Path(args.out)
     if results["detectors"]:
         write_table(out / "detectors.csv", results["detectors"])
-        write_markdown_table(out / "detectors.md", results["detectors"])
+        write_text(out / "detectors.md", markdown_table(pd.DataFrame(results["detectors"])))
     results["load_average_at_end"] = os.getloadavg()[0]
     write_json(out / "results.json", results)
     print(f"written to {out}/")

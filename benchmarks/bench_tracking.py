@@ -17,9 +17,10 @@ import cv2
 import pandas as pd
 from _evaluation import DetectionCounts, evaluate_clip, match_boxes, read_track_truth, track_video
 
+from aiducation.atomic import write_text
 from aiducation.inference.detectors import create_detector
-from aiducation.inference.outputs import write_markdown_table
 from aiducation.inference.tracking import FaceTracker, IoUTracker, TrackerConfig
+from aiducation.tables import markdown_table
 
 HERE = Path(__file__).resolve().parent
 STEPS = {"walking_pause_3faces.mp4": (1, 3, 6), "speaker_and_audience_hamilton.mp4": (2, 4, 6)}
@@ -87,8 +88,10 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f}")
     print(pd.DataFrame(rows).to_markdown(index=False) if _has_tabulate() else pd.DataFrame(rows))
     if args.out:
-        write_markdown_table(Path(args.out), rows)
-        write_markdown_table(Path(args.out).with_suffix(".detection.md"), detection)
+        write_text(Path(args.out), markdown_table(pd.DataFrame(rows)))
+        write_text(
+            Path(args.out).with_suffix(".detection.md"), markdown_table(pd.DataFrame(detection))
+        )
 
 
 def _has_tabulate() -> bool:

@@ -64,3 +64,12 @@ def to_csv(frame: pd.DataFrame, path: str | Path | None = None, **kwargs) -> str
 def read_csv(path, **kwargs) -> pd.DataFrame:
     """``pd.read_csv`` undoing :func:`to_csv`'s escapes (files without escapes read as is)."""
     return _map_text(pd.read_csv(path, **kwargs), unescape_cell)
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path, **kwargs) -> Path:
+    """Write ``frame`` with :func:`to_csv` atomically (a temporary file, then a rename)."""
+    from aiducation.atomic import atomic_file
+
+    with atomic_file(path) as tmp:
+        to_csv(frame, tmp, **kwargs)
+    return Path(path)

@@ -13,9 +13,9 @@ from aiducation.data.dataset import load_prepared
 from aiducation.experiments.runs import (
     atomic_write,
     check_unchanged,
-    markdown_table,
     subsample,
 )
+from aiducation.tables import markdown_table
 
 
 def test_subsample_is_seeded_and_keeps_rows_whole(exp_data: Path) -> None:
@@ -74,4 +74,14 @@ def test_markdown_table_rounds_floats_and_blanks_missing_values() -> None:
         "|---|---|---|",
         "| a | 0.1235 | 3 |",
         "| b |  |  |",
+    ]
+
+
+def test_markdown_table_with_index_and_thousands() -> None:
+    table = pd.DataFrame({"train": [3954, 12]}, index=pd.Index(["Angry", "total"], name="class"))
+    assert markdown_table(table, index=True, thousands=True).splitlines() == [
+        "| class | train |",
+        "|---|---|",
+        "| Angry | 3,954 |",
+        "| total | 12 |",
     ]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from tests.inference.conftest import BRIGHT, CLASSES, scene
 
-from aiducation.inference.outputs import VideoSink, write_image, write_markdown_table
+from aiducation.inference.outputs import VideoSink, write_image
 from aiducation.inference.plots import timeline_figure
 from aiducation.inference.results import FaceResult, FrameResult, summarize
 
@@ -54,8 +54,3 @@ def test_images_cv2_cannot_write_are_annotated_as_png(stub_analyzer, tmp_path: P
     config = AnalyzeConfig([str(tmp_path / "slide.gif")], str(tmp_path / "out"), progress=False)
     assert run_analysis(config, stub_analyzer)["faces_seen"] == 1
     assert (tmp_path / "out" / "annotated" / "slide.gif.png").is_file()
-
-
-def test_markdown_table(tmp_path: Path) -> None:
-    write_markdown_table(tmp_path / "t.md", [{"a": 1, "b": "x"}])
-    assert (tmp_path / "t.md").read_text() == "| a | b |\n| --- | --- |\n| 1 | x |\n"

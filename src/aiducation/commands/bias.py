@@ -68,13 +68,14 @@ def run(args: argparse.Namespace) -> int:
     from aiducation.errors import InputError
     from aiducation.fairness.bias import BiasConfig, analyze_bias, table_3_3
     from aiducation.fairness.inputs import read_attribute_files
-    from aiducation.fairness.report import markdown_table, write_bias_report
+    from aiducation.fairness.report import write_bias_report
     from aiducation.fairness.sources import (
         annotated_predictions,
         from_checkpoint,
         from_predictions_csv,
     )
     from aiducation.outdir import check_output_dir
+    from aiducation.tables import markdown_table
 
     sources = [*args.attributes, args.predictions, args.data]
     check_output_dir(

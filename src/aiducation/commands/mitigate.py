@@ -48,8 +48,8 @@ def run(args: argparse.Namespace) -> int:
     from aiducation.fairness.bias import BiasConfig
     from aiducation.fairness.experiment import MitigateConfig, run_mitigation
     from aiducation.fairness.inputs import read_attribute_files
-    from aiducation.fairness.report import markdown_table
     from aiducation.outdir import check_output_dir, claim
+    from aiducation.tables import markdown_table
 
     inputs = [args.data, *args.attributes]
     check_output_dir(args.out, inputs=inputs, marker="mitigate.json")

@@ -12,6 +12,8 @@ import pandas as pd
 
 from aiducation.csvfiles import to_csv
 from aiducation.data.dataset import SPLITS
+from aiducation.figures import save_figure
+from aiducation.tables import markdown_table
 
 
 def split_table(summary: dict) -> pd.DataFrame:
@@ -26,15 +28,6 @@ def split_table(summary: dict) -> pd.DataFrame:
     table["total"] = table.sum(axis=1)
     table.loc["total"] = table.sum(axis=0)
     return table
-
-
-def markdown_table(table: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table of ``table`` (index as the first column)."""
-    header = [str(table.index.name or ""), *map(str, table.columns)]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, row in table.iterrows():
-        lines.append("| " + " | ".join([str(name), *(f"{v:,}" for v in row)]) + " |")
-    return "\n".join(lines) + "\n"
 
 
 def class_bar_figure(summary: dict):
@@ -89,18 +82,16 @@ def sample_grid_figure(
 
 def write_report(root: Path, images: np.ndarray, labels: np.ndarray, summary: dict) -> None:
     """Write ``report.md``, ``class_counts.png``, ``split_counts.{csv,md}``, ``samples.png``."""
-    import matplotlib.pyplot as plt
 
     root.mkdir(parents=True, exist_ok=True)
     table = split_table(summary)
     to_csv(table, root / "split_counts.csv", index=True)
-    (root / "split_counts.md").write_text(markdown_table(table))
+    (root / "split_counts.md").write_text(markdown_table(table, index=True, thousands=True))
     for name, fig in (
         ("class_counts.png", class_bar_figure(summary)),
         ("samples.png", sample_grid_figure(images, labels, list(summary["classes"]))),
     ):
-        fig.savefig(root / name, dpi=120, bbox_inches="tight")
-        plt.close(fig)
+        save_figure(fig, root / name, bbox_inches="tight")
     removed_nf = ", ".join(f"NF={k}: {v}" for k, v in summary["removed_by_nf"].items())
     removed_unknown = ", ".join(
         f"unknown={k}: {v}" for k, v in summary["removed_by_unknown"].items()
@@ -117,6 +108,6 @@ def write_report(root: Path, images: np.ndarray, labels: np.ndarray, summary: di
         f"Duplicates among cleaned rows: {dup['cleaned']['distinct']:,} distinct of "
         f"{dup['cleaned']['images']:,} images; {dup['cleaned']['groups_with_copies']:,} groups "
         f"hold copies. Groups spanning more than one split: {dup['groups_across_splits']}.\n\n"
-        f"## Images per split and class\n\n{markdown_table(table)}\n"
+        f"## Images per split and class\n\n{markdown_table(table, index=True, thousands=True)}\n"
         f"![class counts](class_counts.png)\n\n## Sample faces\n\n![samples](samples.png)\n"
     )

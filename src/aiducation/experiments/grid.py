@@ -33,12 +33,12 @@ from aiducation.experiments.runs import (
     check_unchanged,
     comparable_config,
     load_dataset,
-    markdown_table,
     read_result,
     subsample,
     write_table,
 )
 from aiducation.metrics import HEADLINE_METRICS
+from aiducation.tables import markdown_table
 from aiducation.training.config import TrainConfig
 
 GRID_FILE = "grid.json"
@@ -236,7 +236,7 @@ def run_grid(spec: GridSpec) -> pd.DataFrame:
 def write_grid_outputs(
     out: Path, rows: list[dict], config: TrainConfig, limit: int = 0, train_limit: int = 0
 ) -> pd.DataFrame:
-    from aiducation.training.plots import save_figure
+    from aiducation.figures import save_figure
 
     table = table_2_2(rows)
     note = (

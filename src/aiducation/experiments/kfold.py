@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from aiducation.atomic import write_json
-from aiducation.csvfiles import read_csv, to_csv
+from aiducation.csvfiles import read_csv, write_csv
 from aiducation.experiments.backends import (
     BackendConfig,
     run_trials,
@@ -34,15 +34,14 @@ from aiducation.experiments.backends import (
 )
 from aiducation.experiments.runs import (
     RESULT_FILE,
-    atomic_write,
     check_unchanged,
     comparable_config,
     load_dataset,
-    markdown_table,
     read_result,
     write_table,
 )
 from aiducation.metrics import HEADLINE_METRICS as METRICS
+from aiducation.tables import markdown_table
 from aiducation.training.config import TrainConfig
 
 KFOLD_FILE = "kfold.json"
@@ -147,10 +146,11 @@ def run_fold_trial(trial: FoldTrial) -> dict:
     done = read_result(run_dir)
     if done is not None:
         return done
+    from aiducation.figures import save_figure
     from aiducation.models.checkpoint import load_checkpoint
     from aiducation.training.evaluation import evaluate_checkpoint
     from aiducation.training.learner import fit
-    from aiducation.training.plots import plot_history, save_figure
+    from aiducation.training.plots import plot_history
 
     dataset = load_dataset(trial.data, trial.limit)
     config = TrainConfig.from_dict(trial.config)
@@ -164,7 +164,7 @@ def run_fold_trial(trial: FoldTrial) -> dict:
         batch_size=config.eval_batch_size,
     )
     predictions = oof_frame(dataset, predictions, trial.fold)
-    atomic_write(run_dir / "predictions.csv", lambda tmp: to_csv(predictions, tmp, index=False))
+    write_csv(predictions, run_dir / "predictions.csv")
     row = {
         "fold": trial.fold,
         **{k: metrics[k] for k in METRICS},
@@ -229,8 +229,8 @@ def plot_folds(table: pd.DataFrame):
 
 def run_kfold(spec: KFoldSpec) -> pd.DataFrame:
     """Run (or resume) every fold, then write Table 3.2, out-of-fold predictions and the plot."""
+    from aiducation.figures import save_figure
     from aiducation.metrics import classification_metrics
-    from aiducation.training.plots import save_figure
 
     spec.out.mkdir(parents=True, exist_ok=True)
     dataset = load_dataset(spec.data, spec.limit)
@@ -243,13 +243,13 @@ def run_kfold(spec: KFoldSpec) -> pd.DataFrame:
     }
     check_unchanged(spec.out / KFOLD_FILE, described, SPEC_KEYS)
     write_json(spec.out / KFOLD_FILE, described)
-    atomic_write(spec.out / "folds.csv", lambda tmp: to_csv(plan, tmp, index=False))
+    write_csv(plan, spec.out / "folds.csv")
     rows = run_trials(run_fold_trial, fold_trials(spec, plan), spec.backend, desc="folds")
     oof = pd.concat(
         [read_csv(fold_dir(spec.out, row["fold"]) / "predictions.csv") for row in rows],
         ignore_index=True,
     ).sort_values("index")
-    atomic_write(spec.out / "oof_predictions.csv", lambda tmp: to_csv(oof, tmp, index=False))
+    write_csv(oof, spec.out / "oof_predictions.csv")
     classes = dataset.classes
     pooled = classification_metrics(
         oof["y_true"].map(classes.index), oof["y_pred"].map(classes.index), classes

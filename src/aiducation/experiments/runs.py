@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from aiducation.atomic import atomic_file, write_text
-from aiducation.csvfiles import to_csv
+from aiducation.csvfiles import write_csv
 from aiducation.data.dataset import PreparedDataset, load_prepared
+from aiducation.tables import markdown_table
 
 RESULT_FILE = "result.json"  # written last in a trial's run directory: its presence = done
 
@@ -59,27 +60,9 @@ def read_result(run_dir: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
-    """A GitHub Markdown table; floats rounded to ``digits``, missing values blank."""
-
-    def cell(value) -> str:
-        if value is None or (not isinstance(value, str) and pd.isna(value)):
-            return ""
-        if isinstance(value, float | np.floating):
-            return f"{value:.{digits}f}"
-        return str(value)
-
-    lines = [
-        "| " + " | ".join(map(str, frame.columns)) + " |",
-        "|" + "|".join("---" for _ in frame.columns) + "|",
-        *("| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)),
-    ]
-    return "\n".join(lines) + "\n"
-
-
 def write_table(frame: pd.DataFrame, stem: Path, markdown: str | None = None) -> tuple[Path, Path]:
     """Write ``stem.csv`` and ``stem.md`` (``markdown`` or a plain table) atomically."""
-    csv = atomic_write(stem.with_suffix(".csv"), lambda tmp: to_csv(frame, tmp, index=False))
+    csv = write_csv(frame, stem.with_suffix(".csv"))
     text = markdown if markdown is not None else markdown_table(frame)
     md = write_text(stem.with_suffix(".md"), text)
     return csv, md

@@ -213,9 +213,10 @@ def write_mitigation_report(
 ) -> None:
     """Write the before/after tables, predictions, plots and a Markdown summary atomically
     (replacing only the files of the previous report, see :mod:`aiducation.outdir`)."""
-    from aiducation.fairness.plots import plot_model_comparison, save_figure
-    from aiducation.fairness.report import markdown_table
+    from aiducation.fairness.plots import plot_model_comparison
+    from aiducation.figures import save_figure
     from aiducation.outdir import output_dir
+    from aiducation.tables import markdown_table
 
     with output_dir(report_dir, owner="mitigate", overwrite=True) as tmp:
         to_csv(comparison.table, tmp / "table_3_4.csv", index=False)
@@ -239,7 +240,7 @@ def _interval(row: pd.Series, prefix: str = "delta") -> str:
 def mitigation_markdown(
     config: MitigateConfig, comparison: Comparison, cost: pd.DataFrame, n_held: int
 ) -> str:
-    from aiducation.fairness.report import markdown_table
+    from aiducation.tables import markdown_table
 
     by = " × ".join(config.attributes)
     lines = [

@@ -85,8 +85,3 @@ def plot_model_comparison(reports: dict, attribute: str, metric: str = "accuracy
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
     return fig
-
-
-def save_figure(fig: Figure, path) -> None:
-    """Write ``fig`` as PNG (the caller writes into a temporary directory for atomicity)."""
-    fig.savefig(path, dpi=120, format="png")

@@ -9,22 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from aiducation.fairness.bias import INTERSECTION_SEP, BiasReport, table_3_3
-
-
-def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
-    """A GitHub Markdown table; floats rounded to ``digits``, missing values blank."""
-
-    def cell(value) -> str:
-        if value is None or (isinstance(value, float) and pd.isna(value)):
-            return ""
-        if isinstance(value, float):
-            return f"{value:.{digits}f}"
-        return str(value)
-
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
-    return "\n".join([header, rule, *rows]) + "\n"
+from aiducation.tables import markdown_table
 
 
 def with_interval(frame: pd.DataFrame, metric: str, digits: int = 4) -> pd.Series:
@@ -142,11 +127,8 @@ def write_bias_report(
     ``report.md``, ``report.json`` (with ``inputs`` and the config) and ``plots/*.png``
     (the output-folder rule of :func:`aiducation.outdir.output_dir`)."""
     from aiducation.csvfiles import to_csv
-    from aiducation.fairness.plots import (
-        plot_class_distribution,
-        plot_group_metrics,
-        save_figure,
-    )
+    from aiducation.fairness.plots import plot_class_distribution, plot_group_metrics
+    from aiducation.figures import save_figure
     from aiducation.outdir import output_dir
 
     attribute_files = inputs.get("attributes") or []

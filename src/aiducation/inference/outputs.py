@@ -8,23 +8,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from aiducation.atomic import atomic_file, write_bytes, write_text
-from aiducation.csvfiles import to_csv
+from aiducation.atomic import write_bytes
+from aiducation.csvfiles import write_csv
 
 
 def write_table(path: Path, rows: list[dict], columns: list[str] | None = None) -> Path:
     """CSV of ``rows`` (header only when empty but ``columns`` given)."""
-    return write_text(path, to_csv(pd.DataFrame(rows, columns=columns)))
-
-
-def write_markdown_table(path: Path, rows: list[dict]) -> Path:
-    frame = pd.DataFrame(rows)
-    header = "| " + " | ".join(frame.columns) + " |"
-    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
-    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(False)]
-    return write_text(path, "\n".join([header, rule, *body]) + "\n")
+    return write_csv(pd.DataFrame(rows, columns=columns), path)
 
 
 def write_image(path: Path, image: np.ndarray) -> Path:
@@ -36,17 +27,6 @@ def write_image(path: Path, image: np.ndarray) -> Path:
     if not ok:
         raise ValueError(f"cannot encode image as {path.suffix}")
     return write_bytes(path, encoded.tobytes())
-
-
-def write_figure(path: Path, figure: Figure, dpi: int = 120) -> Path:
-    import matplotlib.pyplot as plt
-
-    try:
-        with atomic_file(path) as tmp:
-            figure.savefig(tmp, dpi=dpi)
-    finally:
-        plt.close(figure)
-    return path
 
 
 class VideoSink:

@@ -28,7 +28,7 @@ def timeline_figure(frames: list[FrameResult], classes: list[str], title: str = 
     ax.stackplot(times, counts.T, labels=classes, colors=colours, alpha=0.85, step=None)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("faces")
-    ax.set_title(title or "Learning states over time")
+    ax.set_title(title or "Learning states over time", parse_math=False)  # names are literal
     ax.set_xlim(times.min() if len(times) else 0, times.max() if len(times) > 1 else 1)
     ax.set_ylim(0, max(1.0, counts.sum(axis=1).max() if len(counts) else 1.0) * 1.1)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of faces: whole numbers

@@ -31,13 +31,13 @@ from tqdm import tqdm
 from aiducation.atomic import write_json
 from aiducation.defaults import RUNS_DIR
 from aiducation.errors import InputError
+from aiducation.figures import save_figure
 from aiducation.inference.api import Analyzer, analyze_stream
 from aiducation.inference.detectors import DEFAULT_DETECTOR
 from aiducation.inference.draw import annotate
 from aiducation.inference.images import read_image
 from aiducation.inference.outputs import (
     VideoSink,
-    write_figure,
     write_image,
     write_table,
 )
@@ -226,9 +226,9 @@ class _Run:
             bar.close()
         counts = summarize(result.frames, self.analyzer.classes)["per_frame"]
         write_table(self.out / f"timeline_{stem}.csv", counts)
-        write_figure(
-            self.out / f"timeline_{stem}.png",
+        save_figure(
             timeline_figure(result.frames, self.analyzer.classes, f"Learning states: {name}"),
+            self.out / f"timeline_{stem}.png",
         )
         students = self._students(result.frames, stem, thumbnails)
         kind = "webcam" if live else "video"

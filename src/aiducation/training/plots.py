@@ -1,6 +1,7 @@
 """Pure plot functions: each takes data (a training log, a confusion matrix) and returns a figure.
 
-Save with :func:`save_figure` (atomic). Matplotlib uses the Agg backend; nothing is shown.
+Save with :func:`aiducation.figures.save_figure` (atomic). Matplotlib uses the Agg backend;
+nothing is shown.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from aiducation.atomic import atomic_file
 from aiducation.metrics import normalize_confusion
 
 METRIC_COLUMNS = ("val_accuracy", "val_macro_precision", "val_macro_recall", "val_macro_f1")
@@ -66,13 +66,3 @@ def plot_confusion(cm: np.ndarray | list, classes: Sequence[str], title: str = "
         fig.suptitle(title, parse_math=False)
     fig.tight_layout()
     return fig
-
-
-def save_figure(fig: Figure, path: str | Path, dpi: int = 120) -> Path:
-    """Write ``fig`` atomically (format from the suffix) and close it."""
-    try:
-        with atomic_file(path) as tmp:
-            fig.savefig(tmp, dpi=dpi)
-    finally:
-        plt.close(fig)
-    return Path(path)

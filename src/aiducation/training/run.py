@@ -7,13 +7,14 @@ from pathlib import Path
 import numpy as np
 
 from aiducation.data.dataset import PreparedDataset
+from aiducation.figures import save_figure
 from aiducation.metrics import format_metrics
 from aiducation.models.answers import has_other
 from aiducation.models.checkpoint import load_checkpoint
 from aiducation.training.config import TrainConfig
 from aiducation.training.evaluation import evaluate_checkpoint, write_evaluation
 from aiducation.training.learner import LOG_FILE, FitResult, fit
-from aiducation.training.plots import plot_history, save_figure
+from aiducation.training.plots import plot_history
 from aiducation.training.scheme import calibrate_checkpoint, predict_faces
 
 
