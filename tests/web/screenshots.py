@@ -16,7 +16,7 @@ from pathlib import Path
 
 from test_browser import CHROMEDRIVER, CHROMIUM, screenshot, serve, wait_for
 
-from aiducation.inference.runner import demo_image_path
+from aiducation.inference.pipeline import demo_image_path
 from aiducation.web.app import WebConfig
 from aiducation.web.experiments import find_entries
 

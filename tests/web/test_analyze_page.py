@@ -234,7 +234,7 @@ def test_nothing_is_stored_after_analysis(client, web_config, photo_bytes, video
 
 def test_real_pipeline_on_the_bundled_demo_photo(web_config):
     """YuNet + a real (untrained) checkpoint through the web app: faces found and classified."""
-    from aiducation.inference.runner import demo_image_path
+    from aiducation.inference.pipeline import demo_image_path
 
     client = local_client(create_app(WebConfig(**{**web_config.__dict__, "max_upload_mb": 10})))
     response = client.post(

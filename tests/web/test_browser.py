@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from aiducation.inference.runner import demo_image_path
+from aiducation.inference.pipeline import demo_image_path
 from aiducation.web.app import WebConfig, create_app
 
 CHROMIUM = (

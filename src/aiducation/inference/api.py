@@ -154,8 +154,6 @@ def analyze_video(
         )
     finally:
         capture.release()
-    if not result.frames:
-        raise InputError(f"{path}: no frame could be decoded (corrupt or empty video)")
     return result
 
 
@@ -170,7 +168,8 @@ def analyze_stream(
     live: bool = False,
     max_frames: int | None = None,
 ) -> VideoResult:
-    """Analyse frames from an open capture until it ends, ``max_frames``, or (live) Ctrl-C."""
+    """Analyse frames from an open capture until it ends, ``max_frames``, or (live) Ctrl-C;
+    :class:`InputError` when not one frame could be decoded."""
     tracker = tracker if tracker is not None else FaceTracker(fps=rate / step)
     result = VideoResult(source=source, fps=rate)
     try:
@@ -184,4 +183,6 @@ def analyze_stream(
     except KeyboardInterrupt:  # a live stream ends with Ctrl-C; keep what was analysed
         if not live:
             raise
+    if not result.frames:
+        raise InputError(f"{source}: no frame could be decoded (corrupt or empty video)")
     return result

@@ -30,10 +30,15 @@ def write_image(path: Path, image: np.ndarray) -> Path:
 
 
 class VideoSink:
-    """Annotated video written to a hidden temp file, renamed into place on a clean exit."""
+    """Annotated video written to a hidden temp file, renamed into place on a clean exit; the
+    one video writer of ``analyze`` (``mp4v``) and the web app (``VP80``: WebM for browsers).
 
-    def __init__(self, path: Path, fps: float) -> None:
-        self.path, self.fps = path, fps
+    Nothing is written until the first frame (no file for a run that draws none). A sink that
+    is not ``required`` skips its frames when the codec is missing, instead of failing.
+    """
+
+    def __init__(self, path: Path, fps: float, codec: str = "mp4v", required: bool = True):
+        self.path, self.fps, self.codec, self.required = path, fps, codec, required
         self._tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
         self._writer: cv2.VideoWriter | None = None
 
@@ -41,11 +46,12 @@ class VideoSink:
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             size = (frame.shape[1], frame.shape[0])
-            fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+            fourcc = cv2.VideoWriter_fourcc(*self.codec)
             self._writer = cv2.VideoWriter(str(self._tmp), fourcc, self.fps, size)
-            if not self._writer.isOpened():
+            if not self._writer.isOpened() and self.required:
                 raise OSError(f"cannot open a video writer for {self.path}")
-        self._writer.write(frame)
+        if self._writer.isOpened():
+            self._writer.write(frame)
 
     def __enter__(self) -> VideoSink:
         return self
@@ -53,6 +59,6 @@ class VideoSink:
     def __exit__(self, exc_type, exc, tb) -> None:
         if self._writer is not None:
             self._writer.release()
-            if exc_type is None:
+            if exc_type is None and self._tmp.is_file():
                 os.replace(self._tmp, self.path)
         self._tmp.unlink(missing_ok=True)

@@ -18,10 +18,8 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from importlib import resources
 from pathlib import Path, PurePosixPath
 
 import cv2
@@ -32,23 +30,27 @@ from aiducation.atomic import write_json
 from aiducation.defaults import RUNS_DIR
 from aiducation.errors import InputError
 from aiducation.figures import save_figure
-from aiducation.inference.api import Analyzer, analyze_stream
+from aiducation.inference.api import Analyzer
 from aiducation.inference.detectors import DEFAULT_DETECTOR
-from aiducation.inference.draw import annotate
 from aiducation.inference.images import read_image
 from aiducation.inference.outputs import (
     VideoSink,
     write_image,
     write_table,
 )
-from aiducation.inference.plots import timeline_figure
+from aiducation.inference.pipeline import (
+    USE_NOTICE,
+    OutputPolicy,
+    SourceResult,
+    analyze_capture,
+    analyze_picture,
+    demo_image_path,
+)
 from aiducation.inference.preprocess import DEFAULT_MARGIN
 from aiducation.inference.results import FrameResult, face_records, record_columns, summarize
 from aiducation.inference.students import (
     StudentRules,
-    Thumbnails,
     student_columns,
-    summarize_students,
 )
 from aiducation.inference.video import (
     VIDEO_SUFFIXES,
@@ -62,12 +64,6 @@ from aiducation.outdir import check_output_dir, output_dir
 
 WRITABLE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 IMAGE_SUFFIXES = WRITABLE_SUFFIXES | {".gif"}
-DEMO_IMAGE = "classroom_19faces.jpg"
-USE_NOTICE = (
-    "Research and teaching aid only: 4 states learned from 48x48 grayscale FER2013/FER+ faces; "
-    "per-face states are unreliable. Emotion recognition in education institutions is "
-    "prohibited in the EU (AI Act, Art. 5(1)(f)) except for medical or safety reasons."
-)
 
 
 @dataclass
@@ -94,11 +90,6 @@ class AnalyzeConfig:
     legend: bool = False  # draw a legend of the states' meanings on annotated pictures
     min_student_seconds: float = StudentRules.min_seconds  # shorter tracks are not students
     overwrite: bool = False  # write into a non-empty ``out`` (replacing only our own files)
-
-
-def demo_image_path() -> Path:
-    """The bundled classroom-like demo photo (see assets/demo/SOURCE.md)."""
-    return Path(str(resources.files("aiducation") / "assets" / "demo" / DEMO_IMAGE))
 
 
 def expand_inputs(inputs: list[str]) -> tuple[list[tuple[Path, str]], list[dict]]:
@@ -140,6 +131,11 @@ class _Run:
         self.frames: list[FrameResult] = []
         self.sources: list[dict] = []
         self.students: list[dict] | None = None  # rows of students.csv once a video ran
+        self.policy = OutputPolicy(
+            aggregate_only=config.aggregate_only, blur=config.blur, legend=config.legend,
+            crops=config.save_crops, thumbnails=config.save_crops, preview=config.show,
+            student_rules=StudentRules(min_seconds=config.min_student_seconds),
+        )  # fmt: skip
         self._taken: set[str] = set()  # output names given out, case-folded
 
     def _unique(self, name: str) -> str:
@@ -152,27 +148,30 @@ class _Run:
         self._taken.add(name.casefold())
         return name
 
-    def _save_crops(self, stem: str, result: FrameResult, crops: np.ndarray) -> None:
-        """Crops under ``crops/<stem>_f<frame>_id<face>.png`` (``stem`` keeps sub-folders)."""
-        if self.config.save_crops and not self.config.aggregate_only:
+    def _crop_writer(self, stem: str):
+        """Writes crops as ``crops/<stem>_f<frame>_id<face>.png`` (``stem`` keeps folders)."""
+
+        def write(result: FrameResult, crops: np.ndarray) -> None:
             for face, crop in zip(result.faces, crops, strict=True):
                 crop_name = f"{stem}_f{result.frame:06d}_id{face.face_id}.png"
                 write_image(self.out / "crops" / crop_name, crop)
 
+        return write
+
     def image(self, path: Path, name: str) -> None:
         image = read_image(path, self.config.max_pixels)
-        result, crops = self.analyzer.analyze_frame(image, source=str(path))
         if Path(name).suffix.lower() not in WRITABLE_SUFFIXES:  # e.g. GIF: write PNG
             name = f"{name}.png"
         name = self._unique(f"annotated/{name}").removeprefix("annotated/")
-        if not self.config.aggregate_only:
-            write_image(self.out / "annotated" / name, self._annotate(image, result))
-        self._save_crops(_without_suffix(name), result, crops)
-        self._add("image", [result])
 
-    def _annotate(self, image: np.ndarray, result: FrameResult) -> np.ndarray:
-        classes = self.analyzer.classes if self.config.legend else None
-        return annotate(image, result.faces, self.config.blur, legend=classes)
+        def write(shown: np.ndarray, _: FrameResult) -> None:
+            write_image(self.out / "annotated" / name, shown)
+
+        done = analyze_picture(
+            image, str(path), self.analyzer, self.policy, write, self._crop_writer(
+                _without_suffix(name))
+        )  # fmt: skip
+        self._add(done)
 
     def file(self, path: Path, name: str) -> None:
         """One image or video file, written under ``name`` in the output folder."""
@@ -188,9 +187,7 @@ class _Run:
         video_name = self._unique(f"annotated/{video_name}").removeprefix("annotated/")
         stem = self._unique(f"timeline_{_without_suffix(name).replace('/', '_')}")
         stem = stem.removeprefix("timeline_")
-        sink = None if self.config.aggregate_only else VideoSink(
-            self.out / "annotated" / video_name, rate / step
-        )  # fmt: skip
+        sink = VideoSink(self.out / "annotated" / video_name, rate / step)
         frames = capture.get(cv2.CAP_PROP_FRAME_COUNT) if not live else 0
         bar = tqdm(
             total=math.ceil(frames / step) if frames > 0 else None,
@@ -198,73 +195,51 @@ class _Run:
             disable=not self.config.progress,
         )  # fmt: skip
 
-        thumbnails = Thumbnails()
-
-        def on_frame(frame: np.ndarray, result: FrameResult, crops: np.ndarray) -> None:
-            bar.update()
-            if self.config.save_crops and not self.config.aggregate_only:
-                thumbnails.add(result, crops)
-            shown = self._annotate(frame, result)
-            if sink is not None:
-                sink.write(shown)
+        def shown(picture: np.ndarray, _: FrameResult) -> None:
+            if self.policy.per_face:
+                sink.write(picture)
             if self.config.show:
-                _show(shown)
-            self._save_crops(_without_suffix(video_name), result, crops)
+                _show(picture)
 
         try:
-            with sink if sink is not None else nullcontext():
-                result = analyze_stream(
-                    capture, source, rate, step, self.analyzer, None, on_frame, live,
-                    self.config.max_frames,
+            with sink:
+                done = analyze_capture(
+                    capture, source, self.analyzer, self.policy, rate=rate, step=step,
+                    max_frames=self.config.max_frames, live=live, on_annotated=shown,
+                    on_crops=self._crop_writer(_without_suffix(video_name)), progress=bar.update,
                 )  # fmt: skip
-                if not result.frames:
-                    raise InputError(
-                        f"{source}: no frame could be decoded (corrupt or empty video)"
-                    )
         finally:
             capture.release()
             bar.close()
-        counts = summarize(result.frames, self.analyzer.classes)["per_frame"]
-        write_table(self.out / f"timeline_{stem}.csv", counts)
-        save_figure(
-            timeline_figure(result.frames, self.analyzer.classes, f"Learning states: {name}"),
-            self.out / f"timeline_{stem}.png",
-        )
-        students = self._students(result.frames, stem, thumbnails)
-        kind = "webcam" if live else "video"
-        self._add(kind, result.frames, students=students, tracks=len(result.track_ids))
+        write_table(self.out / f"timeline_{stem}.csv", done.timeline())
+        save_figure(done.timeline_figure(name), self.out / f"timeline_{stem}.png")
+        if self.policy.per_face:
+            self.students = self.students or []
+            for student, row in zip(done.students, done.student_rows(), strict=True):
+                crop = done.thumbnails.get(student.student)
+                if crop is not None:
+                    row["thumbnail"] = f"students/{stem}_id{student.student}.png"
+                    write_image(self.out / row["thumbnail"], crop)
+                self.students.append(row)
+        self._add(done, students=done.n_students, tracks=done.tracks)
 
-    def _students(self, frames: list[FrameResult], stem: str, thumbnails: Thumbnails) -> int:
-        """Add a video's students to students.csv (thumbnails with crops); their number."""
-        rules = StudentRules(min_seconds=self.config.min_student_seconds)
-        students = summarize_students(frames, self.analyzer.classes, rules)
-        if self.config.aggregate_only:
-            return len(students)
-        self.students = self.students or []
-        for student in students:
-            row = student.row(self.analyzer.classes)
-            crop = thumbnails.get(student.student)
-            if crop is not None:
-                row["thumbnail"] = f"students/{stem}_id{student.student}.png"
-                write_image(self.out / row["thumbnail"], crop)
-            self.students.append(row)
-        return len(students)
-
-    def _add(self, kind: str, frames: list[FrameResult], **extra) -> None:
-        self.frames += frames
-        summary = summarize(frames, self.analyzer.classes)
+    def _add(self, done: SourceResult, **extra) -> None:
+        self.frames += done.frames
+        summary = summarize(done.frames, self.analyzer.classes)
         summary.pop("per_frame")
         summary.pop("sources")
-        self.sources.append({"source": frames[0].source, "kind": kind, **extra, **summary})
+        self.sources.append({"source": done.source, "kind": done.kind, **extra, **summary})
 
     def finish(self, errors: list[dict]) -> dict:
         classes = self.analyzer.classes
-        if not self.config.aggregate_only:
+        if self.policy.per_face:
             records = face_records(self.frames, classes)
             write_table(self.out / "faces.csv", records, record_columns(classes))
             write_json(self.out / "faces.json", records)
-        if self.students is not None and not self.config.aggregate_only:
-            columns = student_columns(classes) + (["thumbnail"] if self.config.save_crops else [])
+        if self.students is not None:
+            columns = student_columns(classes) + (
+                ["thumbnail"] if self.policy.keep_thumbnails else []
+            )
             write_table(self.out / "students.csv", self.students, columns)
         summary = {
             "classes": classes,

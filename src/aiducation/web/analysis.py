@@ -8,7 +8,6 @@ result holds the annotated picture and the CSV/JSON downloads as in-page data.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import tempfile
 from dataclasses import dataclass, field
@@ -18,28 +17,27 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from aiducation.csvfiles import to_csv
 from aiducation.errors import InputError
-from aiducation.inference.api import Analyzer, analyze_stream
-from aiducation.inference.draw import annotate
+from aiducation.figures import figure_png
+from aiducation.inference.api import Analyzer
 from aiducation.inference.images import decode_image
-from aiducation.inference.results import (
-    FrameResult,
-    face_records,
-    record_columns,
-    summarize,
+from aiducation.inference.outputs import VideoSink
+from aiducation.inference.pipeline import (
+    USE_NOTICE,
+    OutputPolicy,
+    SourceResult,
+    analyze_capture,
+    analyze_picture,
 )
-from aiducation.inference.runner import USE_NOTICE
-from aiducation.inference.students import Thumbnails, student_columns, summarize_students
+from aiducation.inference.results import record_columns, summarize
+from aiducation.inference.students import student_columns
 from aiducation.inference.video import frame_step, open_video, video_fps
 from aiducation.limits import MAX_PIXELS
 from aiducation.web.charts import plain_text
 from aiducation.web.uploads import CheckedUpload
 
 THUMBNAILS = 6  # annotated frames shown for a video
-# A picture or frame whose longer side is more than this many times its shorter side is refused
-# (HTTP 400): shrunk for face detection and for the annotated picture, a 60000×2 strip had no
-# rows left (an OpenCV error: HTTP 500). The same cap as aiducation.limits.MAX_ASPECT.
-MAX_ASPECT = 100
 MAX_CLIP_BYTES = 20 * 2**20  # annotated WebM clips above this are not sent back
 
 
@@ -53,6 +51,11 @@ class WebAnalysisOptions:
     max_frames: int = 240  # stop a video after this many analysed frames
     tmp_dir: str | None = None  # parent of the temporary video folder (None: system default)
     max_pixels: int = MAX_PIXELS  # larger pictures / video frames are refused before decoding
+
+    @property
+    def policy(self) -> OutputPolicy:
+        """What the page may show (the pipeline's one decision): thumbnails unless blurred."""
+        return OutputPolicy(aggregate_only=self.aggregate_only, blur=self.blur)
 
 
 @dataclass
@@ -88,15 +91,13 @@ class WebAnalysis:
         return [{k: v for k, v in row.items() if k != "thumbnail"} for row in self.students]
 
     def students_csv(self) -> str:
-        return pd.DataFrame(self.student_rows(), columns=student_columns(self.classes)).to_csv(
-            index=False
-        )
+        return to_csv(pd.DataFrame(self.student_rows(), columns=student_columns(self.classes)))
 
     def csv_text(self) -> str:
         """Per-face rows, or per-frame state counts when aggregate-only."""
         if self.options.aggregate_only:
-            return pd.DataFrame(self.summary["per_frame"]).to_csv(index=False)
-        return pd.DataFrame(self.records, columns=record_columns(self.classes)).to_csv(index=False)
+            return to_csv(pd.DataFrame(self.summary["per_frame"]))
+        return to_csv(pd.DataFrame(self.records, columns=record_columns(self.classes)))
 
 
 def data_url(data: bytes, media_type: str) -> str:
@@ -114,38 +115,34 @@ def jpeg_url(image: np.ndarray, max_side: int = 1280, quality: int = 85) -> str:
     return data_url(encoded.tobytes(), "image/jpeg")
 
 
-def _result(
-    upload: CheckedUpload, kind: str, frames: list[FrameResult], classes: list[str], options
-) -> WebAnalysis:
-    summary = summarize(frames, classes)
+def _result(upload: CheckedUpload, done: SourceResult, options: WebAnalysisOptions) -> WebAnalysis:
+    """The page's view of the pipeline's result, every row named after the uploaded file."""
+    summary = summarize(done.frames, done.classes)
     summary["sources"] = 1
     for row in summary["per_frame"]:
         row["source"] = upload.name
-    records = [] if options.aggregate_only else face_records(frames, classes)
+    records = done.records(options.policy)
     for row in records:
         row["source"] = upload.name
-    return WebAnalysis(upload.name, kind, classes, summary, records, options=options)
-
-
-def check_aspect(name: str, width: int, height: int, what: str = "picture") -> None:
-    """Refuse (``InputError``) a ``width``×``height`` picture or frame of extreme shape."""
-    short, long = sorted((int(width), int(height)))
-    if short > 0 and long > MAX_ASPECT * short:
-        raise InputError(
-            f"{name}: {what} of {width}×{height} pixels is too elongated (one side more than "
-            f"{MAX_ASPECT} times the other); crop it"
-        )
+    result = WebAnalysis(upload.name, done.kind, done.classes, summary, records, options=options)
+    for student, row in zip(done.students, done.student_rows(), strict=True):
+        crop = done.thumbnails.get(student.student)
+        row.update(source=upload.name, thumbnail=None if crop is None else png_url(crop))
+        result.students.append(row)
+    return result
 
 
 def analyze_upload_image(
     upload: CheckedUpload, analyzer: Analyzer, options: WebAnalysisOptions
 ) -> WebAnalysis:
     image = decode_image(upload.data, upload.name, options.max_pixels)
-    check_aspect(upload.name, image.shape[1], image.shape[0])
-    frame, _ = analyzer.analyze_frame(image, source=upload.name)
-    result = _result(upload, "image", [frame], analyzer.classes, options)
-    if not options.aggregate_only:
-        result.images = [jpeg_url(annotate(image, frame.faces, options.blur))]
+    shown: list[str] = []
+    done = analyze_picture(
+        image, upload.name, analyzer, options.policy, lambda picture, _: shown.append(
+            jpeg_url(picture))
+    )  # fmt: skip
+    result = _result(upload, done, options)
+    result.images = shown
     return result
 
 
@@ -168,10 +165,7 @@ def analyze_upload_video(
 ) -> WebAnalysis:
     """Sample the video at about ``options.video_fps`` frames/s; return the annotated sampled
     frames as a WebM clip (VP8, plays in browsers) plus a few stills and the timeline."""
-    from aiducation.inference.plots import timeline_figure
-
     stills: list[np.ndarray] = []
-    thumbnails = Thumbnails()
     clip = b""
     with tempfile.TemporaryDirectory(prefix="aiducation-web-", dir=options.tmp_dir) as tmp:
         path, clip_path = Path(tmp) / f"upload{upload.suffix}", Path(tmp) / "annotated.webm"
@@ -180,68 +174,36 @@ def analyze_upload_video(
             capture = open_video(path, options.max_pixels)
         except InputError as exc:  # name the user's file, not the temporary one
             raise InputError(str(exc).replace(str(path), upload.name)) from None
-        writer: list[cv2.VideoWriter] = []
         try:
-            size = (capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-            check_aspect(upload.name, *(round(v or 0) for v in size), what="video frame")
             rate = video_fps(capture)
             step = frame_step(rate, fps=options.video_fps)
             total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) // step + 1
             analysed = min(total, options.max_frames)
             wanted = set(np.linspace(0, max(analysed - 1, 0), THUMBNAILS).round().astype(int))
+            sink = VideoSink(clip_path, rate / step, codec="VP80", required=False)
             counter = iter(range(10**9))
 
-            def keep(frame: np.ndarray, result: FrameResult, crops) -> None:
-                index = next(counter)
-                if options.aggregate_only:
-                    return
-                if not options.blur:  # a student's thumbnail would show the face unblurred
-                    thumbnails.add(result, crops)
-                shown = shrink(annotate(frame, result.faces, options.blur))
-                if not writer:
-                    fourcc = cv2.VideoWriter_fourcc(*"VP80")
-                    size = (shown.shape[1], shown.shape[0])
-                    writer.append(cv2.VideoWriter(str(clip_path), fourcc, rate / step, size))
-                if writer[0].isOpened():
-                    writer[0].write(shown)
-                if index in wanted:
+            def keep(picture: np.ndarray, _) -> None:
+                shown = shrink(picture)
+                sink.write(shown)
+                if next(counter) in wanted:
                     stills.append(shown)
 
-            video = analyze_stream(
-                capture, upload.name, rate, step, analyzer, None, keep,
-                max_frames=options.max_frames,
-            )  # fmt: skip
+            with sink:
+                done = analyze_capture(
+                    capture, upload.name, analyzer, options.policy, rate=rate, step=step,
+                    max_frames=options.max_frames, on_annotated=keep,
+                )  # fmt: skip
         finally:
             capture.release()
-            for w in writer:
-                w.release()
         if clip_path.is_file() and clip_path.stat().st_size <= MAX_CLIP_BYTES:
             clip = clip_path.read_bytes()
-    if not video.frames:
-        raise InputError(f"{upload.name}: no frame could be decoded (corrupt or empty video)")
-    result = _result(upload, "video", video.frames, analyzer.classes, options)
-    students = summarize_students(video.frames, analyzer.classes)
-    result.summary["students"] = len(students)
-    result.summary["tracks"] = len(video.track_ids)
-    if not options.aggregate_only:
-        for student in students:
-            row = student.row(analyzer.classes) | {"source": upload.name}
-            crop = thumbnails.get(student.student)
-            row["thumbnail"] = None if crop is None else png_url(crop)
-            result.students.append(row)
-    result.summary["fps"] = round(rate, 3)
+    result = _result(upload, done, options)
+    result.summary.update(students=done.n_students, tracks=done.tracks, fps=round(rate, 3))
     result.images = [jpeg_url(image) for image in stills]
     result.video = data_url(clip, "video/webm") if clip else None
-    title = f"Learning states: {plain_text(upload.name)}"  # the file's name: no mathtext
-    figure = timeline_figure(video.frames, analyzer.classes, title)
-    import matplotlib.pyplot as plt
-
-    try:
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=100)
-    finally:
-        plt.close(figure)
-    result.timeline_png = data_url(buffer.getvalue(), "image/png")
+    figure = done.timeline_figure(plain_text(upload.name))  # the file's name: no mathtext
+    result.timeline_png = data_url(figure_png(figure), "image/png")
     return result
 
 

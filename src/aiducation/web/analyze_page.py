@@ -70,14 +70,14 @@ def add_analyze_routes(app: FastAPI, state, page) -> None:
         blur: Annotated[bool, Form()] = False,
     ) -> HTMLResponse:
         """The bundled demo photo, for a first look without a photo of one's own."""
-        from aiducation.inference.runner import demo_image_path
+        from aiducation.inference.pipeline import demo_image_path
 
         path = demo_image_path()
         upload = check_upload(path.name, path.read_bytes(), 2**31)
         return result_page(request, await run_analysis(upload, aggregate_only, blur))
 
     def result_page(request: Request, result) -> HTMLResponse:
-        from aiducation.inference.runner import USE_NOTICE
+        from aiducation.inference.pipeline import USE_NOTICE
 
         chart = shares_svg(result.summary["state_shares"], result.summary["state_counts"])
         return page(request, "result.html", active="analyze", result=result, chart=chart,

@@ -1,8 +1,9 @@
 """The local web app behind ``aiducation serve``: Analyse, Experiments, Annotate and Model pages.
 
 Build it with :func:`create_app` (FastAPI); every page works offline (templates and assets are
-in the package). The app adds no analysis of its own: it calls :mod:`aiducation.inference`,
-:mod:`aiducation.fairness.annotate` and the plot functions of :mod:`aiducation.training`.
+in the package). The app adds no analysis of its own: it renders what
+:mod:`aiducation.inference.pipeline` returns, and uses :mod:`aiducation.fairness.annotate` and
+the plot functions of :mod:`aiducation.plots`.
 """
 
 from __future__ import annotations

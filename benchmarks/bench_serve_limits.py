@@ -12,7 +12,7 @@ uploads and slow clients"). Starts the server as a subprocess on a free loopback
 After each it prints the server's peak resident memory (``VmHWM`` of /proc/<pid>/status), the
 bytes the client could send and the answer::
 
-    .venv/bin/python tests/web/bench_serve_limits.py --upload-mb 400 --slow 100 --hold 40
+    .venv/bin/python benchmarks/bench_serve_limits.py --upload-mb 400 --slow 100 --hold 40
 """
 
 from __future__ import annotations

@@ -1,0 +1,177 @@
+"""One analysis pipeline for every front end: a picture or a video in, a :class:`SourceResult`.
+
+``aiducation analyze`` (a folder writer, :mod:`aiducation.inference.runner`) and the web app (an
+in-memory writer, :mod:`aiducation.web.analysis`) both run :func:`analyze_picture` and
+:func:`analyze_capture` and only render what they return: the same faces, students and
+timeline for the same input. What may leave the analysis (per-face data, annotated pictures,
+crops, student thumbnails) is decided once, by :class:`OutputPolicy`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from aiducation.inference.api import Analyzer, analyze_stream
+from aiducation.inference.draw import annotate
+from aiducation.inference.results import FrameResult, face_records, summarize
+from aiducation.inference.students import (
+    StudentRules,
+    StudentSummary,
+    Thumbnails,
+    summarize_students,
+)
+
+USE_NOTICE = (
+    "Research and teaching aid only: 4 states learned from 48x48 grayscale FER2013/FER+ faces; "
+    "per-face states are unreliable. Emotion recognition in education institutions is "
+    "prohibited in the EU (AI Act, Art. 5(1)(f)) except for medical or safety reasons."
+)
+
+DEMO_IMAGE = "classroom_19faces.jpg"
+
+
+def demo_image_path() -> Path:
+    """The bundled classroom-like demo photo (see assets/demo/SOURCE.md)."""
+    return Path(str(resources.files("aiducation") / "assets" / "demo" / DEMO_IMAGE))
+
+
+Annotated = Callable[[np.ndarray, FrameResult], None]  # (annotated BGR picture, its result)
+Crops = Callable[[FrameResult, np.ndarray], None]  # (result, its faces' 48×48 crops)
+
+
+@dataclass(frozen=True)
+class OutputPolicy:
+    """What the analysis may hand out, from the user's switches (decided here only).
+
+    ``aggregate_only``: shares only (no per-face rows, pictures, crops or thumbnails).
+    ``blur``: faces blurred in annotated pictures, and no student thumbnails (a thumbnail would
+    show the face). ``crops``: every classified crop (``--save-crops``). ``thumbnails``: one
+    crop per student. ``preview``: annotate frames even when nothing is stored (a live window).
+    """
+
+    aggregate_only: bool = False
+    blur: bool = False
+    legend: bool = False
+    crops: bool = False
+    thumbnails: bool = True
+    preview: bool = False
+    student_rules: StudentRules = field(default_factory=StudentRules)
+
+    @property
+    def per_face(self) -> bool:
+        """Per-face rows, students and annotated pictures may be handed out."""
+        return not self.aggregate_only
+
+    @property
+    def keep_crops(self) -> bool:
+        return self.per_face and self.crops
+
+    @property
+    def keep_thumbnails(self) -> bool:
+        return self.per_face and self.thumbnails and not self.blur
+
+    @property
+    def draws(self) -> bool:
+        return self.per_face or self.preview
+
+
+@dataclass
+class SourceResult:
+    """Everything one picture or video gave: frames, and for a video its students."""
+
+    source: str
+    kind: str  # "image", "video" or "webcam"
+    classes: list[str]
+    frames: list[FrameResult]
+    fps: float | None = None
+    students: list[StudentSummary] = field(default_factory=list)  # none when aggregate-only
+    thumbnails: dict[int, np.ndarray] = field(default_factory=dict)  # student id → 48×48 crop
+    tracks: int = 0  # face tracks of a video
+    n_students: int = 0  # tracks that count as students (also when aggregate-only)
+
+    def records(self, policy: OutputPolicy) -> list[dict]:
+        """Per-face rows (faces.csv), none when aggregate-only."""
+        return face_records(self.frames, self.classes) if policy.per_face else []
+
+    def timeline(self) -> list[dict]:
+        """Per-frame counts of each state (the timeline CSV)."""
+        return summarize(self.frames, self.classes)["per_frame"]
+
+    def timeline_figure(self, name: str) -> Figure:
+        from aiducation.inference.plots import timeline_figure
+
+        return timeline_figure(self.frames, self.classes, f"Learning states: {name}")
+
+    def student_rows(self) -> list[dict]:
+        """Per-student rows (students.csv), in student order."""
+        return [student.row(self.classes) for student in self.students]
+
+
+def _draw(analyzer: Analyzer, policy: OutputPolicy, image: np.ndarray, result: FrameResult):
+    legend = analyzer.classes if policy.legend else None
+    return annotate(image, result.faces, policy.blur, legend=legend)
+
+
+def analyze_picture(
+    image: np.ndarray,
+    source: str,
+    analyzer: Analyzer,
+    policy: OutputPolicy,
+    on_annotated: Annotated | None = None,
+    on_crops: Crops | None = None,
+) -> SourceResult:
+    """Analyse one BGR picture; ``on_annotated``/``on_crops`` receive what ``policy`` allows."""
+    result, crops = analyzer.analyze_frame(image, source=source)
+    if on_annotated is not None and policy.draws:
+        on_annotated(_draw(analyzer, policy, image, result), result)
+    if on_crops is not None and policy.keep_crops:
+        on_crops(result, crops)
+    return SourceResult(source, "image", analyzer.classes, [result])
+
+
+def analyze_capture(
+    capture,
+    source: str,
+    analyzer: Analyzer,
+    policy: OutputPolicy,
+    *,
+    rate: float,
+    step: int,
+    max_frames: int | None = None,
+    live: bool = False,
+    on_annotated: Annotated | None = None,
+    on_crops: Crops | None = None,
+    progress: Callable[[], object] | None = None,
+) -> SourceResult:
+    """Analyse an open video (or ``live`` camera) every ``step``-th frame: faces tracked, then
+    students under ``policy.student_rules`` with their thumbnails where allowed. ``progress``
+    is called once per analysed frame."""
+    thumbnails = Thumbnails()
+
+    def each(frame: np.ndarray, result: FrameResult, crops: np.ndarray) -> None:
+        if progress is not None:
+            progress()
+        if policy.keep_thumbnails:
+            thumbnails.add(result, crops)
+        if on_annotated is not None and policy.draws:
+            on_annotated(_draw(analyzer, policy, frame, result), result)
+        if on_crops is not None and policy.keep_crops:
+            on_crops(result, crops)
+
+    video = analyze_stream(
+        capture, source, rate, step, analyzer, None, each, live, max_frames
+    )  # fmt: skip
+    students = summarize_students(video.frames, analyzer.classes, policy.student_rules)
+    crops = {s.student: thumbnails.get(s.student) for s in students}
+    return SourceResult(
+        source, "webcam" if live else "video", analyzer.classes, video.frames, rate,
+        students=students if policy.per_face else [],
+        thumbnails={k: v for k, v in crops.items() if v is not None},
+        tracks=len(video.track_ids), n_students=len(students),
+    )  # fmt: skip
