@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from aiducation.atomic import atomic_file
+from aiducation.csvfiles import read_csv, write_csv
 from aiducation.data.dataset import PreparedDataset
 from aiducation.errors import InputError
 from aiducation.fairness.inputs import image_key
@@ -104,7 +104,7 @@ class AnnotationSession:
         """The attribute CSV as it is on disk (an empty ``image,split`` table if absent)."""
         if not self.path.is_file():
             return pd.DataFrame(columns=["image", "split", self.attribute], dtype=str)
-        table = pd.read_csv(self.path, dtype=str, keep_default_na=False)
+        table = read_csv(self.path, dtype=str, keep_default_na=False)
         if "image" not in table.columns:
             raise InputError(f"{self.path}: no 'image' column; cannot extend this file")
         if self.attribute not in table.columns:
@@ -160,14 +160,8 @@ class AnnotationSession:
                 new = {c: "" for c in table.columns}
                 new.update(image=name, split=split, **{self.attribute: value})
                 table = pd.concat([table, pd.DataFrame([new])], ignore_index=True)
-            write_csv_atomic(table, self.path)
+            write_csv(table, self.path)
         return True
-
-
-def write_csv_atomic(table: pd.DataFrame, path: Path) -> None:
-    """Write ``table`` to a temporary file beside ``path``, then rename it over ``path``."""
-    with atomic_file(path) as tmp:
-        table.to_csv(tmp, index=False)
 
 
 def half_block_art(face: np.ndarray, width: int = 48) -> str:
