@@ -267,3 +267,18 @@ def test_train_overwrite_keeps_the_users_files_inside_the_run(prepared_dir, tmp_
         assert (run / name).read_text() == text, name
     assert json.loads((run / "config.json").read_text())["train"]["seed"] == 1
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no lock or staging
+
+
+@pytest.mark.parametrize("command", ["annotate", "serve"])
+def test_the_attribute_csv_is_never_a_file_of_the_dataset(prepared_dir, capsys, command) -> None:
+    meta = prepared_dir / "meta.csv"
+    before = meta.read_bytes()
+    if command == "annotate":
+        argv = ["annotate", "--data", str(prepared_dir), "--out", str(meta),
+                "--attribute", "gender", "--choices", "female", "male"]  # fmt: skip
+    else:
+        argv = ["serve", "--data", str(prepared_dir), "--annotations", str(meta)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "overlaps the input" in err and "\n" not in err
+    assert meta.read_bytes() == before

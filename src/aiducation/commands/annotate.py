@@ -63,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
         half_block_art,
         save_preview,
     )
+    from aiducation.outdir import check_output_path
 
+    check_output_path(args.out, [args.data])  # never a file of the dataset itself
     try:
         dataset = load_prepared(args.data, mmap=True)
     except (FileNotFoundError, ValueError) as exc:

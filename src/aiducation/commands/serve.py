@@ -71,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--max-upload-mb must be positive, got {args.max_upload_mb}")
     if args.max_megapixels <= 0:
         raise InputError(f"--max-megapixels must be positive, got {args.max_megapixels:g}")
+    if args.data:  # the Annotate page rewrites its CSV: never a file of the dataset
+        from aiducation.outdir import check_output_path
+
+        check_output_path(args.annotations, [args.data], option="--annotations")
     token = os.environ.get(TOKEN_ENV) or None
     if token is not None:
         from aiducation.web.security import check_token
