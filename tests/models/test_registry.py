@@ -3,7 +3,14 @@
 import pytest
 import torch
 
-from aiducation.models import create_model, is_model, list_family_examples, list_models
+from aiducation.models import (
+    create_model,
+    describe_families,
+    is_model,
+    list_families,
+    list_family_examples,
+    list_models,
+)
 from aiducation.models.checkpoint import load_checkpoint, save_checkpoint
 from aiducation.models.seed_family import parse_seed_name, seed_grid_names
 
@@ -38,3 +45,19 @@ def test_seed_family_uses_kernel_and_seed_width() -> None:
 def test_unknown_model_lists_known_names() -> None:
     with pytest.raises(ValueError, match="faceresnet_s"):
         create_model("resnet9000")
+
+
+def test_list_families_names_every_family_with_its_pattern() -> None:
+    families = {f.pattern: f for f in list_families()}
+    assert set(families) == {"faceresnet_{m,s,t}", "B{c}_N{n}_FC{fc}_K{k}_AP{p}"}
+    assert families["faceresnet_{m,s,t}"].names == ("faceresnet_m", "faceresnet_s", "faceresnet_t")
+    seed = families["B{c}_N{n}_FC{fc}_K{k}_AP{p}"]
+    assert seed.names == () and is_model(seed.example) and seed.description
+    # every fixed name is in exactly one family; list_models() stays the fixed names
+    assert sorted(n for f in list_families() for n in f.names) == list_models()
+    assert "B{c}_N{n}_FC{fc}_K{k}_AP{p}" in describe_families()
+
+
+def test_unknown_model_names_the_pattern_family() -> None:
+    with pytest.raises(ValueError, match=r"B\{c\}_N\{n\}_FC\{fc\}_K\{k\}_AP\{p\}"):
+        create_model("B16_N8")

@@ -98,4 +98,6 @@ def seed_grid_names() -> list[str]:
     ]
 
 
-register_family("B16_N8_FC2_K5_AP20", parse_seed_name, SeedNet)
+register_family(
+    "B16_N8_FC2_K5_AP20", parse_seed_name, SeedNet, pattern="B{c}_N{n}_FC{fc}_K{k}_AP{p}"
+)
