@@ -29,3 +29,13 @@ def test_percent_signs_in_help_print_once(capsys: pytest.CaptureFixture) -> None
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "%%" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [[], ["analyze"], ["serve"]])
+def test_help_names_all_five_answers(argv: list[str], capsys: pytest.CaptureFixture) -> None:
+    """The four learning states and Other (a face outside them) are named in --help."""
+    with pytest.raises(SystemExit):
+        main([*argv, "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for state in ("Angry", "Bored", "Focused", "Neutral", "Other"):
+        assert state in out, (argv, state)

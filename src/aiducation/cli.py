@@ -1,6 +1,7 @@
 """The ``aiducation`` command: thin subcommands, each defined in ``aiducation.commands.<name>``.
 
-A command module provides ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``;
+A command module provides ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``
+(and may provide ``DESCRIPTION``, a longer text for its ``--help``);
 it keeps heavy imports (torch, cv2, ...) inside ``run`` so ``--help`` stays fast.
 """
 
@@ -30,13 +31,15 @@ def _command_modules() -> dict[str, object]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aiducation",
-        description="Learning-state recognition (Angry, Bored, Focused, Neutral) from faces.",
+        description="Learning-state recognition from faces: Angry, Bored, Focused, Neutral, or "
+        "Other for a face outside them (a smile, surprise, ...).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module in _command_modules().items():
         # argparse %-formats help strings but prints descriptions as they are
-        cmd = sub.add_parser(name, help=module.HELP.replace("%", "%%"), description=module.HELP)
+        description = getattr(module, "DESCRIPTION", module.HELP)
+        cmd = sub.add_parser(name, help=module.HELP.replace("%", "%%"), description=description)
         module.add_arguments(cmd)
         cmd.set_defaults(_run=module.run)
     return parser

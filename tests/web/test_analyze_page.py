@@ -67,6 +67,9 @@ def test_aggregate_only_shows_shares_but_no_face_data(client, photo_bytes):
     assert payload["faces"] is None and payload["summary"]["faces_seen"] == 2
     table = pd.read_csv(io.BytesIO(data_urls(html, "text/csv")[0]))
     assert "x" not in table.columns and table.loc[0, "Angry"] == 1
+    # a photo has no timeline: its CSV is named for what it holds, the photo's state counts
+    names = re.findall(r'download="([^"]+)" class="download"', html)
+    assert names == ["class_counts.csv", "class.json"] and len(table) == 1
 
 
 def test_blur_hides_the_faces_in_the_annotated_picture(client):
@@ -115,6 +118,8 @@ def test_video_aggregate_only_has_timeline_but_no_pictures(client, video_bytes):
     ).text
     assert 'id="timeline-chart"' in html
     assert data_urls(html, "video/webm") == [] and data_urls(html, "image/jpeg") == []
+    names = re.findall(r'download="([^"]+)" class="download"', html)
+    assert names == ["lesson_timeline.csv", "lesson.json"]
 
 
 def test_api_returns_json(client, photo_bytes):
@@ -405,3 +410,10 @@ def test_video_result_has_a_students_table_legend_and_download(client, video_byt
 def test_analyze_page_explains_the_states(client):
     html = client.get("/analyze").text
     assert html.count("<dt data-state=") == 5 and "smiling, surprised or fearful" in html
+
+
+def test_analyse_page_names_the_four_states_and_other(client):
+    html = " ".join(client.get("/analyze").text.split())
+    intro = html.split("<h1>", 1)[1].split("</p>", 1)[0]
+    for state in ("Angry", "Bored", "Focused", "Neutral", "Other"):
+        assert state in intro, state

@@ -11,6 +11,11 @@ from aiducation.limits import MAX_PIXELS
 from aiducation.web.security import TOKEN_ENV  # fixes the access token
 
 HELP = "Start the local web app: analyse media, browse experiments, annotate, model card."
+DESCRIPTION = (
+    "Start the local web app: analyse photos, videos or the webcam (each face Angry, Bored, "
+    "Focused, Neutral, or Other for a face outside these four states), browse experiments, "
+    "annotate attributes, read the model card."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--scheme",
         choices=("other", "seed4"),
         default="other",
-        help='other (default): a learning state or "Other" per face; seed4: always one of four',
+        help='other (default): Angry, Bored, Focused, Neutral or "Other" (a face outside the '
+        "four states) per face; seed4: always one of the four states",
     )
     parser.add_argument("--max-upload-mb", type=float, default=50.0, help="upload size limit")
     parser.add_argument(

@@ -217,9 +217,14 @@ def analyze_upload(
 
 
 def downloads(result: WebAnalysis) -> dict[str, str]:
-    """``{file name: data: URL}`` for the CSV and JSON downloads of a result."""
+    """``{file name: data: URL}`` for the CSV and JSON downloads of a result: ``_faces.csv``
+    (one row per face), or when aggregate-only ``_timeline.csv`` (state counts per analysed
+    frame) for a video and ``_counts.csv`` (the photo's state counts, one row) for a photo."""
     stem = Path(result.name).stem or "analysis"
-    suffix = "timeline" if result.options.aggregate_only else "faces"
+    if not result.options.aggregate_only:
+        suffix = "faces"
+    else:
+        suffix = "timeline" if result.kind == "video" else "counts"
     payload = json.dumps(result.to_json(), indent=2, default=str).encode()
     files = {f"{stem}_{suffix}.csv": data_url(result.csv_text().encode(), "text/csv")}
     if result.kind == "video" and not result.options.aggregate_only:
