@@ -17,3 +17,4 @@ DEFAULT_DETECTOR = "yunet"  # registered face detector of analyze / serve / the 
 # (docs/benchmarks.md, "Thread defaults"; 2 threads may pay off on a quiet one)
 DEFAULT_THREADS = 1
 MIN_STUDENT_SECONDS = 1.0  # a video track seen for less time is not counted as a student
+DWELL_SECONDS = 20.0  # smoothing: mean time a student stays in one state (docs/analyze.md)

@@ -6,7 +6,13 @@ import argparse
 import math
 
 from aiducation.arguments import add_checkpoint_argument, add_device_argument, device_from_args
-from aiducation.defaults import DEFAULT_DETECTOR, DEFAULT_THREADS, MIN_STUDENT_SECONDS, RUNS_DIR
+from aiducation.defaults import (
+    DEFAULT_DETECTOR,
+    DEFAULT_THREADS,
+    DWELL_SECONDS,
+    MIN_STUDENT_SECONDS,
+    RUNS_DIR,
+)
 from aiducation.errors import InputError
 from aiducation.limits import MAX_PIXELS
 
@@ -72,6 +78,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="add a legend of what each state means below annotated pictures and videos",
     )  # fmt: skip
     parser.add_argument(
+        "--smoothing", choices=("hmm", "none"), default="hmm",
+        help="hmm (default): each student's answer over time from their whole track (a hidden "
+        "Markov model, parameters in seconds, docs/analyze.md); none: every frame on its own",
+    )  # fmt: skip
+    parser.add_argument(
+        "--dwell-seconds", type=float, default=DWELL_SECONDS, metavar="S",
+        help="smoothing: mean time a student stays in one state (default %(default)g s)",
+    )  # fmt: skip
+    parser.add_argument(
         "--min-student-seconds", type=float, default=MIN_STUDENT_SECONDS, metavar="S",
         help="video: tracks seen for less time are not counted as students (default %(default)g)",
     )  # fmt: skip
@@ -91,6 +106,8 @@ def check_options(args: argparse.Namespace) -> None:
         raise InputError(f"--webcam {args.webcam}: expected a camera index ≥ 0")
     if args.max_frames is not None and args.max_frames < 1:
         raise InputError(f"--max-frames {args.max_frames}: expected at least 1")
+    if not (math.isfinite(args.dwell_seconds) and args.dwell_seconds > 0):
+        raise InputError(f"--dwell-seconds {args.dwell_seconds}: expected a positive number")
     if not (math.isfinite(args.min_student_seconds) and args.min_student_seconds >= 0):
         raise InputError(f"--min-student-seconds {args.min_student_seconds}: expected ≥ 0")
     if args.threads < 1:
@@ -126,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
         save_crops=args.save_crops,
         legend=args.legend,
         min_student_seconds=args.min_student_seconds,
+        smoothing=args.smoothing,
+        dwell_seconds=args.dwell_seconds,
         progress=not args.no_progress,
         overwrite=args.overwrite,
     )

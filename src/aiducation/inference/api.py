@@ -28,6 +28,7 @@ from aiducation.inference.detectors import (
 from aiducation.inference.images import read_image
 from aiducation.inference.preprocess import DEFAULT_MARGIN, crop_faces
 from aiducation.inference.results import FrameResult, VideoResult, faces_from_probabilities
+from aiducation.inference.smoothing import SmoothingConfig, answer_scheme, smooth_frames
 from aiducation.inference.tracking import FaceTracker, Tracker
 from aiducation.inference.video import frame_step, iter_frames, open_video, video_fps
 
@@ -137,13 +138,16 @@ def analyze_video(
     tracker: Tracker | None = None,
     on_frame: FrameCallback | None = None,
     model: str | Path | None = None,
+    smoothing: SmoothingConfig | None = None,
 ) -> VideoResult:
     """Analyse every ``every``-th frame (or about ``fps`` frames/s) of a video file.
 
     Faces are tracked with a :class:`FaceTracker` (ByteTrack, new tracks after shot cuts),
     so ``face_id`` follows one person.
-    ``on_frame(frame, result, crops)`` is called per analysed frame (e.g. to write video).
-    A file that opens but yields no frame raises :class:`InputError`.
+    ``on_frame(frame, result, crops)`` is called per analysed frame (e.g. to write video), with
+    the frame's own answers. The returned frames carry each track's answers smoothed over the
+    whole track (``smoothing``, default :class:`SmoothingConfig`; ``frame_state`` keeps each
+    frame's own answer). A file that opens but yields no frame raises :class:`InputError`.
     """
     analyzer = _analyzer(analyzer, checkpoint, detector, model)
     capture = open_video(path)
@@ -154,6 +158,8 @@ def analyze_video(
         )
     finally:
         capture.release()
+    answer = answer_scheme(analyzer.classifier)
+    result.frames = smooth_frames(result.frames, answer, smoothing or SmoothingConfig())
     return result
 
 

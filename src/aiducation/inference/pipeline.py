@@ -20,12 +20,20 @@ from matplotlib.figure import Figure
 from aiducation.inference.api import Analyzer, analyze_stream
 from aiducation.inference.draw import annotate
 from aiducation.inference.results import FrameResult, face_records, summarize
+from aiducation.inference.smoothing import (
+    CausalSmoother,
+    SmoothingConfig,
+    answer_scheme,
+    smooth_frames,
+    smooth_live,
+)
 from aiducation.inference.students import (
     StudentRules,
     StudentSummary,
     Thumbnails,
     summarize_students,
 )
+from aiducation.inference.video import iter_frames
 
 USE_NOTICE = (
     "Research and teaching aid only: 4 states learned from 48x48 grayscale FER2013/FER+ faces; "
@@ -145,21 +153,37 @@ def analyze_capture(
     step: int,
     max_frames: int | None = None,
     live: bool = False,
+    smoothing: SmoothingConfig | None = None,
+    reopen: Callable[[], object] | None = None,
     on_annotated: Annotated | None = None,
     on_crops: Crops | None = None,
     progress: Callable[[], object] | None = None,
 ) -> SourceResult:
-    """Analyse an open video (or ``live`` camera) every ``step``-th frame: faces tracked, then
-    students under ``policy.student_rules`` with their thumbnails where allowed. ``progress``
-    is called once per analysed frame."""
-    thumbnails = Thumbnails()
+    """Analyse an open video (or ``live`` camera) every ``step``-th frame: faces tracked, each
+    track's answers smoothed (``smoothing``; default :class:`SmoothingConfig`), then students
+    under ``policy.student_rules`` with their thumbnails where allowed. ``progress`` is called
+    once per analysed frame.
+
+    A live camera is smoothed causally, frame by frame. A recording is smoothed over whole
+    tracks once it is analysed; its annotated frames then come from a second decoding pass
+    (``reopen`` opens the recording again), so pictures show the smoothed answers.
+    """
+    smoothing = smoothing or SmoothingConfig()
+    answer = answer_scheme(analyzer.classifier)
+    smoothed = smoothing.method != "none"
+    later = smoothed and not live and reopen is not None  # draw in a second pass
+    smoother = CausalSmoother(smoothing) if smoothed and live else None
+    thumbnails, shown_frames = Thumbnails(), []
 
     def each(frame: np.ndarray, result: FrameResult, crops: np.ndarray) -> None:
         if progress is not None:
             progress()
+        if smoother is not None:
+            result = smooth_live(result, smoother, answer)
+            shown_frames.append(result)
         if policy.keep_thumbnails:
             thumbnails.add(result, crops)
-        if on_annotated is not None and policy.draws:
+        if on_annotated is not None and policy.draws and not later:
             on_annotated(_draw(analyzer, policy, frame, result), result)
         if on_crops is not None and policy.keep_crops:
             on_crops(result, crops)
@@ -167,11 +191,32 @@ def analyze_capture(
     video = analyze_stream(
         capture, source, rate, step, analyzer, None, each, live, max_frames
     )  # fmt: skip
-    students = summarize_students(video.frames, analyzer.classes, policy.student_rules)
+    if smoother is not None:
+        frames = shown_frames
+    else:
+        frames = smooth_frames(video.frames, answer, smoothing)
+    if later and on_annotated is not None and policy.draws:
+        _redraw(reopen, frames, analyzer, policy, rate, step, on_annotated)
+    students = summarize_students(frames, analyzer.classes, policy.student_rules)
     crops = {s.student: thumbnails.get(s.student) for s in students}
     return SourceResult(
-        source, "webcam" if live else "video", analyzer.classes, video.frames, rate,
+        source, "webcam" if live else "video", analyzer.classes, frames, rate,
         students=students if policy.per_face else [],
         thumbnails={k: v for k, v in crops.items() if v is not None},
         tracks=len(video.track_ids), n_students=len(students),
     )  # fmt: skip
+
+
+def _redraw(reopen, frames, analyzer, policy, rate: float, step: int, on_annotated) -> None:
+    """The second pass over a recording: each analysed frame drawn with its smoothed answers."""
+    by_index = {frame.frame: frame for frame in frames}
+    last = max(by_index)
+    capture = reopen()
+    try:
+        for index, _, image in iter_frames(capture, step, rate):
+            if index in by_index:
+                on_annotated(_draw(analyzer, policy, image, by_index[index]), by_index[index])
+            if index >= last:
+                break
+    finally:
+        capture.release()

@@ -17,7 +17,10 @@ class FaceResult:
     ``face_id`` is the face's index in an image, or its track id across a video's frames.
     ``state`` is a learning state or "Other" (outside the scheme); ``expression`` the most likely
     FER+ emotion (e.g. ``happiness``) and ``in_scheme`` the probability that the face shows one
-    of the learning states, for models that have them (else ``None``).
+    of the learning states, for models that have them (else ``None``). In a video whose tracks
+    are smoothed (:mod:`aiducation.inference.smoothing`), ``state`` and ``confidence`` are the
+    smoothed answer and its probability, ``frame_state`` the frame's own answer;
+    ``probabilities`` are always the frame's own.
     """
 
     face_id: int
@@ -28,6 +31,7 @@ class FaceResult:
     probabilities: dict[str, float]
     expression: str | None = None
     in_scheme: float | None = None
+    frame_state: str | None = None  # this frame's own answer, when ``state`` is smoothed
 
     @property
     def label(self) -> str:
@@ -119,7 +123,7 @@ RECORD_COLUMNS = ("source", "frame", "time", "face_id", "x", "y", "w", "h", "det
 def record_columns(classes: list[str]) -> list[str]:
     """Column names of :func:`face_records` rows."""
     return [
-        *RECORD_COLUMNS, "state", "confidence", "expression", "in_scheme",
+        *RECORD_COLUMNS, "state", "frame_state", "confidence", "expression", "in_scheme",
         *(f"p_{c}" for c in classes),
     ]  # fmt: skip
 
@@ -142,6 +146,7 @@ def face_records(frames: list[FrameResult], classes: list[str]) -> list[dict]:
                     "h": h,
                     "detector_score": face.detector_score,
                     "state": face.state,
+                    "frame_state": face.frame_state,
                     "confidence": face.confidence,
                     "expression": face.expression,
                     "in_scheme": face.in_scheme,

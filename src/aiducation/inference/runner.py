@@ -48,6 +48,7 @@ from aiducation.inference.pipeline import (
 )
 from aiducation.inference.preprocess import DEFAULT_MARGIN
 from aiducation.inference.results import FrameResult, face_records, record_columns, summarize
+from aiducation.inference.smoothing import SmoothingConfig
 from aiducation.inference.students import (
     StudentRules,
     student_columns,
@@ -89,6 +90,8 @@ class AnalyzeConfig:
     progress: bool = True
     legend: bool = False  # draw a legend of the states' meanings on annotated pictures
     min_student_seconds: float = StudentRules.min_seconds  # shorter tracks are not students
+    smoothing: str = "hmm"  # each track's answers over time (hmm), or each frame alone (none)
+    dwell_seconds: float = SmoothingConfig.dwell_seconds  # smoothing: mean time in one state
     overwrite: bool = False  # write into a non-empty ``out`` (replacing only our own files)
 
 
@@ -136,6 +139,7 @@ class _Run:
             crops=config.save_crops, thumbnails=config.save_crops, preview=config.show,
             student_rules=StudentRules(min_seconds=config.min_student_seconds),
         )  # fmt: skip
+        self.smoothing = SmoothingConfig(config.smoothing, config.dwell_seconds)
         self._taken: set[str] = set()  # output names given out, case-folded
 
     def _unique(self, name: str) -> str:
@@ -176,11 +180,12 @@ class _Run:
     def file(self, path: Path, name: str) -> None:
         """One image or video file, written under ``name`` in the output folder."""
         if path.suffix.lower() in VIDEO_SUFFIXES:
-            self.video(open_video(path, self.config.max_pixels), str(path), name)
+            reopen = partial(open_video, path, self.config.max_pixels)
+            self.video(reopen(), str(path), name, reopen=reopen)
         else:
             self.image(path, name)
 
-    def video(self, capture, source: str, name: str, live: bool = False) -> None:
+    def video(self, capture, source: str, name: str, live: bool = False, reopen=None) -> None:
         rate = video_fps(capture)
         step = frame_step(rate, self.config.every, self.config.fps)
         video_name = name if name.lower().endswith(".mp4") else f"{name}.mp4"
@@ -206,6 +211,7 @@ class _Run:
                 done = analyze_capture(
                     capture, source, self.analyzer, self.policy, rate=rate, step=step,
                     max_frames=self.config.max_frames, live=live, on_annotated=shown,
+                    smoothing=self.smoothing, reopen=reopen,
                     on_crops=self._crop_writer(_without_suffix(video_name)), progress=bar.update,
                 )  # fmt: skip
         finally:

@@ -11,6 +11,7 @@ import base64
 import json
 import tempfile
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -31,6 +32,7 @@ from aiducation.inference.pipeline import (
     analyze_picture,
 )
 from aiducation.inference.results import record_columns, summarize
+from aiducation.inference.smoothing import SmoothingConfig
 from aiducation.inference.students import student_columns
 from aiducation.inference.video import frame_step, open_video, video_fps
 from aiducation.limits import MAX_PIXELS
@@ -51,6 +53,7 @@ class WebAnalysisOptions:
     max_frames: int = 240  # stop a video after this many analysed frames
     tmp_dir: str | None = None  # parent of the temporary video folder (None: system default)
     max_pixels: int = MAX_PIXELS  # larger pictures / video frames are refused before decoding
+    smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)  # students over time
 
     @property
     def policy(self) -> OutputPolicy:
@@ -192,7 +195,8 @@ def analyze_upload_video(
             with sink:
                 done = analyze_capture(
                     capture, upload.name, analyzer, options.policy, rate=rate, step=step,
-                    max_frames=options.max_frames, on_annotated=keep,
+                    max_frames=options.max_frames, on_annotated=keep, smoothing=options.smoothing,
+                    reopen=partial(open_video, path, options.max_pixels),
                 )  # fmt: skip
         finally:
             capture.release()

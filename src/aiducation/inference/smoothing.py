@@ -1,0 +1,163 @@
+"""One student over time: smoothing a track's per-frame class probabilities (an HMM).
+
+A student's state is a hidden Markov chain over the model's outputs (the learning states and
+"Other"): it stays put for a while and then switches. Between two analysed frames ``dt``
+seconds apart the state switches with probability ``1 − exp(−dt / dwell_seconds)``, spread
+evenly over the other states, so the parameters are in **seconds** and an answer holds at any
+``--fps``. Each frame's classifier probabilities are the evidence, raised to ``evidence`` (< 1
+tempers an over-confident classifier). :func:`smooth_track` gives each frame's posterior from
+the whole track (forward–backward, for recorded video); :class:`CausalSmoother` gives it from
+the frames so far (forward filtering, for a live camera). The smoothed probabilities are then
+answered exactly like a single frame's (:class:`aiducation.models.answers.AnswerScheme`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from aiducation.defaults import DWELL_SECONDS
+from aiducation.inference.results import FrameResult
+from aiducation.models.answers import AnswerScheme
+
+SMOOTHING_METHODS = ("hmm", "none")
+
+
+@dataclass(frozen=True)
+class SmoothingConfig:
+    """Parameters of the per-track HMM (chosen on measurements: docs/analyze.md)."""
+
+    method: str = "hmm"  # "hmm" or "none" (each frame on its own)
+    dwell_seconds: float = DWELL_SECONDS  # mean time a student stays in one state
+    evidence: float = 1.0  # exponent on each frame's probabilities
+
+    def __post_init__(self) -> None:
+        if self.method not in SMOOTHING_METHODS:
+            raise ValueError(f"smoothing {self.method!r}: expected one of hmm, none")
+        if not self.dwell_seconds > 0 or not self.evidence > 0:
+            raise ValueError("smoothing: dwell_seconds and evidence must be positive")
+
+    def transition(self, dt: float, k: int) -> np.ndarray:
+        """``(k, k)`` probabilities of moving from state i to j in ``dt`` seconds."""
+        switch = 1.0 - np.exp(-max(float(dt), 0.0) / self.dwell_seconds)
+        if k == 1:
+            return np.ones((1, 1))
+        matrix = np.full((k, k), switch / (k - 1))
+        np.fill_diagonal(matrix, 1.0 - switch)
+        return matrix
+
+    def evidence_of(self, probs: np.ndarray) -> np.ndarray:
+        return np.maximum(np.asarray(probs, np.float64), 1e-12) ** self.evidence
+
+
+def _normalise(v: np.ndarray) -> np.ndarray:
+    return v / v.sum(axis=-1, keepdims=True)
+
+
+def smooth_track(probs: np.ndarray, times: np.ndarray, config: SmoothingConfig) -> np.ndarray:
+    """Posterior ``(T, K)`` of each frame's state given the whole track (forward–backward).
+
+    ``probs`` ``(T, K)``: the classifier's per-frame probabilities; ``times`` ``(T,)`` in seconds,
+    non-decreasing. With ``method="none"`` the probabilities come back unchanged.
+    """
+    probs = np.asarray(probs, np.float64)
+    if config.method == "none" or len(probs) < 2:
+        return probs.copy()
+    n, k = probs.shape
+    gaps = np.diff(np.asarray(times, np.float64))
+    evidence = config.evidence_of(probs)
+    forward = np.empty((n, k))
+    forward[0] = _normalise(evidence[0])
+    for t in range(1, n):
+        forward[t] = _normalise((forward[t - 1] @ config.transition(gaps[t - 1], k)) * evidence[t])
+    backward = np.ones((n, k))
+    for t in range(n - 2, -1, -1):
+        backward[t] = _normalise(
+            config.transition(gaps[t], k) @ (evidence[t + 1] * backward[t + 1])
+        )
+    return _normalise(forward * backward)
+
+
+@dataclass
+class CausalSmoother:
+    """Forward filtering per track, frame by frame (a live camera cannot wait for the future):
+    ``update(track, time, probs)`` returns that track's posterior given its frames so far."""
+
+    config: SmoothingConfig = field(default_factory=SmoothingConfig)
+    state: dict[int, tuple[float, np.ndarray]] = field(default_factory=dict)
+
+    def update(self, track: int, time: float, probs: np.ndarray) -> np.ndarray:
+        evidence = self.config.evidence_of(probs)
+        if self.config.method == "none":
+            return np.asarray(probs, np.float64)
+        previous = self.state.get(track)
+        if previous is None:
+            posterior = _normalise(evidence)
+        else:
+            last_time, last = previous
+            step = self.config.transition(time - last_time, len(evidence))
+            posterior = _normalise((last @ step) * evidence)
+        self.state[track] = (float(time), posterior)
+        return posterior
+
+
+def flicker(states: list[str]) -> float:
+    """Share of consecutive answers of one track that differ (0 for fewer than two)."""
+    if len(states) < 2:
+        return 0.0
+    return float(np.mean([a != b for a, b in itertools.pairwise(states)]))
+
+
+def answer_scheme(classifier) -> AnswerScheme:
+    """How a :class:`~aiducation.inference.classifier.FaceClassifier`'s faces' ``probabilities``
+    (over the states it answers) become answers."""
+    answer = classifier.answer
+    return AnswerScheme(answer.states, answer.threshold if answer.answers_other else None)
+
+
+def answered(face, probs: np.ndarray, answer: AnswerScheme):
+    """``face`` answered from (smoothed) ``probs``; its own answer kept as ``frame_state``."""
+    decision = answer.decide(probs[None, :])
+    best = int(decision.best[0])
+    return replace(
+        face,
+        state=decision.shown[best],
+        confidence=round(float(decision.probabilities[0, best]), 4),
+        frame_state=face.state,
+    )
+
+
+def smooth_frames(
+    frames: list[FrameResult], answer: AnswerScheme, config: SmoothingConfig
+) -> list[FrameResult]:
+    """``frames`` with each track's answers smoothed over the whole track (forward–backward)."""
+    if config.method == "none":
+        return frames
+    places: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for i, frame in enumerate(frames):
+        for j, face in enumerate(frame.faces):
+            places[face.face_id].append((i, j))
+    faces = [list(frame.faces) for frame in frames]
+    for track in places.values():
+        probs = np.array(
+            [[frames[i].faces[j].probabilities[c] for c in answer.states] for i, j in track]
+        )
+        times = np.array([frames[i].time if frames[i].time is not None else i for i, _ in track])
+        for (i, j), row in zip(track, smooth_track(probs, times, config), strict=True):
+            faces[i][j] = answered(frames[i].faces[j], row, answer)
+    return [replace(frame, faces=new) for frame, new in zip(frames, faces, strict=True)]
+
+
+def smooth_live(result: FrameResult, smoother: CausalSmoother, answer: AnswerScheme):
+    """``result`` answered from each track's frames so far (a live camera)."""
+    time = result.time if result.time is not None else float(result.frame)
+    faces = [
+        answered(face, smoother.update(
+            face.face_id, time, np.array([face.probabilities[c] for c in answer.states])
+        ), answer)
+        for face in result.faces
+    ]  # fmt: skip
+    return replace(result, faces=faces)
