@@ -96,6 +96,26 @@ def test_annotate_extends_gender_to_the_images_of_another_file(
     assert read_attributes(gender)["gender"].notna().sum() == 3
 
 
+def test_face_art_is_drawn_only_on_a_terminal(prepared_dir, tmp_path, monkeypatch, capsys):
+    """Colour escapes never go into a pipe or file (capsys' stdout is not a terminal): the
+    preview path is printed instead; on a terminal the face is drawn."""
+    out, preview = tmp_path / "gender.csv", tmp_path / "face.png"
+    args = ["annotate", "--data", str(prepared_dir), "--out", str(out), "--attribute", "gender"]
+    args += ["--choices", "female", "male", "--per-class", "2"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("1\nq\n"))
+    assert main([*args, "--preview", str(preview)]) == 0
+    printed = capsys.readouterr().out
+    assert "\x1b[" not in printed and "▀" not in printed
+    assert str(preview) in printed and preview.is_file()
+    monkeypatch.setattr("sys.stdin", io.StringIO("q\n"))
+    assert main(args) == 0
+    assert "\x1b[" not in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    monkeypatch.setattr("sys.stdin", io.StringIO("q\n"))
+    assert main(args) == 0
+    assert "\x1b[38;2;" in capsys.readouterr().out  # a terminal gets the face
+
+
 def test_half_block_art_has_one_line_per_two_rows():
     art = half_block_art((np.arange(48 * 48) % 256).astype(np.uint8).reshape(48, 48))
     assert len(art.splitlines()) == 24 and art.count("▀") == 24 * 48

@@ -26,7 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--per-class", type=int, default=100, help="images per class in the sample")
     add("--splits", nargs="+", default=["train", "val", "test"], help="splits to sample from")
     add("--seed", type=int, default=0, help="seed of the sample (keep it to resume)")
-    add("--no-art", action="store_true", help="do not draw the face in the terminal")
+    add(
+        "--no-art", action="store_true",
+        help="do not draw the face in the terminal (it is drawn only when the output is one)",
+    )  # fmt: skip
     add("--preview", type=Path, help="also write the face, enlarged, to this PNG each time")
 
 
@@ -90,11 +93,15 @@ def run(args: argparse.Namespace) -> int:
               f"faces of {args.data}; left out")  # fmt: skip
     keys = {str(i + 1): choice for i, choice in enumerate(session.choices)} | {"c": UNSURE}
     menu = "  ".join(f"[{k}] {v}" for k, v in keys.items()) + "  [q] quit"
+    # colour-escape face art only for a terminal, never into a pipe, file or log
+    art = not args.no_art and sys.stdout.isatty()
+    if args.preview:
+        print(f"each face is written to {args.preview} (open it in an image viewer)")
     while (row := session.next_item()) is not None:
         done, total = session.progress()
         meta = dataset.meta.iloc[row]
         face = dataset.images[row]
-        if not args.no_art:
+        if art:
             print(half_block_art(face))
         if args.preview:
             save_preview(face, args.preview)
