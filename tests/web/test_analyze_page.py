@@ -390,14 +390,15 @@ def test_video_result_has_a_students_table_legend_and_download(client, video_byt
     html = client.post("/analyze", files={"file": ("lesson.mp4", video_bytes)}).text
     table = html.split('id="students-table"')[1].split("</table>")[0]
     assert table.count("<tr>") == 3  # header + 2 students (bright all along, dark from 1 s)
-    assert 'alt="face of student 0"' in table  # thumbnails: faces are not blurred
+    assert 'alt="face of student 1"' in table  # thumbnails: faces are not blurred
     assert 'id="legend"' in html and "neutral face with no sadness or anger at all" in html
     payload = json.loads(data_urls(html, "application/json")[0])
     assert [s["dominant_state"] for s in payload["students"]] == ["Angry", "Bored"]
     assert payload["students"][0]["seconds_on_screen"] == 2.0
     assert "thumbnail" not in payload["students"][0]
     students_csv = data_urls(html, "text/csv")[1].decode()
-    assert students_csv.splitlines()[0].startswith("source,student,frames,seconds_on_screen")
+    assert students_csv.splitlines()[0].startswith("source,student,track,frames,seconds_on_screen")
+    assert "share_Angry_low,share_Angry_high,longest_Angry_s" in students_csv.splitlines()[0]
     blurred = client.post("/analyze", files={"file": ("lesson.mp4", video_bytes)},
                           data={"blur": "true"}).text  # fmt: skip
     assert 'id="students-table"' in blurred and "face of student" not in blurred

@@ -198,7 +198,7 @@ def analyze_capture(
     if later and on_annotated is not None and policy.draws:
         _redraw(reopen, frames, analyzer, policy, rate, step, on_annotated)
     students = summarize_students(frames, analyzer.classes, policy.student_rules)
-    crops = {s.student: thumbnails.get(s.student) for s in students}
+    crops = {s.student: thumbnails.get(s.track) for s in students}
     return SourceResult(
         source, "webcam" if live else "video", analyzer.classes, frames, rate,
         students=students if policy.per_face else [],

@@ -1,9 +1,17 @@
 """Per-student summaries of a video or webcam stream: one row per face track.
 
 A *student* is a track seen for at least ``min_seconds`` and ``min_frames`` analysed frames;
-shorter tracks (a face found once, a hand, a passer-by) are not counted. For each student:
-time on screen (analysed frames × the interval between analysed frames), first and last time
-seen, the share of each state (``Other`` included) and the dominant state.
+shorter tracks (a face found once, a hand, a passer-by) are not counted. Students are numbered
+1..N per source in the order they first appear (``track`` keeps the tracker's id, the
+``face_id`` of faces.csv). For each student: time on screen (analysed frames × the interval
+between analysed frames), first and last time seen, the share of each state (``Other``
+included) with a 95 % interval, the longest stretch in each state, and the dominant state (a
+tie goes to the state with the higher mean probability).
+
+The intervals come from a moving-block bootstrap over the student's frames in time order:
+neighbouring frames are not independent (and smoothed answers even less so), so blocks of
+:data:`BLOCK_SECONDS` are resampled whole. They describe how stable the answer was over the
+lesson, not whether the model is right.
 """
 
 from __future__ import annotations
@@ -25,39 +33,87 @@ class StudentRules:
     min_frames: int = 3  # analysed frames
 
 
+BLOCK_SECONDS = 10.0  # bootstrap blocks: about the time an answer stays correlated
+BOOTSTRAP_SAMPLES = 1000
+
+
 @dataclass(frozen=True)
 class StudentSummary:
     """One tracked student of one source."""
 
     source: str
-    student: int  # the track id (``face_id`` in faces.csv)
+    student: int  # 1..N per source, in order of first appearance
     frames: int
     seconds: float  # time on screen
     first_seen: float  # s
     last_seen: float  # s
     dominant: str
     shares: dict[str, float]  # share of the analysed frames in each state
+    track: int = 0  # the tracker's id (``face_id`` in faces.csv)
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # 95 % of shares
+    longest: dict[str, float] = field(default_factory=dict)  # s, longest stretch per state
 
     def row(self, classes: list[str]) -> dict:
         """Flat record (students.csv, JSON)."""
-        return {
+        row = {
             "source": self.source,
             "student": self.student,
+            "track": self.track,
             "frames": self.frames,
             "seconds_on_screen": round(self.seconds, 2),
             "first_seen_s": round(self.first_seen, 2),
             "last_seen_s": round(self.last_seen, 2),
             "dominant_state": self.dominant,
-            **{f"share_{c}": round(self.shares.get(c, 0.0), 4) for c in classes},
         }
+        for c in classes:
+            low, high = self.intervals.get(c, (float("nan"), float("nan")))
+            row |= {
+                f"share_{c}": round(self.shares.get(c, 0.0), 4),
+                f"share_{c}_low": round(low, 4),
+                f"share_{c}_high": round(high, 4),
+                f"longest_{c}_s": round(self.longest.get(c, 0.0), 2),
+            }
+        return row
 
 
 def student_columns(classes: list[str]) -> list[str]:
     """Column names of :meth:`StudentSummary.row`."""
+    per_state = [
+        name
+        for c in classes
+        for name in (f"share_{c}", f"share_{c}_low", f"share_{c}_high", f"longest_{c}_s")
+    ]
     return [
-        "source", "student", "frames", "seconds_on_screen", "first_seen_s", "last_seen_s",
-        "dominant_state", *(f"share_{c}" for c in classes),
+        "source", "student", "track", "frames", "seconds_on_screen", "first_seen_s",
+        "last_seen_s", "dominant_state", *per_state,
     ]  # fmt: skip
+
+
+def share_intervals(
+    states: list[str], classes: list[str], block: int, samples: int = BOOTSTRAP_SAMPLES
+) -> dict[str, tuple[float, float]]:
+    """95 % moving-block bootstrap intervals of each state's share of ``states`` (time order),
+    blocks of ``block`` consecutive frames; seeded, so a summary is reproducible."""
+    n = len(states)
+    codes = np.array([classes.index(s) if s in classes else len(classes) for s in states])
+    block = int(min(max(block, 1), n))
+    starts = np.random.default_rng(0).integers(0, n - block + 1, (samples, -(-n // block)))
+    picks = (starts[:, :, None] + np.arange(block)).reshape(samples, -1)[:, :n]
+    drawn = codes[picks]
+    shares = np.stack([(drawn == k).mean(axis=1) for k in range(len(classes))], axis=1)
+    low, high = np.percentile(shares, [2.5, 97.5], axis=0)
+    return {c: (float(low[k]), float(high[k])) for k, c in enumerate(classes)}
+
+
+def longest_stretches(states: list[str], classes: list[str], interval: float) -> dict[str, float]:
+    """Seconds of the longest run of consecutive frames in each state."""
+    longest = dict.fromkeys(classes, 0)
+    run = 0
+    for i, state in enumerate(states):
+        run = run + 1 if i and state == states[i - 1] else 1
+        if state in longest:
+            longest[state] = max(longest[state], run)
+    return {c: n * interval for c, n in longest.items()}
 
 
 def frame_interval(frames: list[FrameResult]) -> float:
@@ -76,29 +132,34 @@ def summarize_students(
     interval = frame_interval(frames)
     states: dict[int, list[str]] = defaultdict(list)
     times: dict[int, list[float]] = defaultdict(list)
+    mean_probability: dict[int, Counter] = defaultdict(Counter)
     for frame in frames:
         for face in frame.faces:
             states[face.face_id].append(face.state)
             times[face.face_id].append(frame.time if frame.time is not None else 0.0)
-    order = {c: i for i, c in enumerate(classes)}
+            mean_probability[face.face_id].update(face.probabilities)
+    block = max(1, round(BLOCK_SECONDS / interval)) if interval > 0 else 1
     students = []
-    for track in sorted(states):
+    for track in sorted(states, key=lambda t: (min(times[t]), t)):  # in order of appearance
         seen = len(states[track])
         seconds = seen * interval
         if seen < rules.min_frames or seconds < rules.min_seconds - 1e-9:
             continue
         counts = Counter(states[track])
-        dominant = min(counts, key=lambda s: (-counts[s], order.get(s, len(order))))
+        dominant = max(counts, key=lambda s: (counts[s], mean_probability[track][s]))
         students.append(
             StudentSummary(
                 source=frames[0].source,
-                student=track,
+                student=len(students) + 1,
                 frames=seen,
                 seconds=seconds,
                 first_seen=min(times[track]),
                 last_seen=max(times[track]),
                 dominant=dominant,
                 shares={c: counts.get(c, 0) / seen for c in classes},
+                track=track,
+                intervals=share_intervals(states[track], classes, block),
+                longest=longest_stretches(states[track], classes, interval),
             )
         )
     return students
