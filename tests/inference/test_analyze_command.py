@@ -66,7 +66,15 @@ def test_aggregate_only_writes_no_per_face_data(stub_analyzer, media_folder, tmp
     summary = run(stub_analyzer, out, [media_folder], aggregate_only=True, save_crops=True)
     assert summary["faces_seen"] == 52
     written = sorted(p.name for p in out.rglob("*") if p.is_file() and p.name != MANIFEST)
-    assert written == ["summary.json", "timeline_sub_lesson.csv", "timeline_sub_lesson.png"]
+    assert written == [
+        "minutes_sub_lesson.csv", "minutes_sub_lesson.png", "summary.json",
+        "timeline_sub_lesson.csv", "timeline_sub_lesson.png",
+    ]  # fmt: skip
+    (video,) = [s for s in summary["per_source"] if s["kind"] == "video"]
+    assert video["per_minute"][0]["minute"] == 0 and video["per_minute"][0]["faces"] == 50
+    assert sum(v for k, v in video["per_minute"][0].items() if k.startswith("share_")) == (
+        pytest.approx(1, abs=1e-3)
+    )
     text = (out / "summary.json").read_text()
     assert "face_id" not in text and '"x"' not in text
 

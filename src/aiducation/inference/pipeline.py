@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from aiducation.inference.api import Analyzer, analyze_stream
 from aiducation.inference.draw import annotate
-from aiducation.inference.results import FrameResult, face_records, summarize
+from aiducation.inference.results import FrameResult, face_records, per_minute, summarize
 from aiducation.inference.smoothing import (
     CausalSmoother,
     SmoothingConfig,
@@ -110,6 +110,17 @@ class SourceResult:
     def timeline(self) -> list[dict]:
         """Per-frame counts of each state (the timeline CSV)."""
         return summarize(self.frames, self.classes)["per_frame"]
+
+    def per_minute(self) -> list[dict]:
+        """The class's share of each state per minute (summary.json, a CSV and a plot)."""
+        return per_minute(self.frames, self.classes)
+
+    def minutes_figure(self, name: str) -> Figure:
+        from aiducation.inference.plots import minutes_figure
+
+        return minutes_figure(
+            self.per_minute(), self.classes, f"Learning states per minute: {name}"
+        )
 
     def timeline_figure(self, name: str) -> Figure:
         from aiducation.inference.plots import timeline_figure

@@ -19,13 +19,14 @@ def _rgb(bgr: tuple[int, int, int]) -> tuple[float, float, float]:
 
 
 def timeline_figure(frames: list[FrameResult], classes: list[str], title: str = "") -> Figure:
-    """Stacked counts of faces per state in each analysed frame, against time in seconds."""
+    """Stacked counts of faces per state in each analysed frame, against time in seconds (drawn
+    as steps: a frame's counts hold until the next analysed frame)."""
     times = np.array([f.time if f.time is not None else f.frame for f in frames], float)
     counts = np.array([[f.state_counts(classes)[c] for c in classes] for f in frames], float)
     counts = counts.reshape(len(frames), len(classes))
     fig, ax = plt.subplots(figsize=(9, 3.5), layout="constrained")
     colours = [_rgb(STATE_COLOURS.get(c, OTHER_COLOUR)) for c in classes]
-    ax.stackplot(times, counts.T, labels=classes, colors=colours, alpha=0.85, step=None)
+    ax.stackplot(times, counts.T, labels=classes, colors=colours, alpha=0.85, step="post")
     ax.set_xlabel("time (s)")
     ax.set_ylabel("faces")
     ax.set_title(title or "Learning states over time", parse_math=False)  # names are literal
@@ -34,4 +35,23 @@ def timeline_figure(frames: list[FrameResult], classes: list[str], title: str = 
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of faces: whole numbers
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.grid(alpha=0.3)
+    return fig
+
+
+def minutes_figure(rows: list[dict], classes: list[str], title: str = "") -> Figure:
+    """Each state's share of the faces seen in each minute (stacked bars), faces on top."""
+    fig, ax = plt.subplots(figsize=(9, 3.5), layout="constrained")
+    minutes = np.array([row["minute"] for row in rows], float)
+    bottom = np.zeros(len(rows))
+    for c in classes:
+        share = np.array([row[f"share_{c}"] for row in rows], float)
+        ax.bar(minutes, share, bottom=bottom, width=0.9, label=c,
+               color=_rgb(STATE_COLOURS.get(c, OTHER_COLOUR)), alpha=0.85)  # fmt: skip
+        bottom += share
+    for minute, row in zip(minutes, rows, strict=True):
+        ax.annotate(f"{row['faces']}", (minute, 1.0), ha="center", va="bottom", fontsize=7)
+    ax.set(xlabel="minute", ylabel="share of faces", ylim=(0, 1.12))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title or "Learning states per minute (faces seen on top)", parse_math=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return fig

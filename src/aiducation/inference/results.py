@@ -178,3 +178,24 @@ def summarize(frames: list[FrameResult], classes: list[str]) -> dict:
         "state_shares": {c: round(n / seen, 4) if seen else 0.0 for c, n in totals.items()},
         "per_frame": per_frame,
     }
+
+
+def per_minute(frames: list[FrameResult], classes: list[str]) -> list[dict]:
+    """The class's answers per minute of a video: analysed frames, faces seen (one per face and
+    frame) and each state's share of them; minutes without frames are left out."""
+    rows: dict[int, dict] = {}
+    for frame in frames:
+        minute = int((frame.time or 0.0) // 60)
+        row = rows.setdefault(minute, {"minute": minute, "frames": 0, "faces": 0,
+                                       **dict.fromkeys(classes, 0)})  # fmt: skip
+        row["frames"] += 1
+        for face in frame.faces:
+            row["faces"] += 1
+            row[face.state] = row.get(face.state, 0) + 1
+    table = []
+    for minute in sorted(rows):
+        row = rows[minute]
+        shares = {f"share_{c}": round(row[c] / row["faces"], 4) if row["faces"] else 0.0
+                  for c in classes}  # fmt: skip
+        table.append({"minute": minute, "frames": row["frames"], "faces": row["faces"], **shares})
+    return table

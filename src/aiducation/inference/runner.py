@@ -219,6 +219,8 @@ class _Run:
             bar.close()
         write_table(self.out / f"timeline_{stem}.csv", done.timeline())
         save_figure(done.timeline_figure(name), self.out / f"timeline_{stem}.png")
+        write_table(self.out / f"minutes_{stem}.csv", done.per_minute())
+        save_figure(done.minutes_figure(name), self.out / f"minutes_{stem}.png")
         if self.policy.per_face:
             self.students = self.students or []
             for student, row in zip(done.students, done.student_rows(), strict=True):
@@ -227,7 +229,7 @@ class _Run:
                     row["thumbnail"] = f"students/{stem}_id{student.student}.png"
                     write_image(self.out / row["thumbnail"], crop)
                 self.students.append(row)
-        self._add(done, students=done.n_students, tracks=done.tracks)
+        self._add(done, students=done.n_students, tracks=done.tracks, per_minute=done.per_minute())
 
     def _add(self, done: SourceResult, **extra) -> None:
         self.frames += done.frames

@@ -203,7 +203,12 @@ def analyze_upload_video(
         if clip_path.is_file() and clip_path.stat().st_size <= MAX_CLIP_BYTES:
             clip = clip_path.read_bytes()
     result = _result(upload, done, options)
-    result.summary.update(students=done.n_students, tracks=done.tracks, fps=round(rate, 3))
+    result.summary.update(
+        students=done.n_students,
+        tracks=done.tracks,
+        fps=round(rate, 3),
+        per_minute=done.per_minute(),
+    )
     result.images = [jpeg_url(image) for image in stills]
     result.video = data_url(clip, "video/webm") if clip else None
     figure = done.timeline_figure(plain_text(upload.name))  # the file's name: no mathtext
