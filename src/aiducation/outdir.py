@@ -39,6 +39,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path, PurePosixPath
 
 from aiducation.errors import InputError
+from aiducation.rundir import RunDir
 
 MANIFEST = ".aiducation-files.json"  # {owner: {relative path: {"size": n, "sha256": hex}}}
 STAGING_MARKER = ".aiducation-staging"  # inside every temporary folder this package makes
@@ -124,7 +125,7 @@ def _checkpoint_folder(path: Path) -> Path:
     """The folder holding a checkpoint's files for a checkpoint or run folder (or a file)."""
     if path.is_file():
         return path.parent
-    best = path / "checkpoints" / "best"
+    best = RunDir(path).checkpoint("best")
     return best if best.is_dir() else path
 
 

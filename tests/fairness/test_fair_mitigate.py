@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import aiducation.models.checkpoint as checkpoint_module
 from aiducation.cli import main
 from aiducation.data.dataset import load_prepared
 from aiducation.fairness.experiment import group_values
@@ -226,7 +227,7 @@ def test_train_reserve_with_a_refused_config_leaves_no_run_folder(tmp_path, prep
 
 
 def test_a_bias_study_warm_starts_only_from_a_run_that_reserved_its_images(
-    tmp_path, prepared_dir, capsys
+    tmp_path, prepared_dir, capsys, monkeypatch
 ):
     meta = load_prepared(prepared_dir).meta
     names = meta.loc[meta["split"] != "test", "image_name"].iloc[::3]
@@ -245,7 +246,11 @@ def test_a_bias_study_warm_starts_only_from_a_run_that_reserved_its_images(
     assert main([*warm, str(tmp_path / "a")]) == 2
     assert f"did not reserve {len(names) // 2} of the images" in capsys.readouterr().err
     assert not (tmp_path / "warm").exists()
+    loads, load = [], checkpoint_module.load_checkpoint
+    counted = lambda path, **kw: loads.append(path) or load(path, **kw)  # noqa: E731
+    monkeypatch.setattr(checkpoint_module, "load_checkpoint", counted)
     assert main([*warm, str(tmp_path / "both")]) == 0
+    assert loads == [str(tmp_path / "both")]  # checked, reservation, weights: one read
     assert json.loads((tmp_path / "warm" / "config.json").read_text())["train"]["init_from"]
     shutil.rmtree(tmp_path / "both")  # a resumed study no longer needs its warm start's source
     assert main(["train", "--resume", str(tmp_path / "warm")]) == 0

@@ -14,7 +14,7 @@ from aiducation.cli import main
 from aiducation.models import checkpoint as checkpoint_module
 from aiducation.models import create_model
 from aiducation.models.checkpoint import (
-    CONFIG_FILE,
+    MODEL_CONFIG_FILE,
     WEIGHTS_FILE,
     load_checkpoint,
     save_checkpoint,
@@ -30,7 +30,7 @@ def ckpt(tmp_path: Path) -> Path:
 
 
 def edit_config(directory: Path, **changes: object) -> None:
-    path = directory / CONFIG_FILE
+    path = directory / MODEL_CONFIG_FILE
     path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
 
 
@@ -88,7 +88,7 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], str]] = {
         "4 outputs but model.json names 3 classes",
     ),
     "classes not a list": (lambda d: edit_config(d, classes="Angry"), "'classes' must be"),
-    "config not JSON": (lambda d: (d / CONFIG_FILE).write_text("{"), "not readable JSON"),
+    "config not JSON": (lambda d: (d / MODEL_CONFIG_FILE).write_text("{"), "not readable JSON"),
     # issue 34: loaded and answered before
     "int32 weights": (retype(torch.int32), "weight is stored as I32, the model needs F32"),
     "half weights": (retype(torch.float16), "weight is stored as F16, the model needs F32"),

@@ -46,21 +46,22 @@ def test_train_then_evaluate_reproduces_test_metrics(prepared_dir: Path, tmp_pat
 
 def test_resume_from_cli_matches_uninterrupted(prepared_dir: Path, tmp_path: Path) -> None:
     from aiducation.data.dataset import load_prepared
+    from aiducation.rundir import RunDir
     from aiducation.training.config import TrainConfig
-    from aiducation.training.learner import CONFIG_FILE, default_callbacks, fit
+    from aiducation.training.learner import default_callbacks, fit
 
     from .test_learner import InterruptAt
 
     full, cut = tmp_path / "full", tmp_path / "cut"
     assert main(["train", "--data", str(prepared_dir), "--out", str(full), *TINY]) == 0
-    config = TrainConfig.from_dict(json.loads((full / CONFIG_FILE).read_text())["train"])
+    config = TrainConfig.from_dict(RunDir(full).read_config()["train"])
     data = load_prepared(prepared_dir)
     with pytest.raises(KeyboardInterrupt):  # simulated Ctrl-C during epoch 2
         callbacks = [InterruptAt(1), *default_callbacks(config, cut)]
         fit(config, data, data.split_indices("train"), data.split_indices("val"), cut,
             callbacks=callbacks)  # fmt: skip
-    meta = json.loads((cut / CONFIG_FILE).read_text())
-    (cut / CONFIG_FILE).write_text(json.dumps({**meta, "data": str(prepared_dir)}))
+    meta = RunDir(cut).read_config()
+    RunDir(cut).config.write_text(json.dumps({**meta, "data": str(prepared_dir)}))
     assert main(["train", "--resume", str(cut), "--no-progress"]) == 0
     a = load_file(str(full / "checkpoints/last/model.safetensors"))
     b = load_file(str(cut / "checkpoints/last/model.safetensors"))

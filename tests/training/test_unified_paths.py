@@ -15,9 +15,9 @@ from aiducation.data.augment import AugmentConfig
 from aiducation.fairness.inputs import read_predictions
 from aiducation.models import create_model, has_aux_head
 from aiducation.models.checkpoint import (
-    CONFIG_FILE,
     LEGACY_MEAN,
     LEGACY_STD,
+    MODEL_CONFIG_FILE,
     load_checkpoint,
     save_checkpoint,
 )
@@ -68,13 +68,13 @@ def test_checkpoints_carry_their_input_statistics(tmp_path: Path) -> None:
     model = create_model("faceresnet_t", mean=0.3, std=0.2)
     path = save_checkpoint(tmp_path / "ckpt", model, arch="faceresnet_t", arch_kwargs={},
                            classes=CLASSES)  # fmt: skip
-    saved = json.loads((path / CONFIG_FILE).read_text())
+    saved = json.loads((path / MODEL_CONFIG_FILE).read_text())
     assert (saved["arch_kwargs"]["mean"], saved["arch_kwargs"]["std"]) == (0.3, 0.2)
     layer = next(m for m in load_checkpoint(path).model.modules() if isinstance(m, Normalize))
     assert (layer.mean, layer.std) == (0.3, 0.2)
     # a checkpoint written before model.json held them gets the constants of that time
     saved["arch_kwargs"] = {}
-    (path / CONFIG_FILE).write_text(json.dumps(saved))
+    (path / MODEL_CONFIG_FILE).write_text(json.dumps(saved))
     layer = next(m for m in load_checkpoint(path).model.modules() if isinstance(m, Normalize))
     assert (layer.mean, layer.std) == (LEGACY_MEAN, LEGACY_STD) == (0.5077, 0.2550)
 

@@ -76,7 +76,7 @@ def test_run_folders_named_like_mathtext_get_their_curves(client, results_dir, n
 def test_history_title_is_drawn_as_written():
     import pandas as pd
 
-    from aiducation.training.plots import plot_confusion, plot_history
+    from aiducation.plots import plot_confusion, plot_history
 
     log = pd.DataFrame({"epoch": [1, 2], "train_loss": [1, 0.9], "val_loss": [1, 0.9],
                         "val_accuracy": [0.4, 0.5]})  # fmt: skip
@@ -290,3 +290,26 @@ def test_experiments_page_shows_gender_bias_tables_and_table_3_4(web_config, stu
     assert "decomposition.csv" in bias and "other_rates.csv" in bias and "other_gaps.csv" in bias
     table = client.get("/experiments/view", params={"path": "mitigate_gender"}).text
     assert "table_3_4.csv" in table and "0.6345" in table
+
+
+def test_a_table_shows_the_values_our_csv_writer_escaped(results_dir):
+    import pandas as pd
+
+    from aiducation.csvfiles import to_csv
+    from aiducation.web.experiments import read_table
+
+    to_csv(pd.DataFrame({"group": ["=1+1", "adult"], "n": [3, 4]}), results_dir / "groups.csv")
+    assert "'=1+1" in (results_dir / "groups.csv").read_text()  # escaped for spreadsheets
+    table = read_table(results_dir, "groups.csv")
+    assert table.rows == [["=1+1", 3], ["adult", 4]]  # shown as the study wrote it
+
+
+def test_the_web_and_inference_never_import_training():
+    from pathlib import Path
+
+    import aiducation
+
+    package = Path(aiducation.__file__).parent
+    for folder in ("web", "inference"):
+        for source in (package / folder).rglob("*.py"):
+            assert "aiducation.training" not in source.read_text(), source

@@ -57,9 +57,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from aiducation.experiments.grid import GRID_FILE, SEED_PRESET, GridSpec, run_grid
+    from aiducation.experiments.grid import SEED_PRESET, GridSpec, run_grid
     from aiducation.models.seed_family import seed_grid_names
     from aiducation.outdir import check_output_dir, claim
+    from aiducation.rundir import GRID_FILE
 
     check_output_dir(args.out, inputs=[args.data], marker=GRID_FILE)
     if not args.preset and not args.models:

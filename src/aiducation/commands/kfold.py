@@ -55,11 +55,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def best_of_grid(grid_dir: Path) -> tuple[str, dict]:
     """The grid's best model (chosen on validation) and the grid's training options."""
-    from aiducation.experiments.grid import BEST_FILE, GRID_FILE
+    from aiducation.rundir import BEST_MODEL_FILE, GRID_FILE
 
-    path = grid_dir / BEST_FILE
+    path = grid_dir / BEST_MODEL_FILE
     if not path.is_file():
-        raise InputError(f"--from-grid {grid_dir}: no {BEST_FILE}; has the grid finished?")
+        raise InputError(f"--from-grid {grid_dir}: no {BEST_MODEL_FILE}; has the grid finished?")
     config = json.loads((grid_dir / GRID_FILE).read_text())["config"]
     return json.loads(path.read_text())["model"], config
 
@@ -80,8 +80,9 @@ def base_config(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from aiducation.data.dataset import SPLITS
-    from aiducation.experiments.kfold import KFOLD_FILE, KFoldSpec, run_kfold
+    from aiducation.experiments.kfold import KFoldSpec, run_kfold
     from aiducation.outdir import check_output_dir, claim
+    from aiducation.rundir import KFOLD_FILE
 
     check_output_dir(args.out, inputs=[args.data, args.from_grid], marker=KFOLD_FILE)
     check_data(args.data)

@@ -49,10 +49,11 @@ def run(args: argparse.Namespace) -> int:
     from aiducation.fairness.experiment import MitigateConfig, run_mitigation
     from aiducation.fairness.inputs import read_attribute_files
     from aiducation.outdir import check_output_dir, claim
+    from aiducation.rundir import MITIGATE_FILE
     from aiducation.tables import markdown_table
 
     inputs = [args.data, *args.attributes]
-    check_output_dir(args.out, inputs=inputs, marker="mitigate.json")
+    check_output_dir(args.out, inputs=inputs, marker=MITIGATE_FILE)
     train = config_from_args(args).to_dict()
     try:
         config = MitigateConfig(
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(str(exc)) from exc
     attributes = read_attribute_files(args.attributes, args.id_column, args.attribute)
     with claim(args.out):  # one run at a time; checked again under the claim
-        check_output_dir(args.out, inputs=inputs, marker="mitigate.json")
+        check_output_dir(args.out, inputs=inputs, marker=MITIGATE_FILE)
         comparison, cost = run_mitigation(config, dataset, attributes, args.out)
     print(markdown_table(comparison.table))
     accuracy = cost[cost["metric"] == "accuracy"] if len(cost) else cost

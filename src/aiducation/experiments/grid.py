@@ -5,7 +5,8 @@ Layout of a grid directory::
     grid.json             the grid: models, base TrainConfig, data, limit, backend
     runs/<model>/         one ``train_run`` each (log, checkpoints, plots, val/, test/) and
                           result.json once finished (finished runs are skipped on a re-run,
-                          interrupted ones resume from their last epoch)
+                          interrupted ones resume from their last epoch); see
+                          :mod:`aiducation.rundir`
     table_2_2.csv/.md     one row per model: test metrics of the validation-chosen checkpoint
     plots/comparison.png  test accuracy by kernel × blocks, channels × blocks, kernel × channels
     plots/best_confusion.png, plots/best_history.png, best_model.json   the best model
@@ -28,7 +29,6 @@ from aiducation.experiments.backends import (
     trial_devices,
 )
 from aiducation.experiments.runs import (
-    RESULT_FILE,
     atomic_write,
     check_unchanged,
     comparable_config,
@@ -38,11 +38,9 @@ from aiducation.experiments.runs import (
     write_table,
 )
 from aiducation.metrics import HEADLINE_METRICS
+from aiducation.rundir import BEST_MODEL_FILE, GRID_FILE, PLOTS_DIR, RunDir
 from aiducation.tables import markdown_table
 from aiducation.training.config import TrainConfig
-
-GRID_FILE = "grid.json"
-BEST_FILE = "best_model.json"  # the model chosen on validation accuracy (read by kfold)
 
 # The report's hyper-parameters (Table 2.1): Adam, lr 1e-3, weight decay 1e-4, batch 64, 100
 # epochs, plain cross-entropy; a constant learning rate (the report used no schedule).
@@ -100,12 +98,17 @@ class GridSpec:
                     device=device,
                 ).to_dict(),
                 data=str(self.data),
-                run_dir=str(self.out / "runs" / name),
+                run_dir=str(model_run_dir(self.out, name)),
                 limit=self.limit,
                 train_limit=self.train_limit,
             )
             for name, device in zip(self.models, devices, strict=True)
         ]
+
+
+def model_run_dir(out: Path, model: str) -> Path:
+    """The run directory of ``model`` in the grid at ``out``."""
+    return out / "runs" / model
 
 
 def architecture(model: str, model_kwargs: dict) -> dict:
@@ -147,7 +150,7 @@ def run_grid_trial(trial: GridTrial) -> dict:
         "stop_reason": result.stop_reason,
         "run_dir": str(run_dir),
     }
-    write_json(run_dir / RESULT_FILE, row)
+    write_json(RunDir(run_dir).result, row)
     return row
 
 
@@ -249,17 +252,18 @@ def write_grid_outputs(
         + "."
     )
     write_table(table, out / "table_2_2", grid_markdown(table, note))
-    plots = out / "plots"
+    plots = out / PLOTS_DIR
     if table["K"].notna().any():
         save_figure(plot_comparisons(table), plots / "comparison.png")
     best = best_row(table)
-    best_run = out / "runs" / str(best["model"])
+    best_run = RunDir(model_run_dir(out, str(best["model"])))
     for source, name in (
-        (best_run / "test" / "confusion.png", "best_confusion.png"),
-        (best_run / "plots" / "history.png", "best_history.png"),
+        (best_run.evaluation("test") / "confusion.png", "best_confusion.png"),
+        (best_run.history_plot, "best_history.png"),
     ):
         if source.is_file():
             atomic_write(plots / name, lambda tmp, src=source: shutil.copyfile(src, tmp))
-    write_json(out / BEST_FILE, {"model": str(best["model"]), "run_dir": str(best_run),
-                                 "val_accuracy": float(best["val_accuracy"])})  # fmt: skip
+    chosen = {"model": str(best["model"]), "run_dir": str(best_run.path),
+              "val_accuracy": float(best["val_accuracy"])}  # fmt: skip
+    write_json(out / BEST_MODEL_FILE, chosen)
     return table

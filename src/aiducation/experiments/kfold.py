@@ -33,7 +33,6 @@ from aiducation.experiments.backends import (
     trial_devices,
 )
 from aiducation.experiments.runs import (
-    RESULT_FILE,
     check_unchanged,
     comparable_config,
     load_dataset,
@@ -41,10 +40,10 @@ from aiducation.experiments.runs import (
     write_table,
 )
 from aiducation.metrics import HEADLINE_METRICS as METRICS
+from aiducation.rundir import HISTORY_PLOT, KFOLD_FILE, PLOTS_DIR, RunDir
 from aiducation.tables import markdown_table
 from aiducation.training.config import TrainConfig
 
-KFOLD_FILE = "kfold.json"
 SPEC_KEYS = ("config", "data", "folds", "seed", "val_fraction", "splits", "limit")
 
 
@@ -142,20 +141,20 @@ def oof_frame(dataset, predictions: pd.DataFrame, fold: int) -> pd.DataFrame:
 
 def run_fold_trial(trial: FoldTrial) -> dict:
     """Train one fold (resuming if interrupted), evaluate the held-out fold, return its row."""
-    run_dir = Path(trial.run_dir)
-    done = read_result(run_dir)
+    run = RunDir(trial.run_dir)
+    done = read_result(run.path)
     if done is not None:
         return done
     from aiducation.figures import save_figure
     from aiducation.models.checkpoint import load_checkpoint
+    from aiducation.plots import plot_history
     from aiducation.training.evaluation import evaluate_checkpoint
     from aiducation.training.learner import fit
-    from aiducation.training.plots import plot_history
 
     dataset = load_dataset(trial.data, trial.limit)
     config = TrainConfig.from_dict(trial.config)
-    result = fit(config, dataset, trial.train_idx, trial.val_idx, run_dir, resume=True)
-    save_figure(plot_history(run_dir / "log.csv", f"fold {trial.fold}"), run_dir / "history.png")
+    result = fit(config, dataset, trial.train_idx, trial.val_idx, run.path, resume=True)
+    save_figure(plot_history(run.log, f"fold {trial.fold}"), run.path / HISTORY_PLOT)
     metrics, predictions = evaluate_checkpoint(
         load_checkpoint(result.best_checkpoint, device=config.device),
         dataset,
@@ -164,7 +163,7 @@ def run_fold_trial(trial: FoldTrial) -> dict:
         batch_size=config.eval_batch_size,
     )
     predictions = oof_frame(dataset, predictions, trial.fold)
-    write_csv(predictions, run_dir / "predictions.csv")
+    write_csv(predictions, run.path / "predictions.csv")
     row = {
         "fold": trial.fold,
         **{k: metrics[k] for k in METRICS},
@@ -175,9 +174,9 @@ def run_fold_trial(trial: FoldTrial) -> dict:
         "epochs_run": len(result.history),
         "train_minutes": result.elapsed_s / 60,
         "stop_reason": result.stop_reason,
-        "run_dir": str(run_dir),
+        "run_dir": str(run.path),
     }
-    write_json(run_dir / RESULT_FILE, row)
+    write_json(run.result, row)
     return row
 
 
@@ -264,5 +263,5 @@ def run_kfold(spec: KFoldSpec) -> pd.DataFrame:
         + "."
     )
     write_table(table, spec.out / "table_3_2", kfold_markdown(table, note, pooled))
-    save_figure(plot_folds(table), spec.out / "plots" / "folds.png")
+    save_figure(plot_folds(table), spec.out / PLOTS_DIR / "folds.png")
     return table

@@ -20,6 +20,7 @@ import pandas as pd
 
 from aiducation.csvfiles import read_csv
 from aiducation.experiments.reference import REPORT_KFOLD_ACCURACY, REPORT_TABLE_2_2
+from aiducation.rundir import BEST_MODEL_FILE, GRID_FILE, KFOLD_FILE
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -133,9 +134,7 @@ def grid_section(grid: Path | None) -> str:
     if grid is None or not (grid / "table_2_2.csv").is_file():
         return missing("grid results (Table 2.2)", "aiducation grid --preset seed")
     table = read_csv(grid / "table_2_2.csv")
-    described = (
-        json.loads((grid / "grid.json").read_text()) if (grid / "grid.json").is_file() else {}
-    )
+    described = json.loads((grid / GRID_FILE).read_text()) if (grid / GRID_FILE).is_file() else {}
     reference = pd.DataFrame(
         [(m, *v) for m, v in REPORT_TABLE_2_2.items()],
         columns=["model", "report_accuracy", "report_recall", "report_precision", "report_f1"],
@@ -148,7 +147,7 @@ def grid_section(grid: Path | None) -> str:
         "The best model is chosen on validation accuracy, never on test.</p>",
         table_html(table),
     ]
-    best = grid / "best_model.json"
+    best = grid / BEST_MODEL_FILE
     if best.is_file():
         parts.append(
             f"<p>Best model: <b>{html.escape(json.loads(best.read_text())['model'])}</b></p>"
@@ -185,7 +184,7 @@ def kfold_section(kfold: Path | None) -> str:
         return missing("k-fold results (Table 3.2)", "aiducation kfold --from-grid runs/grid")
     table = read_csv(kfold / "table_3_2.csv", dtype={"fold": str})
     parts = [table_html(table)]
-    spec = kfold / "kfold.json"
+    spec = kfold / KFOLD_FILE
     if spec.is_file():
         described = json.loads(spec.read_text())
         parts.insert(

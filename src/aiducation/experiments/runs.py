@@ -12,9 +12,8 @@ import pandas as pd
 from aiducation.atomic import atomic_file, write_text
 from aiducation.csvfiles import write_csv
 from aiducation.data.dataset import PreparedDataset, load_prepared
+from aiducation.rundir import RunDir
 from aiducation.tables import markdown_table
-
-RESULT_FILE = "result.json"  # written last in a trial's run directory: its presence = done
 
 
 def subsample(
@@ -55,8 +54,9 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
 
 
 def read_result(run_dir: Path) -> dict | None:
-    """The finished trial's result row, or ``None`` if the trial has not finished."""
-    path = Path(run_dir) / RESULT_FILE
+    """The finished trial's result row, or ``None`` if the trial has not finished (its
+    ``result.json`` is written last)."""
+    path = RunDir(run_dir).result
     return json.loads(path.read_text()) if path.is_file() else None
 
 

@@ -14,26 +14,22 @@ Training runs resume, so an interrupted experiment continues where it stopped.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from aiducation.csvfiles import to_csv
+from aiducation.atomic import write_json
+from aiducation.csvfiles import to_csv, write_csv
 from aiducation.data.dataset import PreparedDataset
 from aiducation.errors import InputError
 from aiducation.fairness.bias import BiasConfig
 from aiducation.fairness.compare import Comparison, compare_models, paired_deltas
-from aiducation.fairness.holdout import (
-    SPLIT_FILE,
-    annotated_folds,
-    holdout_indices,
-    split_table,
-)
+from aiducation.fairness.holdout import annotated_folds, holdout_indices, split_table
 from aiducation.fairness.inputs import image_key
 from aiducation.fairness.mitigate import MitigationInputs, get_strategy, joint_groups
+from aiducation.rundir import MITIGATE_FILE, SPLIT_FILE, RunDir
 
 BASELINE = "none"
 
@@ -94,7 +90,7 @@ def _train(config, dataset, train_idx, val_idx, run_dir: Path, mitigation, split
         sample_weights=mitigation.sample_weights,
         sampler_weights=mitigation.sampler_weights,
     )
-    to_csv(split, run_dir / SPLIT_FILE, index=False)
+    write_csv(split, RunDir(run_dir).split)
     return result.best_checkpoint
 
 
@@ -110,7 +106,7 @@ def run_mitigation(
         )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "mitigate.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+    write_json(out_dir / MITIGATE_FILE, asdict(config))
     groups = pd.DataFrame({a: group_values(dataset, attributes, a) for a in config.attributes})
     folds = annotated_folds(dataset, joint_groups(groups), config.folds, config.seed)
     official_test = dataset.split_indices("test")
@@ -122,7 +118,7 @@ def run_mitigation(
         fold_dir = out_dir / f"fold{fold}"
         fold_dir.mkdir(exist_ok=True)
         split = split_table(dataset, train_idx, val_idx, reserved, excluded)
-        to_csv(split, fold_dir / SPLIT_FILE, index=False)
+        write_csv(split, fold_dir / SPLIT_FILE)
         inputs = MitigationInputs(dataset.labels, groups, train_idx, len(dataset.classes))
         rows = np.concatenate([reserved, official_test])
         print(
@@ -226,7 +222,7 @@ def write_mitigation_report(
         to_csv(held, tmp / "predictions.csv", index=False)
         (tmp / "table_3_4.md").write_text(markdown_table(comparison.table))
         (tmp / "report.md").write_text(mitigation_markdown(config, comparison, cost, len(held)))
-        (tmp / "mitigate.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+        write_json(tmp / MITIGATE_FILE, asdict(config))
         (tmp / "plots").mkdir()
         for attribute in config.attributes:
             fig = plot_model_comparison(comparison.reports, attribute)

@@ -6,23 +6,26 @@ the official split has seen them. :func:`annotated_folds` splits the annotated i
 folds (stratified by class × attribute group, duplicate images kept together);
 :func:`holdout_indices` trains on everything else. A run directory records its roles in
 ``split.csv`` so a later ``aiducation bias`` can refuse images the model trained on.
+:func:`reserved_run` is ``aiducation train --reserve``: the images of attribute files held out
+of one training run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from aiducation.csvfiles import read_csv
+from aiducation.csvfiles import read_csv, write_csv
 from aiducation.data.dataset import PreparedDataset
 from aiducation.errors import InputError
-from aiducation.fairness.inputs import image_key
+from aiducation.fairness.inputs import image_key, read_attributes
+from aiducation.rundir import RunDir
 
-SPLIT_FILE = "split.csv"
 ROLES = ("train", "val", "bias_test", "excluded_duplicate", "test", "unused")
 
 
@@ -118,14 +121,6 @@ def split_table(
     )
 
 
-def run_dir_of(checkpoint_dir: Path) -> Path:
-    """The run directory holding ``checkpoints/<name>/`` (or the directory itself)."""
-    checkpoint_dir = Path(checkpoint_dir)
-    if checkpoint_dir.parent.name == "checkpoints":
-        return checkpoint_dir.parent.parent
-    return checkpoint_dir
-
-
 def trained_rows(
     checkpoint_dir: Path, dataset: PreparedDataset, declared_splits: list[str] | None
 ) -> tuple[np.ndarray, str] | None:
@@ -135,7 +130,7 @@ def trained_rows(
     fitted or used to choose the checkpoint); the splits the user declared (``--trained-on``).
     ``None`` when unknown.
     """
-    split_file = run_dir_of(checkpoint_dir) / SPLIT_FILE
+    split_file = RunDir.of_checkpoint(checkpoint_dir).split
     if split_file.is_file():
         table = read_csv(split_file, keep_default_na=False)
         used = table["role"].isin(["train", "val"])
@@ -146,3 +141,70 @@ def trained_rows(
         mask = dataset.meta["split"].isin(declared_splits).to_numpy()
         return mask, f"--trained-on {','.join(declared_splits)}"
     return None
+
+
+@contextmanager
+def reserved_run(
+    dataset: PreparedDataset, reserve: dict, run_dir: Path, warm_start: Path | None = None
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """The training subset of a run holding out the images of ``reserve`` (``files``: attribute
+    files, ``id_column``), as ``(train_idx, val_idx, exclude_groups)``; ``None`` for an empty
+    ``reserve`` (the official split).
+
+    Writes every image's role to the run's ``split.csv`` (read by ``aiducation bias``) before
+    the block. A warm start (``warm_start``: its checkpoint folder) must come from a run that
+    reserved at least those images. When the block raises ``ValueError`` before the run began
+    (no ``config.json`` yet), the ``split.csv`` goes again, and ``run_dir`` too if this made it
+    and nothing else is in it.
+    """
+    if not reserve:
+        yield None
+        return
+    run = RunDir(run_dir)
+    made_run_dir = not run.path.exists()
+    keys = reserved_keys(reserve)
+    if warm_start is not None:
+        check_warm_start(warm_start, keys)
+    reservation = reserve_images(dataset, keys)
+    run.path.mkdir(parents=True, exist_ok=True)
+    write_csv(reservation.split_table(dataset), run.split)
+    print(
+        f"reserved {len(reservation.reserved)} annotated images "
+        f"(+{reservation.n_unlabelled} unlabelled, {len(reservation.excluded)} duplicates): "
+        f"train {len(reservation.train_idx)}, val {len(reservation.val_idx)}",
+        flush=True,
+    )
+    try:
+        yield reservation.train_idx, reservation.val_idx, reservation.exclude_groups
+    except ValueError:  # the run refused its configuration
+        if not run.config.exists():  # before it began: leave no trace
+            run.split.unlink(missing_ok=True)
+            if made_run_dir and run.path.is_dir() and not any(run.path.iterdir()):
+                run.path.rmdir()
+        raise
+
+
+def reserved_keys(reserve: dict) -> set[str]:
+    """Image keys of the attribute files of a ``reserve`` entry (``files``, ``id_column``)."""
+    keys: set[str] = set()
+    for path in reserve["files"]:
+        keys |= set(read_attributes(path, reserve["id_column"]).index)
+    return keys
+
+
+def check_warm_start(checkpoint_dir: Path, keys: set[str]) -> None:
+    """Refuse a warm start (the checkpoint in ``checkpoint_dir``) whose run may have trained on
+    an image of ``keys``: it must have been trained with ``--reserve`` files naming every one."""
+    run = RunDir.of_checkpoint(checkpoint_dir)
+    reserve = (run.read_config() or {}).get("reserve")
+    if not reserve:
+        raise InputError(
+            f"--init: the warm start's run {run.path} was not trained with --reserve, so it may "
+            "have trained on the images this run holds out"
+        )
+    missing = sorted(keys - reserved_keys(reserve))
+    if missing:
+        raise InputError(
+            f"--init: the warm start's run {run.path} did not reserve {len(missing)} of the "
+            f"images reserved here (e.g. {missing[0]}), so it may have trained on them"
+        )

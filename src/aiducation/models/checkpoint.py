@@ -27,9 +27,10 @@ from aiducation.atomic import atomic_directory
 from aiducation.devices import resolve_device
 from aiducation.models.layers import Normalize
 from aiducation.models.registry import create_model
+from aiducation.rundir import RunDir
 
 WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "model.json"
+MODEL_CONFIG_FILE = "model.json"  # a checkpoint's config (a run's config.json: aiducation.rundir)
 # Input statistics of the checkpoints written before model.json stored them (``arch_kwargs``
 # ``mean``/``std``): fixed here, so changing the models' defaults never changes an old model.
 LEGACY_MEAN, LEGACY_STD = 0.5077, 0.2550
@@ -61,14 +62,14 @@ def resolve_checkpoint_dir(path: str | Path | None) -> Path:
     if path is None:
         path = bundled_model_dir()
     path = Path(path)
-    candidates = [path, path / "checkpoints" / "best", path / "best"]
+    candidates = [path, RunDir(path).checkpoint("best"), path / "best"]
     if path.is_file():
         candidates.insert(0, path.parent)
     for candidate in candidates:
-        if (candidate / CONFIG_FILE).is_file() and (candidate / WEIGHTS_FILE).is_file():
+        if (candidate / MODEL_CONFIG_FILE).is_file() and (candidate / WEIGHTS_FILE).is_file():
             return candidate
     raise FileNotFoundError(
-        f"no checkpoint at {path}: expected {CONFIG_FILE} and {WEIGHTS_FILE} there, "
+        f"no checkpoint at {path}: expected {MODEL_CONFIG_FILE} and {WEIGHTS_FILE} there, "
         "or a run directory holding checkpoints/best/"
     )
 
@@ -90,7 +91,7 @@ def save_checkpoint(
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with atomic_directory(directory) as tmp:
         save_file(state, str(tmp / WEIGHTS_FILE))
-        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, default=str))
+        (tmp / MODEL_CONFIG_FILE).write_text(json.dumps(config, indent=2, default=str))
     return directory
 
 
@@ -103,7 +104,7 @@ def load_checkpoint(
     device = resolve_device(device)
     directory = resolve_checkpoint_dir(path)
     try:
-        config = _read_config(directory / CONFIG_FILE)
+        config = _read_config(directory / MODEL_CONFIG_FILE)
         kwargs = _check_weights(directory / WEIGHTS_FILE, config)
         model = create_model(config["arch"], **kwargs)
         state = load_file(str(directory / WEIGHTS_FILE), device=str(device))
@@ -119,8 +120,8 @@ def load_checkpoint(
         raise ValueError(f"checkpoint {directory}: {exc}") from None
     if outputs != len(config["classes"]):
         raise ValueError(
-            f"checkpoint {directory}: the model has {outputs} outputs but {CONFIG_FILE} names "
-            f"{len(config['classes'])} classes"
+            f"checkpoint {directory}: the model has {outputs} outputs but {MODEL_CONFIG_FILE} "
+            f"names {len(config['classes'])} classes"
         )
     return Checkpoint(model=model, config=config, path=directory)
 
@@ -130,15 +131,15 @@ def _read_config(path: Path) -> dict:
     try:
         config = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{CONFIG_FILE} is not readable JSON ({exc})") from None
+        raise ValueError(f"{MODEL_CONFIG_FILE} is not readable JSON ({exc})") from None
     expected = {"arch": str, "arch_kwargs": dict, "classes": list}
     for key, kind in expected.items():
         if not isinstance(config, dict) or key not in config:
-            raise ValueError(f"{CONFIG_FILE}: missing field {key!r}")
+            raise ValueError(f"{MODEL_CONFIG_FILE}: missing field {key!r}")
         if not isinstance(config[key], kind):
-            raise ValueError(f"{CONFIG_FILE}: field {key!r} must be a JSON {kind.__name__}")
+            raise ValueError(f"{MODEL_CONFIG_FILE}: field {key!r} must be a JSON {kind.__name__}")
     if not config["classes"] or not all(isinstance(c, str) for c in config["classes"]):
-        raise ValueError(f"{CONFIG_FILE}: field 'classes' must list class names")
+        raise ValueError(f"{MODEL_CONFIG_FILE}: field 'classes' must list class names")
     return config
 
 
@@ -159,7 +160,7 @@ def _check_weights(weights: Path, config: dict) -> dict:
             kwargs = {"mean": LEGACY_MEAN, "std": LEGACY_STD, **kwargs}
     except (TypeError, ValueError, KeyError) as exc:
         raise ValueError(
-            f"{CONFIG_FILE}: cannot build {config['arch']!r} with arch_kwargs "
+            f"{MODEL_CONFIG_FILE}: cannot build {config['arch']!r} with arch_kwargs "
             f"{config['arch_kwargs']} ({exc})"
         ) from None
     tensors = skeleton.state_dict()
@@ -230,13 +231,19 @@ def _check_finite(state: dict[str, torch.Tensor]) -> None:
 HEAD_ONLY_KWARGS = frozenset({"num_classes", "aux_classes", "dropout", "mean", "std"})
 
 
-def warm_start(model: nn.Module, arch: str, arch_kwargs: dict, path: str | Path) -> list[str]:
-    """Copy into ``model`` (built as ``arch(**arch_kwargs)``) the weights of the checkpoint at
-    ``path`` (or a run directory): every tensor of the same name and shape, so a head for other
-    classes keeps its fresh initialisation. The checkpoint must be the same architecture with
-    the same feature layers (arguments outside :data:`HEAD_ONLY_KWARGS` equal); returns the
-    names of the tensors left as initialised."""
-    saved = warm_start_source(arch, arch_kwargs, path).model.state_dict()
+def warm_start(
+    model: nn.Module, arch: str, arch_kwargs: dict, source: Checkpoint | str | Path
+) -> list[str]:
+    """Copy into ``model`` (built as ``arch(**arch_kwargs)``) the weights of ``source``, a
+    loaded checkpoint or the path of one (or of a run directory): every tensor of the same name
+    and shape, so a head for other classes keeps its fresh initialisation. The checkpoint must
+    be the same architecture with the same feature layers (arguments outside
+    :data:`HEAD_ONLY_KWARGS` equal); returns the names of the tensors left as initialised."""
+    if isinstance(source, Checkpoint):
+        check_warm_start_fits(source, arch, arch_kwargs)
+    else:
+        source = warm_start_source(arch, arch_kwargs, source)
+    saved = source.model.state_dict()
     target = model.state_dict()
     fits = {k: v for k, v in saved.items() if k in target and target[k].shape == v.shape}
     model.load_state_dict(fits, strict=False)
@@ -247,6 +254,13 @@ def warm_start_source(arch: str, arch_kwargs: dict, path: str | Path) -> Checkpo
     """The checkpoint at ``path``, checked to fit a warm start of ``arch(**arch_kwargs)``:
     the same architecture, arguments outside :data:`HEAD_ONLY_KWARGS` equal (else ValueError)."""
     source = load_checkpoint(path)
+    check_warm_start_fits(source, arch, arch_kwargs)
+    return source
+
+
+def check_warm_start_fits(source: Checkpoint, arch: str, arch_kwargs: dict) -> None:
+    """Raise ValueError unless ``source`` is ``arch`` with the same arguments outside
+    :data:`HEAD_ONLY_KWARGS`."""
     theirs = {k: v for k, v in source.config["arch_kwargs"].items() if k not in HEAD_ONLY_KWARGS}
     ours = {k: v for k, v in arch_kwargs.items() if k not in HEAD_ONLY_KWARGS}
     if source.config["arch"] != arch or _normalised(theirs) != _normalised(ours):
@@ -254,7 +268,6 @@ def warm_start_source(arch: str, arch_kwargs: dict, path: str | Path) -> Checkpo
             f"checkpoint {source.path}: a warm start needs {arch!r} with arguments {ours}; "
             f"it is {source.config['arch']!r} with {theirs}"
         )
-    return source
 
 
 def _normalised(kwargs: dict) -> dict:

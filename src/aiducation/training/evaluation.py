@@ -120,7 +120,7 @@ def write_evaluation(
     """Write metrics.json/.md, confusion.png and predictions.csv atomically into ``out_dir``
     (the output-folder rule of :func:`aiducation.outdir.output_dir`)."""
     from aiducation.figures import save_figure
-    from aiducation.training.plots import plot_confusion
+    from aiducation.plots import plot_confusion
 
     with output_dir(out_dir, owner="evaluate", overwrite=overwrite, inputs=inputs) as tmp:
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

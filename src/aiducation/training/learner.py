@@ -1,7 +1,7 @@
 """The training engine: a plain loop (``train_one_epoch``, ``evaluate``) driven by ``fit``.
 
 ``fit`` trains any subset of a prepared dataset (official split, k-fold folds, ...) and writes a
-run directory::
+run directory (names: :class:`aiducation.rundir.RunDir`)::
 
     config.json           TrainConfig + data description
     log.csv               one row per epoch (losses, val metrics, learning rate, seconds)
@@ -35,8 +35,9 @@ from aiducation.data.dataset import PreparedDataset
 from aiducation.devices import describe_device, make_deterministic, resolve_device
 from aiducation.metrics import LOGGED_METRICS
 from aiducation.models import count_parameters, create_model, has_aux_head
-from aiducation.models.checkpoint import save_checkpoint, warm_start
+from aiducation.models.checkpoint import Checkpoint, save_checkpoint, warm_start
 from aiducation.models.predict import classify_batches, to_batch
+from aiducation.rundir import RunDir
 from aiducation.training.callbacks import (
     Callback,
     Checkpointer,
@@ -52,9 +53,6 @@ from aiducation.training.optim import build_optimizer, lr_at, use_bf16
 from aiducation.training.state import has_state, load_state, save_state
 from aiducation.training.targets import vote_shares
 from aiducation.training.trainset import model_classes, training_rows
-
-CONFIG_FILE = "config.json"
-LOG_FILE = "log.csv"
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -87,8 +85,10 @@ class Learner:
         callbacks: list[Callback] | None = None,
         exclude_groups: np.ndarray | None = None,
         resuming: bool = False,
+        warm_source: Checkpoint | None = None,
     ) -> None:
         self.config, self.run_dir = config, Path(run_dir)
+        self.files = RunDir(self.run_dir)
         self.device = resolve_device(config.device)
         make_deterministic(self.device)
         self.scheme_classes = dataset.classes  # what validation scores (labelled faces)
@@ -127,11 +127,11 @@ class Learner:
         self.model = create_model(config.model, **self.arch_kwargs)
         if config.init_from and resuming:  # the resume state holds the weights: the warm
             #   start's source is not needed any more (it may be gone)
-            saved = json.loads((self.run_dir / CONFIG_FILE).read_text())
+            saved = json.loads(self.files.config.read_text())
             self.fresh_layers = list(saved.get("warm_start_fresh_layers", []))
-        elif config.init_from:
+        elif config.init_from:  # ``warm_source``: init_from already loaded by the caller
             self.fresh_layers = warm_start(
-                self.model, config.model, self.arch_kwargs, config.init_from
+                self.model, config.model, self.arch_kwargs, warm_source or config.init_from
             )
         else:
             self.fresh_layers = []
@@ -173,7 +173,7 @@ class Learner:
     def save_model(self, name: str) -> Path:
         row = self.history[-1] if self.history else {}
         return save_checkpoint(
-            self.run_dir / "checkpoints" / name,
+            self.files.checkpoint(name),
             self.model,
             arch=self.config.model,
             arch_kwargs=self.arch_kwargs,
@@ -186,7 +186,7 @@ class Learner:
 
     def save_resume_state(self) -> None:
         save_state(
-            self.run_dir / "checkpoints" / "resume",
+            self.files.checkpoint("resume"),
             {
                 "epoch": self.epoch,
                 "model": self.model.state_dict(),
@@ -198,7 +198,7 @@ class Learner:
         )
 
     def load_resume_state(self) -> bool:
-        directory = self.run_dir / "checkpoints" / "resume"
+        directory = self.files.checkpoint("resume")
         if not has_state(directory):
             return False
         state = load_state(directory)
@@ -293,7 +293,7 @@ def evaluate_val(learner: Learner) -> tuple[dict, torch.Tensor]:
 
 def default_callbacks(config: TrainConfig, run_dir: Path) -> list[Callback]:
     return [
-        CSVLogger(run_dir / LOG_FILE),
+        CSVLogger(RunDir(run_dir).log),
         Checkpointer(config.monitor),
         EarlyStopping(config.monitor, config.patience, config.max_minutes),
         ProgressBar(bar=config.progress, epochs=config.epochs),
@@ -313,6 +313,7 @@ def fit(
     resume: bool = True,
     described: dict | None = None,
     exclude_groups: np.ndarray | None = None,
+    warm_source: Checkpoint | None = None,
 ) -> FitResult:
     """Train ``config.model`` on ``train_idx``, choosing the best epoch on ``val_idx``.
 
@@ -322,22 +323,23 @@ def fit(
     With ``resume`` the run continues from ``run_dir/checkpoints/resume`` when present.
     ``described`` adds entries (e.g. ``data``) to the run's config.json, written before epoch 1.
     ``exclude_groups``: duplicate groups no unlabelled training face may come from (faces
-    reserved for a bias study).
+    reserved for a bias study). ``warm_source``: the checkpoint of ``config.init_from``, when
+    the caller has loaded it already (else it is loaded here).
     """
     if config.threads > 0:
         torch.set_num_threads(config.threads)
     run_dir = Path(run_dir)
     if callbacks is None:
         callbacks = default_callbacks(config, run_dir)
-    resuming = resume and has_state(run_dir / "checkpoints" / "resume")
+    resuming = resume and has_state(RunDir(run_dir).checkpoint("resume"))
     learner = Learner(
         config, dataset, train_idx, val_idx, run_dir, sample_weights, sampler_weights, callbacks,
-        exclude_groups, resuming,
+        exclude_groups, resuming, warm_source,
     )  # fmt: skip
     run_dir.mkdir(parents=True, exist_ok=True)  # only once the Learner accepted the config
     if resuming and learner.load_resume_state():
         print(f"resuming {run_dir} after epoch {learner.epoch}", flush=True)
-    write_json(run_dir / CONFIG_FILE, {**learner.describe(), **(described or {})})
+    write_json(learner.files.config, {**learner.describe(), **(described or {})})
     elapsed_before = learner.history[-1]["elapsed_s"] if learner.history else 0.0
     start = time.perf_counter()
     learner.emit("on_fit_start")
@@ -363,7 +365,7 @@ def _result(learner: Learner) -> FitResult:
     return FitResult(
         run_dir=learner.run_dir,
         best_epoch=best,
-        best_checkpoint=learner.run_dir / "checkpoints" / "best",
+        best_checkpoint=learner.files.checkpoint("best"),
         history=learner.history,
         val_metrics={k[4:]: v for k, v in logged.items() if k.startswith("val_")},
         stop_reason=learner.stop_reason or "completed all epochs",

@@ -10,11 +10,12 @@ from aiducation.data.dataset import PreparedDataset
 from aiducation.figures import save_figure
 from aiducation.metrics import format_metrics
 from aiducation.models.answers import has_other
-from aiducation.models.checkpoint import load_checkpoint
+from aiducation.models.checkpoint import Checkpoint, load_checkpoint
+from aiducation.plots import plot_history
+from aiducation.rundir import RunDir
 from aiducation.training.config import TrainConfig
 from aiducation.training.evaluation import evaluate_checkpoint, write_evaluation
-from aiducation.training.learner import LOG_FILE, FitResult, fit
-from aiducation.training.plots import plot_history
+from aiducation.training.learner import FitResult, fit
 from aiducation.training.scheme import calibrate_checkpoint, predict_faces
 
 
@@ -26,16 +27,18 @@ def train_run(
     resume: bool = False,
     subset: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     described: dict | None = None,
+    warm_source: Checkpoint | None = None,
 ) -> tuple[FitResult, dict]:
     """Fit on ``train``, choose on ``val``, evaluate the best checkpoint on ``test``.
 
     ``subset``: ``(train_idx, val_idx, exclude_groups)`` instead of the whole official
     train/val splits (images reserved for a bias study; see :func:`fit`); the Other threshold
-    is then chosen on ``val_idx`` and the split's unlabelled faces. Writes
+    is then chosen on ``val_idx`` and the split's unlabelled faces. ``warm_source``: the loaded
+    checkpoint of ``config.init_from`` (see :func:`fit`). Writes
     ``plots/history.png``, ``val/`` and ``test/`` (see :mod:`aiducation.training.evaluation`)
     into ``run_dir``; returns the fit result and the test metrics.
     """
-    run_dir = Path(run_dir)
+    run = RunDir(run_dir)
     train_idx, val_idx, exclude_groups = subset or (
         dataset.split_indices("train"),
         dataset.split_indices("val"),
@@ -46,15 +49,14 @@ def train_run(
         dataset,
         train_idx,
         val_idx,
-        run_dir,
+        run.path,
         resume=resume,
         # in config.json before epoch 1: resumable
         described={"data": str(dataset.root), **(described or {})},
         exclude_groups=exclude_groups,
+        warm_source=warm_source,
     )
-    save_figure(
-        plot_history(run_dir / LOG_FILE, title=config.model), run_dir / "plots" / "history.png"
-    )
+    save_figure(plot_history(run.log, title=config.model), run.history_plot)
     checkpoint = load_checkpoint(result.best_checkpoint, device=config.device)
     print(f"best epoch {result.best_epoch} ({result.stop_reason}); {result.elapsed_s:.0f}s")
     made = {}  # predictions to reuse: val without flip averaging, as the threshold is chosen
@@ -76,7 +78,7 @@ def train_run(
         )  # fmt: skip
         metrics.update(split=split, checkpoint=str(result.best_checkpoint), epoch=result.best_epoch)
         title = f"{config.model}: {split}"
-        write_evaluation(run_dir / split, metrics, predictions, title, overwrite=True)
+        write_evaluation(run.evaluation(split), metrics, predictions, title, overwrite=True)
         print(f"{split} (best checkpoint):\n{format_metrics(metrics)}")
         test_metrics = metrics if split == "test" else test_metrics
     return result, test_metrics

@@ -213,7 +213,7 @@ def calibrate_checkpoint(
     test), without flip averaging as ``analyze`` runs, and store it in its ``model.json``
     (``other_threshold``). ``predictions``: that split's, when already made without flip."""
     from aiducation.atomic import write_json
-    from aiducation.models.checkpoint import CONFIG_FILE
+    from aiducation.models.checkpoint import MODEL_CONFIG_FILE
 
     if split == "test":
         raise ValueError("the Other threshold must not be chosen on the test split")
@@ -226,7 +226,7 @@ def calibrate_checkpoint(
         f"(no flip averaging) with at most {MAX_LABELLED_OTHER:.0%} of its labelled faces "
         "called Other"
     )
-    write_json(checkpoint.path / CONFIG_FILE, checkpoint.config)
+    write_json(checkpoint.path / MODEL_CONFIG_FILE, checkpoint.config)
     return threshold
 
 

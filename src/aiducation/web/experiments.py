@@ -9,11 +9,12 @@ tables, plots and reports.
 * bias: ``report.json`` + ``groups.csv`` (table_3_3.csv, gaps.csv, plots/)
 * run: ``config.json`` + ``log.csv`` (``val/`` and ``test/`` with metrics.json, confusion.png)
 * tables: any other folder with CSV tables, plots or an HTML report
+
+The run and experiment file names come from :mod:`aiducation.rundir`.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +24,20 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
+from aiducation.csvfiles import read_csv
 from aiducation.metrics import HEADLINE_METRICS as HEADLINE
+from aiducation.rundir import (
+    BEST_MODEL_FILE,
+    CHECKPOINTS_DIR,
+    LOG_FILE,
+    MARKERS,
+    PLOTS_DIR,
+    RUN_FILES,
+    SPLIT_FILE,
+    RunDir,
+)
 
-SKIP_DIRS = frozenset({"checkpoints", "__pycache__", "crops", "annotated"})
+SKIP_DIRS = frozenset({CHECKPOINTS_DIR, "__pycache__", "crops", "annotated"})
 MEDIA_TYPES = {  # files served from the results folder; nothing else is
     ".png": "image/png",
     ".jpg": "image/jpeg",
@@ -71,10 +83,10 @@ class Entry:
         return self.path if self.path != "." else "(results root)"
 
 
-MARKERS = {"grid.json": "grid", "kfold.json": "kfold", "mitigate.json": "mitigation"}
 KIND_ORDER = ("grid", "kfold", "mitigation", "bias", "tables", "run")
-PART_DIRS = ("plots", "val", "test", "report")  # sub-folders shown as part of their entry
-PER_IMAGE_TABLES = frozenset({"predictions.csv", "oof_predictions.csv", "folds.csv", "split.csv"})
+PART_DIRS = (PLOTS_DIR, "val", "test", "report")  # sub-folders shown as part of their entry
+PER_IMAGE_TABLES = frozenset({"predictions.csv", "oof_predictions.csv", "folds.csv", SPLIT_FILE})
+LINKED_ONLY = PER_IMAGE_TABLES | {LOG_FILE}  # CSVs offered as downloads, not shown as tables
 HISTORY_COLUMNS = frozenset({"epoch", "train_loss", "val_loss", "val_accuracy"})  # plot_history
 
 
@@ -83,7 +95,7 @@ def _kind(directory: Path) -> str | None:
     for marker, kind in MARKERS.items():
         if marker in names:
             return kind
-    if {"config.json", "log.csv"} <= names:
+    if names >= RUN_FILES:
         return "run"
     if {"report.json", "groups.csv"} <= names:
         return "bias"
@@ -94,7 +106,7 @@ def _kind(directory: Path) -> str | None:
 
 def _files(directory: Path) -> list[Path]:
     """Files shown for an entry: its own, plus those in plots/, val/, test/ and report/."""
-    folders = [directory, *(directory / d for d in PART_DIRS), directory / "report" / "plots"]
+    folders = [directory, *(directory / d for d in PART_DIRS), directory / "report" / PLOTS_DIR]
     found = []
     for folder in folders:
         if folder.is_dir():
@@ -121,7 +133,7 @@ def _headline(directory: Path) -> dict[str, float]:
 def _note(directory: Path) -> str:
     """The grid's best model (``best_model.json``: chosen on validation, never on test)."""
     try:
-        best = json.loads((directory / "best_model.json").read_text())
+        best = json.loads((directory / BEST_MODEL_FILE).read_text())
         return f"best on validation: {best['model']} (val accuracy {best['val_accuracy']:.4f})"
     except (OSError, ValueError, KeyError, TypeError):
         return ""
@@ -136,10 +148,10 @@ def describe(directory: Path, root: Path, kind: str) -> Entry:
         kind=kind,
         headline=_headline(directory),
         images=[rel(p) for p in files if p.suffix in {".png", ".svg", ".jpg", ".jpeg"}],
-        tables=[rel(p) for p in csvs if p.name not in PER_IMAGE_TABLES | {"log.csv"}],
-        downloads=[rel(p) for p in csvs if p.name in PER_IMAGE_TABLES | {"log.csv"}],
+        tables=[rel(p) for p in csvs if p.name not in LINKED_ONLY],
+        downloads=[rel(p) for p in csvs if p.name in LINKED_ONLY],
         reports=[rel(p) for p in files if p.suffix in {".html", ".md"}],
-        has_log=(directory / "log.csv").is_file(),
+        has_log=RunDir(directory).log.is_file(),
         note=_note(directory),
     )
 
@@ -197,7 +209,7 @@ def read_table(root: str | Path, relative: str) -> Table | None:
     if path is None or path.suffix != ".csv":
         return None
     try:
-        frame = pd.read_csv(path)
+        frame = read_csv(path)  # as written: the spreadsheet escapes of our CSVs undone
     except (OSError, ValueError, pd.errors.ParserError):
         return None
     shown = frame.head(MAX_ROWS).round(4).astype(object).where(frame.head(MAX_ROWS).notna(), "")
@@ -252,13 +264,12 @@ def add_experiment_routes(app: FastAPI, state, page) -> None:
     @app.get("/experiments/history.png")
     def history_png(path: str) -> Response:
         """Training curves drawn from a run's current log.csv (works while it trains)."""
-        import matplotlib.pyplot as plt
+        from aiducation.figures import figure_png
+        from aiducation.plots import plot_history
 
-        from aiducation.training.plots import plot_history
-
-        log = safe_path(config.results, f"{path}/log.csv")
+        log = safe_path(config.results, f"{path}/{LOG_FILE}")
         try:
-            frame = pd.read_csv(log) if log is not None else pd.DataFrame()
+            frame = read_csv(log) if log is not None else pd.DataFrame()
         except (OSError, ValueError):  # a log being written or damaged: no curves yet
             frame = pd.DataFrame()
         if frame.empty or not set(frame.columns) >= HISTORY_COLUMNS:
@@ -267,9 +278,4 @@ def add_experiment_routes(app: FastAPI, state, page) -> None:
         if frame["val_accuracy"].isna().all():  # nothing to mark as best yet
             raise HTTPException(404)
         figure = plot_history(frame, title=path)  # drawn as written: no mathtext ($x_$)
-        try:
-            buffer = io.BytesIO()
-            figure.savefig(buffer, format="png", dpi=90)
-        finally:
-            plt.close(figure)
-        return Response(buffer.getvalue(), media_type="image/png")
+        return Response(figure_png(figure, dpi=90), media_type="image/png")

@@ -14,7 +14,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from aiducation.models.checkpoint import CONFIG_FILE, WEIGHTS_FILE, resolve_checkpoint_dir
+from aiducation.models.checkpoint import MODEL_CONFIG_FILE, WEIGHTS_FILE, resolve_checkpoint_dir
+from aiducation.rundir import RunDir, in_run
 from aiducation.web.markdown import markdown_to_html
 
 CARD_NAMES = ("MODEL_CARD.md", "model_card.md", "README.md")
@@ -40,9 +41,9 @@ def model_info(model: str | Path | None) -> ModelInfo:
         return ModelInfo(path=str(model or "bundled model"), error=str(exc))
     info = ModelInfo(path=str(directory))
     try:
-        info.config = json.loads((directory / CONFIG_FILE).read_text())
+        info.config = json.loads((directory / MODEL_CONFIG_FILE).read_text())
     except (OSError, ValueError) as exc:
-        info.error = f"{directory / CONFIG_FILE}: unreadable ({exc})"
+        info.error = f"{directory / MODEL_CONFIG_FILE}: unreadable ({exc})"
     info.weights_mb = round((directory / WEIGHTS_FILE).stat().st_size / 2**20, 2)
     from aiducation.web.experiments import HEADLINE, describe
 
@@ -52,8 +53,8 @@ def model_info(model: str | Path | None) -> ModelInfo:
             info.test_metrics = {k: float(metrics[k]) for k in HEADLINE if k in metrics}
         except (OSError, ValueError, TypeError):
             pass
-    elif directory.parent.name == "checkpoints":  # run/checkpoints/best: the run's test score
-        run = directory.parent.parent
+    elif in_run(directory):  # run/checkpoints/best: the run's test score
+        run = RunDir.of_checkpoint(directory).path
         info.test_metrics = describe(run, run, "run").headline
     for name in CARD_NAMES:
         for folder in (directory, directory.parent):

@@ -1,7 +1,9 @@
 """Pure plot functions: each takes data (a training log, a confusion matrix) and returns a figure.
 
-Save with :func:`aiducation.figures.save_figure` (atomic). Matplotlib uses the Agg backend;
-nothing is shown.
+Save with :func:`aiducation.figures.save_figure` (atomic) or serve with
+:func:`aiducation.figures.figure_png`. Matplotlib uses the Agg backend; nothing is shown. The
+training code draws these into its run directories, the web's Experiments page draws a run's
+live curves: neither side imports the other.
 """
 
 from __future__ import annotations
@@ -17,15 +19,17 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from aiducation.csvfiles import read_csv
 from aiducation.metrics import normalize_confusion
 
 METRIC_COLUMNS = ("val_accuracy", "val_macro_precision", "val_macro_recall", "val_macro_f1")
 
 
 def plot_history(log: pd.DataFrame | str | Path, title: str = "") -> Figure:
-    """Losses (train, val) and validation metrics per epoch from a ``log.csv``."""
+    """Losses (train, val) and validation metrics per epoch from a run's ``log.csv`` (a path or
+    the table read from it)."""
     if not isinstance(log, pd.DataFrame):
-        log = pd.read_csv(log)
+        log = read_csv(log)
     fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(11, 4))
     for column in ("train_loss", "val_loss"):
         ax_loss.plot(log["epoch"], log[column], marker=".", label=column)
