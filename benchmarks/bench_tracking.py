@@ -1,8 +1,9 @@
 """Tracker accuracy on hand-annotated face tracks (benchmarks/face_tracks.csv) with motmetrics.
 
-Compares the former greedy IoU tracker with the ByteTrack-based default (``FaceTracker``) on
-the real clips in ../shared/data/media at several sampling steps (``--fps 2`` in a 25-30
-frames/s video is a step of 6 to 15). Detection is YuNet, as in ``aiducation analyze``.
+Compares the greedy IoU tracker (``IoUTracker``: the web app's webcam tracker, formerly also
+the videos') with the ByteTrack-based default for videos (``FaceTracker``) on the real clips
+in ../shared/data/media at several sampling steps (``--fps 2`` in a 25-30 frames/s video is a
+step of 6 to 15). Detection is YuNet, as in ``aiducation analyze``.
 
     .venv/bin/python benchmarks/bench_tracking.py [--media ../shared/data/media]
 """

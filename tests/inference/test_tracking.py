@@ -15,6 +15,7 @@ from aiducation.inference.tracking import (
     FaceTracker,
     IoUTracker,
     ShotCutDetector,
+    Tracker,
     TrackerConfig,
     iou_matrix,
 )
@@ -39,6 +40,25 @@ def test_ids_follow_moving_boxes_and_new_faces_get_new_ids(make) -> None:
     # moved a little, listed in the other order, plus a new face
     assert tracker.update([(104, 2, 20, 20), (3, 1, 20, 20), (50, 50, 20, 20)]) == [1, 0, 2]
     assert tracker.update([(50, 51, 20, 20), (4, 1, 20, 20)]) == [2, 0]  # new face kept its id
+
+
+@pytest.mark.parametrize("make", [IoUTracker, FaceTracker, lambda: IoUTracker.from_state({})])
+def test_the_video_and_the_webcam_trackers_follow_one_protocol(make) -> None:
+    tracker = make()
+    assert isinstance(tracker, Tracker)
+    image = np.zeros((90, 160, 3), np.uint8)
+    assert tracker.update([(10, 10, 20, 20)], [0.9], image) == [0]  # scores, image: optional
+    assert tracker.update([(11, 10, 20, 20)], scores=None, image=None) == [0]
+    assert tracker.update([]) == []
+
+
+def test_after_a_reset_every_face_gets_a_new_id_at_once_and_keeps_it() -> None:
+    tracker = FaceTracker()
+    assert tracker.update([(0, 0, 20, 20)]) == [0]
+    assert tracker.update([(1, 0, 20, 20)]) == [0]
+    tracker.reset()  # as at a shot cut: ids are not reused
+    for _ in range(3):
+        assert tracker.update([(1, 0, 20, 20), (100, 0, 20, 20)]) == [1, 2]
 
 
 def test_each_id_is_used_once_per_frame() -> None:

@@ -1,11 +1,14 @@
 """Face tracking across video frames: ByteTrack (from ``supervision``) plus shot-cut resets.
 
-:class:`FaceTracker` is the default: a Kalman filter per face and Hungarian matching of each
-frame's boxes to predicted positions (ByteTrack, Zhang et al. 2022, as implemented in
-``supervision``), tuned for seated students: a face unseen for up to ``lost_seconds`` keeps its
-id when it reappears near where it was, and a shot cut (the colour histogram of the frame
-changes abruptly) ends every track. :class:`IoUTracker` is the simple greedy IoU matcher the
-project used before, kept as a baseline for benchmarks/bench_tracking.py.
+Both trackers follow the :class:`Tracker` protocol (``update(boxes, scores, image)`` → one id per
+box). :class:`FaceTracker` tracks videos (``aiducation analyze``, the Python API, the web app's
+video uploads): a Kalman filter per face and Hungarian matching of each frame's boxes to
+predicted positions (ByteTrack, Zhang et al. 2022, as implemented in ``supervision``), tuned for
+seated students: a face unseen for up to ``lost_seconds`` keeps its id when it reappears near
+where it was, and a shot cut (the colour histogram of the frame changes abruptly) ends every
+track. :class:`IoUTracker`, a greedy IoU matcher whose whole state is a few boxes, tracks the
+web app's webcam view, whose state travels with the page as JSON; it is also the baseline of
+benchmarks/bench_tracking.py.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -23,8 +26,13 @@ from scipy.optimize import linear_sum_assignment
 Box = tuple[float, float, float, float]
 
 
+@runtime_checkable
 class Tracker(Protocol):
-    """Anything that gives each of a frame's boxes a track id (same order as ``boxes``)."""
+    """Anything that gives each of a frame's boxes a track id (same order as ``boxes``).
+
+    ``boxes`` are ``(x, y, w, h)``; ``scores`` the detector's scores and ``image`` the frame,
+    for trackers that use them. :class:`FaceTracker` and :class:`IoUTracker` implement it.
+    """
 
     def update(
         self,
@@ -89,7 +97,57 @@ class TrackerConfig:
     id_iou: float = 0.3  # a box takes the id of the updated track it overlaps at least this
 
 
-class FaceTracker:
+class _ByteTrack:
+    """supervision's ByteTrack, giving after each update every track that took a box in it.
+
+    The one place that touches ``supervision``. Its public API is used where it can be (the
+    constructor, ``update_with_tensors``, ``reset``), but it lacks two things we need, so this
+    also reads ``tracked_tracks``, ``frame_id`` and each track's ``frame_id``, ``tlwh`` and
+    ``internal_track_id`` (public names, undocumented):
+
+    - ``update_with_detections`` / ``update_with_tensors`` return *confirmed* tracks only, and a
+      face that appears after the tracker's first frame is confirmed on its second frame, so it
+      would get a one-off id first and a new id after (we want an id from its first frame);
+    - ``update_with_detections`` maps boxes to tracks itself, at IoU ≥ 0.5 with the track's
+      Kalman-filtered box (fixed), so a face that moved fast loses its id for that frame (our
+      ``TrackerConfig.id_iou`` is 0.3).
+
+    Both measured with a public-API version (one-off ids bridged by IoU): the same ids on every
+    frame of the real clips at steps 1–15 and of 18,000 synthetic frames, but different ids on 224
+    of 20,000 synthetic frames with fast motion and crowds. ByteTrack is deprecated since
+    supervision 0.28 and gone in 0.31 (its successor, the ``trackers`` package, needs GUI OpenCV
+    and is a different implementation), so the public API would not lift the ``<0.31`` pin
+    either; 0.28–0.29 give the same ids but require GUI OpenCV too, hence ``>=0.30,<0.31``.
+    """
+
+    def __init__(self, lost_frames: int, match_threshold: float) -> None:
+        with warnings.catch_warnings():  # ByteTrack moved to `trackers`, which needs GUI OpenCV
+            warnings.simplefilter("ignore", FutureWarning)
+            from supervision import ByteTrack
+
+            self._tracker = ByteTrack(
+                track_activation_threshold=0.5,  # new tracks from scores ≥ 0.6 (YuNet's floor)
+                lost_track_buffer=lost_frames,
+                minimum_matching_threshold=match_threshold,
+                frame_rate=30,  # so that lost_track_buffer counts analysed frames
+                minimum_consecutive_frames=1,
+            )
+
+    def reset(self) -> None:
+        """Forget every track; the next update is a first frame (every box confirmed)."""
+        self._tracker.reset()
+
+    def update(self, xyxy: np.ndarray, scores: np.ndarray) -> tuple[list[int], np.ndarray]:
+        """Keys (never reused before :meth:`reset`) and ``(x, y, w, h)`` boxes of the tracks,
+        confirmed or not, that took one of ``xyxy``'s boxes in this frame."""
+        self._tracker.update_with_tensors(np.column_stack([xyxy, scores]).astype(np.float32))
+        frame = self._tracker.frame_id
+        live = [t for t in self._tracker.tracked_tracks if t.frame_id == frame]
+        boxes = np.stack([t.tlwh for t in live]) if live else np.zeros((0, 4))
+        return [t.internal_track_id for t in live], boxes
+
+
+class FaceTracker(Tracker):
     """ByteTrack with ids for every box from its first frame, and new tracks after shot cuts.
 
     ``fps`` is the rate of *analysed* frames (video fps / sampling step), used to turn
@@ -102,26 +160,16 @@ class FaceTracker:
         self.cuts = ShotCutDetector(self.config.cut_threshold or 0.0)
         self.shots = 0  # cuts seen so far
         self._next_id = 0
-        self._ids: dict[int, int] = {}  # ByteTrack internal track id → our id
-        self._tracker = self._new_bytetrack()
-
-    def _new_bytetrack(self):
-        with warnings.catch_warnings():  # ByteTrack moved to `trackers`, which needs GUI OpenCV
-            warnings.simplefilter("ignore", FutureWarning)
-            from supervision import ByteTrack
-
-            return ByteTrack(
-                track_activation_threshold=0.5,  # new tracks from scores ≥ 0.6 (YuNet's floor)
-                # ByteTrack drops a lost track one frame after its buffer runs out
-                lost_track_buffer=max(1, math.ceil(self.config.lost_seconds * self.fps) - 1),
-                minimum_matching_threshold=self.config.match_threshold,
-                frame_rate=30,  # so that lost_track_buffer counts analysed frames
-                minimum_consecutive_frames=1,
-            )
+        self._ids: dict[int, int] = {}  # ByteTrack's track key → our id
+        self._tracker = _ByteTrack(
+            # ByteTrack drops a lost track one frame after its buffer runs out
+            lost_frames=max(1, math.ceil(self.config.lost_seconds * self.fps) - 1),
+            match_threshold=self.config.match_threshold,
+        )
 
     def reset(self) -> None:
         """Forget every track (ids are not reused)."""
-        self._tracker = self._new_bytetrack()
+        self._tracker.reset()
         self._ids.clear()
 
     def update(
@@ -137,24 +185,22 @@ class FaceTracker:
         xywh = np.asarray(boxes, float).reshape(-1, 4)
         # Detectors already dropped weak boxes: every box may start a track.
         conf = np.clip(np.ones(len(xywh)) if scores is None else np.asarray(scores, float), 0.6, 1)
-        tensors = np.column_stack([xywh[:, :2], xywh[:, :2] + xywh[:, 2:], conf])
-        self._tracker.update_with_tensors(tensors.astype(np.float32))
-        return self._assign(xywh)
+        keys, track_boxes = self._tracker.update(
+            np.column_stack([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]]), conf
+        )
+        return self._assign(xywh, keys, track_boxes)
 
-    def _assign(self, xywh: np.ndarray) -> list[int]:
+    def _assign(self, xywh: np.ndarray, keys: list[int], track_boxes: np.ndarray) -> list[int]:
         """Match boxes to the tracks updated in this frame (confirmed or not) by IoU."""
-        frame = self._tracker.frame_id
-        live = [t for t in self._tracker.tracked_tracks if t.frame_id == frame]
         ids = [-1] * len(xywh)
-        if live and len(xywh):
-            iou = iou_matrix(xywh, np.stack([t.tlwh for t in live]))
+        if keys and len(xywh):
+            iou = iou_matrix(xywh, track_boxes)
             rows, cols = linear_sum_assignment(-iou)
             for i, j in zip(rows, cols, strict=True):
-                key = live[j].internal_track_id
                 if iou[i, j] >= self.config.id_iou:
-                    if key not in self._ids:
-                        self._ids[key] = self._take_id()
-                    ids[i] = self._ids[key]
+                    if keys[j] not in self._ids:
+                        self._ids[keys[j]] = self._take_id()
+                    ids[i] = self._ids[keys[j]]
         return [i if i >= 0 else self._take_id() for i in ids]  # untracked: a one-off id
 
     def _take_id(self) -> int:
@@ -163,8 +209,15 @@ class FaceTracker:
 
 
 @dataclass
-class IoUTracker:
-    """Greedy IoU matching of each frame's boxes to live tracks (the former default).
+class IoUTracker(Tracker):
+    """The webcam's tracker: greedy IoU matching, whose whole state travels as JSON.
+
+    The web app's webcam view keeps nothing on the server between frames: each request to
+    ``/api/analyze`` carries the previous answer's :meth:`to_state`, rebuilt here with
+    :meth:`from_state`. :class:`FaceTracker`'s Kalman filters cannot travel that way, so the
+    webcam uses this simpler matcher (students who swap seats between two frames may swap ids).
+    It was the default for videos before ByteTrack and is the baseline ("former IoU") of
+    benchmarks/bench_tracking.py; it ignores detector scores and does not reset on shot cuts.
 
     A box joins the live track it overlaps most (IoU ≥ ``iou_threshold``, best pairs first);
     unmatched boxes start new tracks; a track unseen for more than ``max_missed`` updates ends.
