@@ -6,12 +6,12 @@ decisions are pure functions of the history, so they survive a resume unchanged.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aiducation.atomic import atomic_file
-from aiducation.csvfiles import escape_cell
+import pandas as pd
+
+from aiducation.csvfiles import write_csv
 
 if TYPE_CHECKING:
     from aiducation.training.learner import Learner
@@ -47,17 +47,6 @@ def over_time_budget(history: list[dict], max_minutes: float) -> bool:
     return max_minutes > 0 and bool(history) and history[-1]["elapsed_s"] >= 60 * max_minutes
 
 
-def write_csv_atomic(path: Path, rows: list[dict]) -> None:
-    """Write ``rows`` as CSV through a temporary file and a rename."""
-    with atomic_file(path) as tmp, tmp.open("w", newline="") as f:
-        if rows:
-            writer = csv.DictWriter(f, fieldnames=[escape_cell(name) for name in rows[0]])
-            writer.writeheader()
-            writer.writerows(
-                {escape_cell(k): escape_cell(v) for k, v in row.items()} for row in rows
-            )
-
-
 class CSVLogger(Callback):
     """Rewrites ``log.csv`` (one row per epoch) after every epoch."""
 
@@ -65,7 +54,8 @@ class CSVLogger(Callback):
         self.path = Path(path)
 
     def on_epoch_end(self, learner: Learner, row: dict) -> None:
-        write_csv_atomic(self.path, learner.history)
+        if learner.history:
+            write_csv(pd.DataFrame(learner.history), self.path)
 
 
 class Checkpointer(Callback):
