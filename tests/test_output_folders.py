@@ -13,9 +13,10 @@ import torch
 
 from aiducation.cli import main
 from aiducation.errors import InputError
+from aiducation.manifest import MANIFEST
 from aiducation.models import create_model
 from aiducation.models.checkpoint import save_checkpoint
-from aiducation.outdir import MANIFEST, output_dir
+from aiducation.outdir import output_dir
 
 
 def tree(root: Path) -> dict[str, str]:

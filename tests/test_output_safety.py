@@ -16,7 +16,8 @@ import pytest
 from aiducation.atomic import atomic_directory, atomic_file
 from aiducation.cli import main
 from aiducation.errors import InputError
-from aiducation.outdir import MANIFEST, STAGING_MARKER, check_output_dir, output_dir
+from aiducation.manifest import MANIFEST
+from aiducation.outdir import STAGING_MARKER, check_output_dir, output_dir
 
 
 def write_files(folder: Path, files: dict[str, str]) -> None:

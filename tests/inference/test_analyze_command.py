@@ -13,7 +13,7 @@ from aiducation.cli import main
 from aiducation.errors import InputError
 from aiducation.inference.api import Analyzer
 from aiducation.inference.runner import AnalyzeConfig, demo_image_path, run_analysis
-from aiducation.outdir import MANIFEST
+from aiducation.manifest import MANIFEST
 
 FACES = [(50, 60, 80, 80, BRIGHT), (300, 200, 60, 60, DARK)]
 

@@ -10,7 +10,7 @@ from tests.inference.conftest import CLASSES
 from aiducation.inference.results import FaceResult, FrameResult
 from aiducation.inference.runner import AnalyzeConfig, run_analysis
 from aiducation.inference.students import StudentRules, frame_interval, summarize_students
-from aiducation.outdir import MANIFEST
+from aiducation.manifest import MANIFEST
 
 
 def frames_of(tracks: dict[int, list[str | None]], fps: float = 2.0) -> list[FrameResult]:
