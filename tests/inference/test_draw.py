@@ -4,11 +4,13 @@ import numpy as np
 import pytest
 
 from aiducation.inference.draw import (
+    CLEARANCE,
     STATE_COLOURS,
     STATE_MEANINGS,
     annotate,
     draw_legend,
     layout_labels,
+    rect_gap,
 )
 from aiducation.inference.results import FaceResult
 
@@ -61,8 +63,10 @@ def test_neighbours_labels_do_not_overlap() -> None:
 
 
 def test_label_sits_above_a_lone_face_and_inside_at_the_top_edge() -> None:
-    above = layout_labels([face(0, (200, 100, 60, 60))], 640, 480)[0].rect
-    assert above[3] <= 100 and above[0] == 200
+    (label,) = layout_labels([face(0, (200, 100, 60, 60))], 640, 480)
+    above = label.rect
+    assert above[3] == 100 and abs((above[0] + above[2]) / 2 - 230) <= 1  # centred, touching
+    assert label.text == "0 Bored 57%"  # room enough: the full text
     top = layout_labels([face(0, (200, 0, 60, 60))], 640, 480)[0].rect
     assert top[1] >= 0 and _inside(top, 640, 480)
 
@@ -79,3 +83,72 @@ def test_legend_band_lists_every_state_with_its_meaning() -> None:
     plain = annotate(image, [face(0, (10, 10, 40, 40))])
     assert plain.shape == image.shape
     assert annotate(image, [], legend=CLASSES).shape == shown.shape
+
+
+def crowd(seed: int, width: int, height: int, side: int) -> list[FaceResult]:
+    """A generated group photo: rows of faces a few px apart, jittered, some at the edges,
+    with long labels ("Other: happy") much wider than the faces."""
+    rng = np.random.default_rng(seed)
+    faces, y = [], int(rng.integers(0, side // 2))
+    while y + side <= height:
+        x = int(rng.integers(0, side // 3))
+        while x + side <= width:
+            w = int(side * rng.uniform(0.8, 1.0))
+            h = int(w * rng.uniform(1.0, 1.25))
+            dy = int(rng.integers(0, side // 4))
+            if y + dy + h <= height and rng.random() < 0.85:
+                state = "Other" if rng.random() < 0.6 else "Focused"
+                faces.append(face(len(faces), (x, y + dy, w, h), state, "happiness"))
+            x += w + int(rng.integers(CLEARANCE + 1, side // 2))
+        y += int(side * rng.uniform(1.3, 2.2))
+    return faces
+
+
+@pytest.mark.parametrize(
+    "seed, size, side",
+    [(0, (1024, 715), 55), (1, (500, 332), 40), (2, (640, 480), 70), (3, (1920, 1080), 90),
+     (4, (320, 240), 28), (5, (1024, 768), 120)],
+)  # fmt: skip
+def test_each_label_touches_its_own_face_and_is_nearer_it_than_any_other(seed, size, side):
+    """Labels in a crowd: each touches its own box, keeps clear of every other box (so it is
+    nearer its own box than any other), stays in the picture and overlaps no other label."""
+    width, height = size
+    faces = crowd(seed, width, height, side)
+    assert len(faces) >= 6
+    labels = layout_labels(faces, width, height)
+    boxes = [(x, y, x + w, y + h) for x, y, w, h in (f.box for f in faces)]
+    for i, (f, label) in enumerate(zip(faces, labels, strict=True)):
+        assert _inside(label.rect, width, height)
+        assert label.text.split()[0] == str(f.face_id)  # at least the face's id
+        assert rect_gap(label.rect, boxes[i]) == 0, (f.face_id, label)
+        nearest_other = min(rect_gap(label.rect, b) for k, b in enumerate(boxes) if k != i)
+        assert nearest_other >= CLEARANCE > 0, (f.face_id, label)
+    rects = [label.rect for label in labels]
+    assert all(_overlap(a, b) == 0 for i, a in enumerate(rects) for b in rects[i + 1 :])
+    # most labels keep their state: the text is only shortened where there is no room (in the
+    # 28-px crowd of a 320×240 picture about half are ids alone; the box colour says the state)
+    kept = sum(len(label.text.split()) > 1 for label in labels) / len(labels)
+    assert kept >= (0.8 if side >= 40 else 0.4)
+
+
+def test_rect_gap_is_zero_for_touching_rectangles() -> None:
+    assert rect_gap((0, 0, 10, 10), (10, 0, 20, 10)) == 0  # side by side
+    assert rect_gap((0, 0, 10, 10), (10, 10, 20, 20)) == 0  # corner to corner
+    assert rect_gap((0, 0, 10, 10), (13, 14, 20, 20)) == 5
+
+
+def _luminance(bgr) -> float:
+    linear = [(c / 255) / 12.92 if c <= 10 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in bgr]
+    b, g, r = linear
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_other_shows_on_dark_and_light_backgrounds() -> None:
+    """WCAG contrast of Other's colour is at least 3:1 against black and against white (the
+    old dark slate had 2.6:1 against black and vanished on dark clothing)."""
+    lum = _luminance(STATE_COLOURS["Other"])
+    assert (lum + 0.05) / 0.05 >= 3 and 1.05 / (lum + 0.05) >= 3
+    image = np.zeros((200, 200, 3), np.uint8)  # dark clothing: the box is drawn at least 2 px
+    out = annotate(image, [face(0, (60, 60, 60, 60), "Other", "happiness")])
+    edge = (out[70:110, 58:64] == np.array(STATE_COLOURS["Other"], np.uint8)).all(axis=2)
+    assert edge.any(axis=0).sum() >= 2

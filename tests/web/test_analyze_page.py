@@ -418,3 +418,13 @@ def test_analyse_page_names_the_four_states_and_other(client):
     intro = html.split("<h1>", 1)[1].split("</p>", 1)[0]
     for state in ("Angry", "Bored", "Focused", "Neutral", "Other"):
         assert state in intro, state
+
+
+def test_webcam_overlay_uses_the_colours_of_the_annotated_pictures(client):
+    from aiducation.inference.draw import STATE_COLOURS
+    from aiducation.web.charts import state_colour
+
+    script = client.get("/static/analyze.js").text
+    table = script.split("COLOURS = {")[1].split("}")[0]
+    colours = dict(re.findall(r'(\w+): "(#[0-9a-f]{6})"', table))
+    assert colours == {state: state_colour(state) for state in STATE_COLOURS}

@@ -16,7 +16,9 @@ STATE_COLOURS: dict[str, tuple[int, int, int]] = {
     "Bored": (200, 120, 40),
     "Focused": (60, 180, 60),
     "Neutral": (170, 170, 170),
-    "Other": (90, 80, 80),  # outside the scheme: a dark neutral slate
+    # outside the scheme: magenta, mid-bright and saturated, so it shows on dark clothing and
+    # light walls alike (a dark slate vanished on dark clothes)
+    "Other": (200, 60, 210),
 }
 # One line per state: what the labelling rules (docs/data.md, the model card) mean by it.
 STATE_MEANINGS: dict[str, str] = {
@@ -93,40 +95,140 @@ def _overlap(a: Rect, b: Rect) -> int:
     return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
-def _candidates(box: Rect, size: tuple[int, int], width: int, height: int) -> list[Rect]:
-    """Label positions around a face box, most natural first, each shifted into the picture."""
+def rect_gap(a: Rect, b: Rect) -> float:
+    """Distance between two rectangles in px: 0 when they touch (share an edge or a corner)
+    or overlap."""
+    dx = max(0, max(a[0], b[0]) - min(a[2], b[2]))
+    dy = max(0, max(a[1], b[1]) - min(a[3], b[3]))
+    return float(np.hypot(dx, dy))
+
+
+def _candidates(box: Rect, size: tuple[int, int], width: int, height: int) -> np.ndarray:
+    """Label rectangles that touch ``box`` and lie inside the picture, as rows
+    ``x0, y0, x1, y1, preference`` (0: above the box, centred; then aligned left or right,
+    sliding along the top, below, beside; inside the box costs more in :func:`_place`)."""
     x0, y0, x1, y1 = box
     lw, lh = size
-    rows = [y0 - lh, y1, y0, y1 - lh]  # above, below, inside top, inside bottom
-    columns = [x0, x1 - lw, (x0 + x1 - lw) // 2, x0 - lw // 2, x1 - lw // 2]
+    grip = max(1, min(lw, x1 - x0) // 3)  # a sliding label keeps this much beside the box
+    lefts = [((x0 + x1 - lw) // 2, 0.0), (x0, 0.5), (x1 - lw, 0.5)]
+    lefts += [
+        (int(v), 1.0 + abs(v - (x0 + x1 - lw) / 2) / max(lw, 1))
+        for v in np.linspace(x0 - lw + grip, x1 - grip, 9)
+    ]
+    tops = [(y0, 0.0), ((y0 + y1 - lh) // 2, 0.3), (y1 - lh, 0.6)]
+    rows = []
+    for top, pref in ((y0 - lh, 0.0), (y1, 3.0), (y0, 2.0), (y1 - lh, 4.0)):
+        rows += [(left, top, pref + p) for left, p in lefts]
+    for left, pref in ((x1, 6.0), (x0 - lw, 7.0)):
+        rows += [(left, top, pref + p) for top, p in tops]
+    out = np.array(rows, dtype=float)
+    out[:, 0] = np.clip(out[:, 0], 0, max(width - lw, 0))
+    out[:, 1] = np.clip(out[:, 1], 0, max(height - lh, 0))
+    rects = np.column_stack([out[:, 0], out[:, 1], out[:, 0] + lw, out[:, 1] + lh, out[:, 2]])
+    touching = _gaps(rects[:, :4], np.array([box], dtype=float))[:, 0] == 0
+    return rects[touching] if touching.any() else rects
+
+
+def _gaps(rects: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """``(len(rects), len(others))`` distances between rectangles (0: touching or overlapping)."""
+    if len(others) == 0:
+        return np.zeros((len(rects), 0))
+    a, b = rects[:, None, :], others[None, :, :]
+    dx = np.maximum(0, np.maximum(a[..., 0], b[..., 0]) - np.minimum(a[..., 2], b[..., 2]))
+    dy = np.maximum(0, np.maximum(a[..., 1], b[..., 1]) - np.minimum(a[..., 3], b[..., 3]))
+    return np.hypot(dx, dy)
+
+
+def _areas(rects: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Total overlap area of each of ``rects`` with ``others``."""
+    if len(others) == 0:
+        return np.zeros(len(rects))
+    a, b = rects[:, None, :], others[None, :, :]
+    w = np.maximum(0, np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]))
+    h = np.maximum(0, np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]))
+    return (w * h).sum(axis=1)
+
+
+# Costs of a label position. A position is *clean* (cost below AMBIGUOUS) when it overlaps no
+# other face or label, keeps CLEARANCE px from every other face and has its centre nearer its
+# own face than any other; a shorter text is tried before an unclean position is accepted.
+FOREIGN_FACE, TOO_CLOSE, FOREIGN_LABEL, AMBIGUOUS = 1e6, 1e5, 1e4, 1e3
+CLEARANCE = 3  # px: a label keeps at least this far from every face but its own
+TEXT_STEP = 6.0  # cost of each step to a smaller or shorter text (_variants)
+OWN_MARGIN = 1.5  # a clean label's centre is this many times nearer its own face than any other
+
+
+def _variants(face: FaceResult, scale: float, width: int) -> list[tuple[str, float]]:
+    """Texts to try, longest first: ``id state confidence`` at full and smaller size, then
+    without the confidence, then id and state, then the id alone (the box colour still says
+    the state)."""
+    texts = [f"{face.face_id} {face.label} {face.confidence:.0%}", f"{face.face_id} {face.label}"]
+    if face.label != face.state:
+        texts.append(f"{face.face_id} {face.state}")
+    texts.append(str(face.face_id))
     out = []
-    for top in rows:
-        for left in columns:
-            left = min(max(left, 0), max(width - lw, 0))
-            top = min(max(top, 0), max(height - lh, 0))
-            out.append((left, top, left + lw, top + lh))
+    for text in texts:
+        for factor in (1.0, 0.8):
+            fitted = _fit(text, max(0.3, round(scale * factor, 2)), width)
+            if fitted not in out:
+                out.append(fitted)
     return out
+
+
+def _place(
+    i: int, face: FaceResult, boxes: np.ndarray, labels: np.ndarray, scale: float,
+    width: int, height: int,
+) -> tuple[Label, float]:  # fmt: skip
+    """The best label for face ``i``: the first text variant with a clean position touching its
+    own box (see AMBIGUOUS); where none has one, the cheapest."""
+    others = np.delete(boxes, i, axis=0)
+    own = boxes[i : i + 1]
+    near = max(4.0, float(np.median(boxes[:, 3] - boxes[:, 1])) / 2)
+    best: tuple[Label, float] | None = None
+    for rank, (text, size_scale) in enumerate(_variants(face, scale, width)):
+        size = _size(text, size_scale)
+        rects, area = _candidates(tuple(boxes[i]), size, width, height), size[0] * size[1]
+        gaps = _gaps(rects[:, :4], others)
+        closest = gaps.min(axis=1) if gaps.shape[1] else np.full(len(rects), np.inf)
+        centres = np.tile((rects[:, 0:2] + rects[:, 2:4]) / 2, 2)  # points as rects
+        centre_gaps = _gaps(centres, others)
+        centre_other = centre_gaps.min(axis=1) if gaps.shape[1] else np.full(len(rects), np.inf)
+        cost = (
+            rects[:, 4]
+            + 12 * _areas(rects[:, :4], own) / area  # covering its own face: a last resort
+            + FOREIGN_FACE * _areas(rects[:, :4], others)
+            + TOO_CLOSE * (closest < CLEARANCE)
+            + FOREIGN_LABEL * _areas(rects[:, :4], labels)
+            + AMBIGUOUS * (centre_other < OWN_MARGIN * _gaps(centres, own)[:, 0])
+            + 8 * np.clip(near - closest, 0, None) / near  # rather away from other faces
+            + TEXT_STEP * rank  # a smaller or shorter text rather than a much worse place
+        )
+        k = int(np.argmin(cost))
+        rect = tuple(int(v) for v in rects[k, :4])
+        if best is None or cost[k] < best[1]:
+            best = (Label(text, size_scale, rect), float(cost[k]))
+        if best[1] <= TEXT_STEP * (rank + 1):  # no smaller or shorter text can do better
+            break
+    return best
 
 
 def layout_labels(faces: list[FaceResult], width: int, height: int) -> list[Label]:
     """Place each face's label (``id state confidence``) inside the ``width``×``height``
-    picture, avoiding labels already placed and, where possible, other faces."""
-    face_width = float(np.median([f.box[2] for f in faces])) if faces else 60.0
-    base_scale = font_scale(face_width, width, height)
-    boxes = [(x, y, x + w, y + h) for x, y, w, h in (f.box for f in faces)]
-    placed: list[Label | None] = [None] * len(faces)
-    for i in sorted(range(len(faces)), key=lambda k: (boxes[k][1], boxes[k][0])):
-        face = faces[i]
-        text, scale = _fit(f"{face.face_id} {face.label} {face.confidence:.0%}", base_scale, width)
-        size = _size(text, scale)
-        best, best_cost = None, None
-        for rank, rect in enumerate(_candidates(boxes[i], size, width, height)):
-            cost = rank + sum(1000 * _overlap(rect, p.rect) for p in placed if p is not None)
-            cost += sum(_overlap(rect, b) for k, b in enumerate(boxes) if k != i)
-            if best_cost is None or cost < best_cost:
-                best, best_cost = rect, cost
-        placed[i] = Label(text, scale, best)
-    return [label for label in placed if label is not None]
+    picture, touching its own face's box and, wherever the picture leaves room, clear of every
+    other face and label (so a label is always nearer its own face than any other); where the
+    full text does not fit it is set smaller, then shortened (confidence, expression, state)."""
+    if not faces:
+        return []
+    face_width = float(np.median([f.box[2] for f in faces]))
+    scale = font_scale(face_width, width, height)
+    boxes = np.array([(x, y, x + w, y + h) for x, y, w, h in (f.box for f in faces)], float)
+    order = sorted(range(len(faces)), key=lambda k: (boxes[k][1], boxes[k][0]))
+    placed: dict[int, Label] = {}
+    for _ in range(2):  # the second pass re-places each label knowing all the others
+        for i in order:
+            labels = np.array([placed[k].rect for k in placed if k != i], float).reshape(-1, 4)
+            placed[i], _ = _place(i, faces[i], boxes, labels, scale, width, height)
+    return [placed[i] for i in range(len(faces))]
 
 
 def _wrap(text: str, scale: float, width: int) -> list[str]:
@@ -186,7 +288,7 @@ def annotate(
     out = blur_faces(out, [_grown(f.box, BLUR_GROWTH) for f in faces]) if blur else out.copy()
     height, width = out.shape[:2]
     face_width = float(np.median([f.box[2] for f in faces])) if faces else 60.0
-    thickness = max(1, round(face_width / 40))
+    thickness = max(2, round(face_width / 40))
     for face in faces:
         x, y, w, h = face.box
         cv2.rectangle(out, (x, y), (x + w, y + h), _colour(face.state), thickness)
