@@ -1,5 +1,6 @@
-"""Annotated copies of frames: boxes coloured by state, labels that stay inside the picture and
-avoid each other, an optional legend of what each state means, and face blur."""
+"""Annotated copies of frames: boxes coloured by state, each label touching its own box, clear
+of every other face and label and inside the picture (:func:`layout_labels`), an optional legend
+of what each state means, and face blur."""
 
 from __future__ import annotations
 
