@@ -1,10 +1,11 @@
 """One student over time: smoothing a track's per-frame class probabilities (an HMM).
 
 A student's state is a hidden Markov chain over the model's outputs (the learning states and
-"Other"): it stays put for a while and then switches. Between two analysed frames ``dt``
-seconds apart the state switches with probability ``1 − exp(−dt / dwell_seconds)``, spread
-evenly over the other states, so the parameters are in **seconds** and an answer holds at any
-``--fps``. Each frame's classifier probabilities are the evidence, raised to ``evidence`` (< 1
+"Other"): it stays put for ``dwell_seconds`` on average and then moves to any other state
+alike (a continuous-time chain: between two analysed frames ``dt`` seconds apart it switches
+with probability ``(K−1)/K · (1 − exp(−K·dt / ((K−1)·dwell_seconds)))``), so the parameters
+are in **seconds**, an answer holds at any ``--fps``, and a long gap in a track lets the answer
+start afresh. Each frame's classifier probabilities are the evidence, raised to ``evidence`` (< 1
 tempers an over-confident classifier). :func:`smooth_track` gives each frame's posterior from
 the whole track (forward–backward, for recorded video); :class:`CausalSmoother` gives it from
 the frames so far (forward filtering, for a live camera). The smoothed probabilities are then
@@ -41,10 +42,13 @@ class SmoothingConfig:
             raise ValueError("smoothing: dwell_seconds and evidence must be positive")
 
     def transition(self, dt: float, k: int) -> np.ndarray:
-        """``(k, k)`` probabilities of moving from state i to j in ``dt`` seconds."""
-        switch = 1.0 - np.exp(-max(float(dt), 0.0) / self.dwell_seconds)
+        """``(k, k)`` probabilities of being in state j ``dt`` seconds after state i: a
+        continuous-time chain leaving each state after ``dwell_seconds`` on average for any
+        other alike, so steps compose exactly and a long gap tends to "anything" (1/k each)."""
         if k == 1:
             return np.ones((1, 1))
+        rate = k / ((k - 1) * self.dwell_seconds)
+        switch = (k - 1) / k * (1.0 - np.exp(-rate * max(float(dt), 0.0)))
         matrix = np.full((k, k), switch / (k - 1))
         np.fill_diagonal(matrix, 1.0 - switch)
         return matrix
