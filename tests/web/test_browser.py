@@ -308,3 +308,47 @@ def test_experiments_and_model_pages(driver, site, shots):
     driver.get(f"{url}/model")
     assert "faceresnet_t" in driver.find_element(By.ID, "model-facts").text
     screenshot(driver, shots / "model.png")
+
+
+def test_wide_tables_scroll_inside_their_card_and_the_favicon_loads(driver, site, results_dir):
+    """A 16-column Table 2.2 (1,446 px wide before) in a 1,280-px window: the page does not
+    scroll sideways and no table runs past its card; /favicon.ico answers."""
+    from selenium.webdriver.common.by import By
+
+    url, _ = site
+    columns = ["model", "params", "accuracy", "macro_precision", "macro_recall", "macro_f1"]
+    columns += [f"{c}_{m}" for c in ("angry", "bored", "focused", "neutral") for m in "prf"]
+    rows = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+    rows += ["| B32_N8_FC2_K7_AP20 | 12345678 |" + " 0.6234 |" * (len(columns) - 2)] * 12
+    (results_dir / "grid" / "table_2_2.md").write_text("\n".join(rows) + "\n")
+    driver.set_window_size(1280, 900)
+    try:
+        driver.get(f"{url}/experiments/view?path=grid")
+        wait_for(driver, "details.report table")
+        overflow = driver.execute_script(
+            """
+            const out = [];
+            for (const table of document.querySelectorAll("main table")) {
+              let box = table;  // the table or the ancestor that scrolls it
+              while (box && !["auto", "scroll"].includes(getComputedStyle(box).overflowX))
+                box = box.parentElement;
+              const card = (table.closest(".card") || document.querySelector("main"));
+              const right = (box || table).getBoundingClientRect().right;
+              if (right > card.getBoundingClientRect().right + 1) out.push(right);
+            }
+            return [document.documentElement.scrollWidth, innerWidth, out];
+            """
+        )
+        widest = driver.execute_script(
+            "return Math.max(...[...document.querySelectorAll('main table')]"
+            ".map(t => t.scrollWidth))"
+        )
+    finally:
+        driver.set_window_size(1200, 900)
+    scroll_width, window_width, past_card = overflow
+    assert widest > 1100  # the table really is wider than the page's column
+    assert past_card == [] and scroll_width <= window_width
+    icon = driver.find_element(By.CSS_SELECTOR, "link[rel=icon]").get_attribute("href")
+    assert icon.endswith("/static/favicon.svg")
+    driver.get(f"{url}/favicon.ico")
+    assert "<svg" in driver.page_source
