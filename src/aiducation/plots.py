@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from aiducation.csvfiles import read_csv
 from aiducation.metrics import normalize_confusion
@@ -40,7 +41,11 @@ def plot_history(log: pd.DataFrame | str | Path, title: str = "") -> Figure:
     best = log.loc[log["val_accuracy"].idxmax()]
     ax_metric.axvline(best["epoch"], color="grey", linestyle=":", label="best val_accuracy")
     ax_metric.set(xlabel="epoch", ylabel="score", title="metrics")
+    first, last = log["epoch"].min(), log["epoch"].max()
     for ax in (ax_loss, ax_metric):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs
+        if first == last:  # one epoch: one tick, not an axis from 0.96 to 1.04
+            ax.set_xlim(first - 0.5, last + 0.5)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     if title:  # often a folder name: literal text, never mathtext ("$x_$" would not draw)
