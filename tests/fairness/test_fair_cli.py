@@ -145,3 +145,40 @@ def test_read_attributes_errors_and_keys(tmp_path):
     assert table.loc["fer2", "age"] == "child" and pd.isna(table.loc["fer1", "gender"])
     with pytest.raises(InputError, match="no attribute column height"):
         read_attributes(path, attributes=["height"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "declared"),
+    [
+        ({"train_config": {"model": "faceresnet_t"}}, []),  # its model.json says: official split
+        (
+            {"other_threshold_rule": "best five-way accuracy on the val split's faces"},
+            ["--trained-on", "train"],
+        ),
+    ],
+)
+def test_images_that_chose_the_checkpoint_are_never_held_out(
+    tmp_path, prepared_dir, extra, declared
+):
+    """Validation images chose the checkpoint and its Other threshold: with --held-out-only
+    they are dropped too, not reported as if held out."""
+    from aiducation.models import create_model
+    from aiducation.models.checkpoint import save_checkpoint
+
+    meta = load_prepared(prepared_dir).meta
+    run = tmp_path / "run"
+    save_checkpoint(run / "checkpoints" / "best", create_model("faceresnet_t", num_classes=4),
+                    arch="faceresnet_t", arch_kwargs={"num_classes": 4}, classes=CLASSES,
+                    **extra)  # fmt: skip
+    held = meta["split"] != "train"  # val and test images annotated
+    pd.DataFrame({"image": meta["image_name"][held], "age": "adult"}).to_csv(
+        tmp_path / "attrs.csv", index=False
+    )
+    out = tmp_path / "out"
+    args = ["bias", "--checkpoint", str(run), "--data", str(prepared_dir), "--device", "cpu",
+            "--attributes", str(tmp_path / "attrs.csv"), "--min-group-size", "5", *FAST,
+            *declared, "--out", str(out)]  # fmt: skip
+    assert main(args) == 2  # val images were used
+    assert main([*args, "--held-out-only"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["overall"]["n"] == int((meta["split"] == "test").sum())

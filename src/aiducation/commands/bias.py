@@ -30,9 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--tta", action="store_true", help="with --checkpoint: average with the mirrored faces"
     )
     parser.add_argument(
-        "--trained-on",
-        help="comma-separated splits the checkpoint trained on, when its run has no split.csv",
-    )
+        "--trained-on", metavar="SPLITS",
+        help="comma-separated splits the checkpoint USED: fitted on, or chose its checkpoint or "
+        "Other threshold on (e.g. train,val); only asked when neither its run (split.csv, "
+        "config.json) nor its model.json says so. Used images are never counted as held out",
+    )  # fmt: skip
     parser.add_argument(
         "--assume-held-out",
         action="store_true",

@@ -12,6 +12,7 @@ of one training run.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from aiducation.csvfiles import read_csv, write_csv
 from aiducation.data.dataset import PreparedDataset
 from aiducation.errors import InputError
 from aiducation.fairness.inputs import image_key, read_attributes
+from aiducation.models.answers import THRESHOLD_RULE_KEY
 from aiducation.rundir import RunDir
 
 ROLES = ("train", "val", "bias_test", "excluded_duplicate", "test", "unused")
@@ -124,23 +126,46 @@ def split_table(
 def trained_rows(
     checkpoint_dir: Path, dataset: PreparedDataset, declared_splits: list[str] | None
 ) -> tuple[np.ndarray, str] | None:
-    """Which dataset rows the checkpoint trained on (bool mask) and how that is known.
+    """Which dataset rows the checkpoint *used* (bool mask) and how that is known.
 
-    Sources, in order: ``split.csv`` in the run directory (roles ``train`` and ``val``: images
-    fitted or used to choose the checkpoint); the splits the user declared (``--trained-on``).
+    Used means fitted on, or used to choose the checkpoint or its Other threshold: such images
+    are not held out. Sources, in order: ``split.csv`` in the run directory (roles ``train`` and
+    ``val``); the training configuration the checkpoint or its run records (a run on the
+    official split fits on ``train`` and chooses on ``val``); the splits the user declared
+    (``--trained-on``), plus ``val`` when the checkpoint's Other threshold was chosen there.
     ``None`` when unknown.
     """
-    split_file = RunDir.of_checkpoint(checkpoint_dir).split
-    if split_file.is_file():
-        table = read_csv(split_file, keep_default_na=False)
+    run = RunDir.of_checkpoint(checkpoint_dir)
+    if run.split.is_file():
+        table = read_csv(run.split, keep_default_na=False)
         used = table["role"].isin(["train", "val"])
         trained = {image_key(n) for n in table.loc[used, "image_name"]}
         keys = dataset.meta["image_name"].map(image_key)
-        return keys.isin(trained).to_numpy(), f"{split_file} (roles 'train' and 'val')"
+        return keys.isin(trained).to_numpy(), f"{run.split} (roles 'train' and 'val')"
+    model = _model_config(checkpoint_dir)
+    recorded = model.get("train_config") or (run.read_config() or {}).get("train")
+    if recorded and not (run.read_config() or {}).get("reserve"):
+        mask = dataset.meta["split"].isin(["train", "val"]).to_numpy()
+        return mask, (
+            f"{checkpoint_dir}: trained on the official split (fitted on train, checkpoint and "
+            "Other threshold chosen on val)"
+        )
     if declared_splits:
-        mask = dataset.meta["split"].isin(declared_splits).to_numpy()
-        return mask, f"--trained-on {','.join(declared_splits)}"
+        used = list(declared_splits)
+        if "val" in str(model.get(THRESHOLD_RULE_KEY, "")) and "val" not in used:
+            used.append("val")  # the Other threshold was chosen there
+        mask = dataset.meta["split"].isin(used).to_numpy()
+        return mask, f"--trained-on {','.join(declared_splits)} (used: {','.join(used)})"
     return None
+
+
+def _model_config(checkpoint_dir: Path) -> dict:
+    from aiducation.models.checkpoint import MODEL_CONFIG_FILE
+
+    try:
+        return json.loads((Path(checkpoint_dir) / MODEL_CONFIG_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 @contextmanager
