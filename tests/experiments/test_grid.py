@@ -93,7 +93,8 @@ def test_changed_options_on_an_existing_grid_are_refused(grid_dir: Path, capsys)
     described = json.loads((grid_dir / "grid.json").read_text())
     args = ["grid", "--models", GRID_MODELS[0], "--data", described["data"], "--out", str(grid_dir)]
     assert main([*args, "--epochs", "3", "--batch-size", "16"]) == 2
-    assert "other config" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "other options (config.epochs: " in err and "3 now" in err  # names what differs
 
 
 def test_seed_preset_has_the_reports_hyper_parameters_and_flags_override_it(tmp_path) -> None:

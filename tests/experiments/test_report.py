@@ -96,3 +96,21 @@ def test_dataset_section_reports_duplicates_across_splits(exp_data: Path, tmp_pa
     (data / "summary.json").write_text(json.dumps(summary))
     section = dataset_section(data)
     assert "140 distinct of 160" in section and "7 groups span more than one split" in section
+
+
+def test_report_takes_a_list_of_bias_folders_and_check_without_chromium_is_one_line(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    from aiducation.cli import main
+    from aiducation.experiments import report
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    out = tmp_path / "r.html"
+    monkeypatch.setattr(report, "find_chromium", lambda: None)
+    argv = ["report", "--data", str(tmp_path / "none"), "--bias", str(tmp_path / "a"),
+            str(tmp_path / "b"), "--out", str(out), "--check"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --check: no Chromium found") and "\n" not in err
+    assert out.is_file()  # the report itself was written

@@ -62,7 +62,7 @@ def test_check_unchanged_refuses_other_options(tmp_path: Path) -> None:
     check_unchanged(path, {"config": {"epochs": 1}}, ("config",))  # nothing saved yet
     write_json(path, {"config": {"epochs": 1}, "data": "a"})
     check_unchanged(path, {"config": {"epochs": 1}, "data": Path("a")}, ("config", "data"))
-    with pytest.raises(ValueError, match="other config"):
+    with pytest.raises(ValueError, match=r"other options \(config.epochs: 1 then, 2 now\)"):
         check_unchanged(path, {"config": {"epochs": 2}}, ("config",))
 
 

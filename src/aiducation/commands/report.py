@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import subprocess
 from pathlib import Path
 
 from aiducation.defaults import DATA_DIR, RUNS_DIR
@@ -18,19 +19,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--grid", type=Path, default=RUNS_DIR / "grid", help="output of `aiducation grid`")
     add("--kfold", type=Path, default=RUNS_DIR / "kfold", help="output of `aiducation kfold`")
     add(
-        "--bias",
-        type=Path,
-        action="append",
-        default=[],
-        help="output of `aiducation bias` (repeatable)",
-    )
+        "--bias", type=Path, nargs="+", action="extend", default=[], metavar="DIR",
+        help="outputs of `aiducation bias`: --bias A B, or --bias A --bias B",
+    )  # fmt: skip
     add(
-        "--mitigation",
-        type=Path,
-        action="append",
-        default=[],
-        help="output of `aiducation mitigate` (repeatable)",
-    )
+        "--mitigation", type=Path, nargs="+", action="extend", default=[], metavar="DIR",
+        help="outputs of `aiducation mitigate`: --mitigation A B, or repeated",
+    )  # fmt: skip
     add("--title", default="A.I.ducation Analytics: experiment report")
     add("--out", type=Path, default=RUNS_DIR / "report.html", help="HTML file to write")
     add("--check", action="store_true", help="render the file in headless Chromium afterwards")
@@ -69,7 +64,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--out {args.out}: cannot write there ({exc.strerror or exc})") from None
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     if args.check:
-        dom = render_in_chromium(out)
+        try:
+            dom = render_in_chromium(out)
+        except (FileNotFoundError, RuntimeError, subprocess.TimeoutExpired) as exc:
+            raise InputError(f"--check: {exc} (the report itself is written: {out})") from None
         match = re.search(r'data-images="(\d+)/(\d+)"', dom)
         if match is None or match.group(1) != match.group(2):
             raise InputError(

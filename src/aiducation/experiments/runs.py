@@ -86,13 +86,25 @@ def check_unchanged(path: Path, described: dict, keys: tuple[str, ...]) -> None:
         from aiducation.training.choices import without_retired
 
         saved["config"] = without_retired(saved["config"])
-    changed = [
-        k
-        for k in keys
-        if k in saved and saved[k] != json.loads(json.dumps(described[k], default=str))
-    ]
-    if changed:
+    differences = []
+    for key in keys:
+        now = json.loads(json.dumps(described[key], default=str))
+        if key in saved and saved[key] != now:
+            differences += _differences(key, saved[key], now)
+    if differences:
+        shown = "; ".join(differences[:5]) + ("; ..." if len(differences) > 5 else "")
         raise ValueError(
-            f"{path} was written with other {', '.join(changed)}; finished runs there would be "
+            f"{path} was written with other options ({shown}); finished runs there would be "
             "mixed with new ones"
         )
+
+
+def _differences(name: str, saved, now) -> list[str]:
+    """``name.field: saved → now`` for each differing leaf of two JSON values."""
+    if isinstance(saved, dict) and isinstance(now, dict):
+        return [
+            line
+            for key in sorted(set(saved) | set(now))
+            for line in _differences(f"{name}.{key}", saved.get(key), now.get(key))
+        ]
+    return [] if saved == now else [f"{name}: {saved!r} then, {now!r} now"]
