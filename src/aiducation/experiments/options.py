@@ -90,12 +90,11 @@ def build_base_config(args: argparse.Namespace, model: str, preset: dict | None 
 
 
 def check_models(models: list[str]) -> list[str]:
-    from aiducation.models import is_model, list_family_examples, list_models
+    from aiducation.models import describe_families, is_model
 
     unknown = [m for m in models if not is_model(m)]
     if unknown:
-        known = ", ".join(list_models() + list_family_examples())
-        raise InputError(f"unknown model(s) {', '.join(unknown)}; known: {known}")
+        raise InputError(f"unknown model(s) {', '.join(unknown)}; known: {describe_families()}")
     if len(set(models)) != len(models):
         raise InputError(f"model list has repeats: {' '.join(models)}")
     return models

@@ -202,7 +202,7 @@ def config_from_args(
     ``model``; an invalid value, an unknown model, (``here``: the run is on this machine) a
     device this machine lacks or (without ``warm_start``) an ``init_from`` is one
     :class:`InputError`."""
-    from aiducation.models import is_model, list_family_examples, list_models
+    from aiducation.models import describe_families, is_model
     from aiducation.training.config import TrainConfig
 
     data: dict = {}
@@ -224,8 +224,7 @@ def config_from_args(
             "split; the checkpoint was trained on images this command holds out"
         )
     if not is_model(config.model):
-        known = ", ".join(list_models() + list_family_examples())
-        raise InputError(f"--model {config.model!r}: unknown model; known: {known}")
+        raise InputError(f"--model {config.model!r}: unknown model; known: {describe_families()}")
     if here:
         from aiducation.devices import resolve_device
 
