@@ -230,7 +230,7 @@ def test_cli_prints_students_of_a_video_and_threads_default_to_one(
     from aiducation.inference import runner
 
     args = build_parser().parse_args(["analyze", str(synthetic_video)])
-    assert args.threads == 1 and args.min_student_seconds == 1.0 and not args.legend
+    assert args.threads == 1 and args.min_student_seconds == 1.0 and args.legend  # by default
     monkeypatch.setattr(runner.Analyzer, "load", classmethod(lambda cls, *a, **k: stub_analyzer))
     out = tmp_path / "o"
     assert main(["analyze", str(synthetic_video), "--out", str(out), "--no-progress",
@@ -239,5 +239,14 @@ def test_cli_prints_students_of_a_video_and_threads_default_to_one(
     assert len(pd.read_csv(out / "students.csv")) == 2
     frame = cv2.VideoCapture(str(out / "annotated" / "class.mp4")).read()[1]
     assert frame.shape[0] > 240  # the legend band below the 320×240 frames
+    plain = tmp_path / "plain"
+    assert main(["analyze", str(synthetic_video), "--out", str(plain), "--no-progress",
+                 "--no-legend"]) == 0  # fmt: skip
+    assert cv2.VideoCapture(str(plain / "annotated" / "class.mp4")).read()[1].shape[0] == 240
     for bad in (["--threads", "0"], ["--min-student-seconds", "-1"]):
         assert main(["analyze", "--out", str(tmp_path / "x"), *bad]) == 2
+
+
+def test_summary_names_the_bundled_demo_when_it_is_analysed(stub_analyzer, tmp_path):
+    summary = run_analysis(AnalyzeConfig(out=str(tmp_path / "o"), progress=False), stub_analyzer)
+    assert summary["config"]["inputs"] == [str(demo_image_path())]

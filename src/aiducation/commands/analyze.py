@@ -74,8 +74,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also write the 48x48 face crops (and a thumbnail per student of a video)",
     )  # fmt: skip
     parser.add_argument(
-        "--legend", action="store_true",
-        help="add a legend of what each state means below annotated pictures and videos",
+        "--legend", action=argparse.BooleanOptionalAction, default=True,
+        help="a legend of what each state means below annotated pictures and videos "
+        "(default; --no-legend drops it)",
     )  # fmt: skip
     parser.add_argument(
         "--smoothing", choices=("hmm", "none"), default="hmm",

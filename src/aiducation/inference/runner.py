@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path, PurePosixPath
 
@@ -88,7 +88,7 @@ class AnalyzeConfig:
     blur: bool = False
     save_crops: bool = False
     progress: bool = True
-    legend: bool = False  # draw a legend of the states' meanings on annotated pictures
+    legend: bool = True  # a legend of the states' meanings below annotated pictures
     min_student_seconds: float = StudentRules.min_seconds  # shorter tracks are not students
     smoothing: str = "hmm"  # each track's answers over time (hmm), or each frame alone (none)
     dwell_seconds: float = SmoothingConfig.dwell_seconds  # smoothing: mean time in one state
@@ -305,6 +305,8 @@ def _warn(error: dict) -> None:
 
 def run_analysis(config: AnalyzeConfig, analyzer: Analyzer | None = None) -> dict:
     """Analyse ``config``'s inputs into ``config.out``; return the summary written there."""
+    if not config.inputs and config.webcam is None:  # the bundled demo: summary.json names it
+        config = replace(config, inputs=[str(demo_image_path())])
     if config.max_pixels <= 0:
         raise InputError(f"--max-megapixels must be positive, got {megapixels(config.max_pixels)}")
     check_output_dir(  # before any work
@@ -330,7 +332,7 @@ def _analyze(config: AnalyzeConfig, run: _Run) -> dict:
     if config.webcam is not None:  # one live source: its errors are the command's
         run.video(open_webcam(config.webcam), f"webcam:{config.webcam}", "webcam", live=True)
         return run.finish([])
-    files, errors = expand_inputs(config.inputs or [str(demo_image_path())])
+    files, errors = expand_inputs(config.inputs)
     for error in errors:  # missing paths, empty folders
         _warn(error)
     bar = tqdm(files, desc="analyze", unit="file", disable=not config.progress or len(files) < 2)
