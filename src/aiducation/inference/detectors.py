@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
@@ -24,12 +24,24 @@ YUNET_FILE = "face_detection_yunet_2023mar.onnx"
 YUNET_MIN_SIDE = 64  # YuNet returns garbage boxes (inf, 1e30) for inputs of 32 px or less
 
 
+Point = tuple[float, float]
+
+# The order of YuNet's five landmarks (OpenCV FaceDetectorYN): the person's right eye (on the
+# left of a frontal face in the picture), left eye, nose tip, right and left mouth corners.
+LANDMARK_NAMES = ("right_eye", "left_eye", "nose_tip", "right_mouth", "left_mouth")
+
+
 @dataclass(frozen=True)
 class Detection:
-    """A face box ``(x, y, w, h)`` in pixels and the detector's confidence."""
+    """A face box ``(x, y, w, h)`` in pixels and the detector's confidence.
+
+    ``landmarks``: the five points of :data:`LANDMARK_NAMES` as ``(x, y)`` in the same image's
+    pixels (YuNet), or ``None`` for a detector without landmarks (Haar).
+    """
 
     box: tuple[float, float, float, float]
     score: float
+    landmarks: tuple[Point, ...] | None = None
 
 
 class FaceDetector(Protocol):
@@ -72,6 +84,8 @@ def valid_detections(
 
     A box (or score) that is NaN or infinite, or less than ``min_side`` pixels wide or high
     once clipped, is dropped, so downstream cropping and drawing only see usable boxes.
+    Landmarks are kept as they are (a point may lie outside the picture), or become ``None``
+    when any of them is not finite.
     """
     kept = []
     for detection in detections:
@@ -81,7 +95,10 @@ def valid_detections(
         x0, y0 = min(max(x, 0.0), width), min(max(y, 0.0), height)
         x1, y1 = min(max(x + w, 0.0), width), min(max(y + h, 0.0), height)
         if x1 - x0 >= min_side and y1 - y0 >= min_side:
-            kept.append(Detection(box=(x0, y0, x1 - x0, y1 - y0), score=detection.score))
+            points = detection.landmarks
+            if points is not None and not all(math.isfinite(v) for p in points for v in p):
+                points = None
+            kept.append(replace(detection, box=(x0, y0, x1 - x0, y1 - y0), landmarks=points))
     return kept
 
 
@@ -168,7 +185,13 @@ class YuNetDetector:
         if faces is None:
             return []
         found = [
-            Detection(box=tuple(float(v) / scale for v in face[:4]), score=float(face[14]))
+            Detection(
+                box=tuple(float(v) / scale for v in face[:4]),
+                score=float(face[14]),
+                landmarks=tuple(
+                    (float(face[i]) / scale, float(face[i + 1]) / scale) for i in range(4, 14, 2)
+                ),
+            )
             for face in faces
             if self.shape_check is None or self.shape_check.plausible(face)
         ]
