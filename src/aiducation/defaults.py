@@ -17,4 +17,7 @@ DEFAULT_DETECTOR = "yunet"  # registered face detector of analyze / serve / the 
 # (docs/benchmarks.md, "Thread defaults"; 2 threads may pay off on a quiet one)
 DEFAULT_THREADS = 1
 MIN_STUDENT_SECONDS = 1.0  # a video track seen for less time is not counted as a student
-DWELL_SECONDS = 20.0  # smoothing: mean time a student stays in one state (docs/analyze.md)
+# smoothing of each student's answers over time (measured: docs/benchmarks.md, "Smoothing"):
+DWELL_SECONDS = 20.0  # recorded video: mean time a student stays in one state
+LIVE_DWELL_SECONDS = 5.0  # live camera (causal filtering)
+SMOOTHING_EVIDENCE = 0.75  # exponent on each frame's probabilities (tempers over-confidence)

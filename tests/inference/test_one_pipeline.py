@@ -4,6 +4,7 @@ same faces, students and timeline for the same video, and follow one output poli
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -15,7 +16,9 @@ from aiducation.web.uploads import check_upload
 
 
 def without(rows: list[dict], *keys: str) -> pd.DataFrame:
-    return pd.DataFrame([{k: v for k, v in row.items() if k not in keys} for row in rows])
+    """The rows without ``keys``, missing values as NaN (as a CSV reads them back)."""
+    frame = pd.DataFrame([{k: v for k, v in row.items() if k not in keys} for row in rows])
+    return frame.fillna(np.nan).infer_objects()
 
 
 @pytest.mark.parametrize("aggregate_only", [False, True])

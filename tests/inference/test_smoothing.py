@@ -156,3 +156,26 @@ def test_a_gap_in_a_track_does_not_force_a_change():
     assert np.all(smoothed == 0)
     stay = SmoothingConfig(dwell_seconds=5).transition(600.0, K)
     assert np.allclose(stay, 1.0 / K, atol=1e-3)
+
+
+def test_other_is_smoothed_apart_and_live_equals_the_forward_pass_of_both_chains():
+    """In-scheme vs Other and the four states are two chains: the steady Other column does not
+    outweigh the in-scheme probability the states share by turns."""
+    import numpy as np
+
+    from aiducation.inference.smoothing import CausalSmoother, SmoothingConfig, smooth_track
+
+    rng = np.random.default_rng(0)
+    states = rng.dirichlet(np.ones(4) * 0.3, 30) * 0.6  # in-scheme 0.6, states taking turns
+    probs = np.column_stack([states, np.full(30, 0.4)])
+    times = np.arange(30) / 2
+    config = SmoothingConfig()
+    split = smooth_track(probs, times, config, other=True)
+    one_chain = smooth_track(probs, times, config)
+    assert (split[:, -1] < 0.5).all()  # in-scheme stays ahead
+    assert (one_chain[:, -1] > split[:, -1]).mean() > 0.9  # one chain drifts towards Other
+    np.testing.assert_allclose(split.sum(axis=1), 1)
+    live = CausalSmoother(config)
+    causal = np.stack([live.update(7, t, p, other=True) for t, p in zip(times, probs, strict=True)])
+    np.testing.assert_allclose(causal[-1], smooth_track(probs, times, config, other=True)[-1],
+                               atol=1e-9)  # fmt: skip

@@ -397,7 +397,7 @@ def test_video_result_has_a_students_table_legend_and_download(client, video_byt
     assert payload["students"][0]["seconds_on_screen"] == 2.0
     assert "thumbnail" not in payload["students"][0]
     students_csv = data_urls(html, "text/csv")[1].decode()
-    assert students_csv.splitlines()[0].startswith("source,student,track,frames,seconds_on_screen")
+    assert students_csv.splitlines()[0].startswith("source,student,track,frames,usable_frames,")
     assert "share_Angry_low,share_Angry_high,longest_Angry_s" in students_csv.splitlines()[0]
     blurred = client.post("/analyze", files={"file": ("lesson.mp4", video_bytes)},
                           data={"blur": "true"}).text  # fmt: skip
@@ -410,7 +410,8 @@ def test_video_result_has_a_students_table_legend_and_download(client, video_byt
 
 def test_analyze_page_explains_the_states(client):
     html = client.get("/analyze").text
-    assert html.count("<dt data-state=") == 5 and "smiling, surprised or fearful" in html
+    assert html.count("<dt data-state=") == 6 and "smiling, surprised or fearful" in html
+    assert "too small, blurred or turned away" in html  # Uncertain explained too
 
 
 def test_analyse_page_names_the_four_states_and_other(client):

@@ -79,6 +79,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default; --no-legend drops it)",
     )  # fmt: skip
     parser.add_argument(
+        "--gate", action=argparse.BooleanOptionalAction, default=True,
+        help="answer faces too small, blurred or turned away 'Uncertain' (default; thresholds "
+        "measured, docs/analyze.md); --no-gate answers every face",
+    )  # fmt: skip
+    parser.add_argument(
         "--smoothing", choices=("hmm", "none"), default="hmm",
         help="hmm (default): each student's answer over time from their whole track (a hidden "
         "Markov model, parameters in seconds, docs/analyze.md); none: every frame on its own",
@@ -144,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
         save_crops=args.save_crops,
         legend=args.legend,
         min_student_seconds=args.min_student_seconds,
+        gate=args.gate,
         smoothing=args.smoothing,
         dwell_seconds=args.dwell_seconds,
         progress=not args.no_progress,

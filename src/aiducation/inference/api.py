@@ -27,6 +27,7 @@ from aiducation.inference.detectors import (
 )
 from aiducation.inference.images import read_image
 from aiducation.inference.preprocess import DEFAULT_MARGIN, crop_faces
+from aiducation.inference.quality import QualityGate, assess_faces
 from aiducation.inference.results import FrameResult, VideoResult, faces_from_probabilities
 from aiducation.inference.smoothing import SmoothingConfig, answer_scheme, smooth_frames
 from aiducation.inference.tracking import FaceTracker, Tracker
@@ -42,6 +43,7 @@ class Analyzer:
     detector: FaceDetector
     classifier: FaceClassifier
     margin: float = DEFAULT_MARGIN
+    gate: QualityGate | None = None  # faces it refuses are "Uncertain" (None: answer every face)
 
     @classmethod
     def load(
@@ -51,17 +53,19 @@ class Analyzer:
         margin: float = DEFAULT_MARGIN,
         scheme: str = "other",
         device: str = "auto",
+        gate: QualityGate | None = QualityGate(),  # noqa: B008 (frozen: one shared default)
         **detector_kwargs,
     ) -> Analyzer:
         """Model from a checkpoint or run folder (``None``: bundled) and a registered detector;
         ``scheme`` "other" (default) or "seed4", ``device`` where the model runs (see
-        :meth:`FaceClassifier.load`)."""
+        :meth:`FaceClassifier.load`); ``gate`` answers faces too small, blurred or turned away
+        "Uncertain" (:class:`QualityGate`, thresholds measured: docs/benchmarks.md)."""
         try:
             face_detector = create_detector(detector, **detector_kwargs)
         except ValueError as exc:
             raise InputError(f"detector: {exc}") from exc
         classifier = FaceClassifier.load(checkpoint, scheme=scheme, device=device)
-        return cls(face_detector, classifier, margin)
+        return cls(face_detector, classifier, margin, gate)
 
     @property
     def classes(self) -> list[str]:
@@ -95,6 +99,8 @@ class Analyzer:
             ids,
             expressions=expressions,
             other_threshold=self.classifier.other_threshold,
+            qualities=assess_faces(image, detections, crops),
+            gate=self.gate,
         )
         return FrameResult(source, width, height, faces, frame, time), crops
 

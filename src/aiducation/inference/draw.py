@@ -20,6 +20,8 @@ STATE_COLOURS: dict[str, tuple[int, int, int]] = {
     # outside the scheme: magenta, mid-bright and saturated, so it shows on dark clothing and
     # light walls alike (a dark slate vanished on dark clothes)
     "Other": (200, 60, 210),
+    # not answered (too small, blurred, turned away): a pale neutral, unlike any state
+    "Uncertain": (225, 235, 240),
 }
 # One line per state: what the labelling rules (docs/data.md, the model card) mean by it.
 STATE_MEANINGS: dict[str, str] = {
@@ -28,6 +30,7 @@ STATE_MEANINGS: dict[str, str] = {
     "Focused": "neutral face with no sadness or anger at all",
     "Neutral": "clearly neutral (over 6 of 10 votes) with a trace of sadness or anger",
     "Other": "none of the four states, e.g. smiling, surprised or fearful",
+    "Uncertain": "not answered: the face is too small, blurred or turned away",
 }
 OTHER_COLOUR = (128, 128, 128)
 BLUR_GROWTH = 0.15  # blurred area extends this fraction of the box beyond each side

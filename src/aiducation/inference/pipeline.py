@@ -183,7 +183,7 @@ def analyze_capture(
     answer = answer_scheme(analyzer.classifier)
     smoothed = smoothing.method != "none"
     later = smoothed and not live and reopen is not None  # draw in a second pass
-    smoother = CausalSmoother(smoothing) if smoothed and live else None
+    smoother = CausalSmoother(smoothing.live()) if smoothed and live else None
     thumbnails, shown_frames = Thumbnails(), []
 
     def each(frame: np.ndarray, result: FrameResult, crops: np.ndarray) -> None:

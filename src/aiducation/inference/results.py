@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from aiducation.data.labels import OTHER
-from aiducation.models.answers import EXPRESSION_WORDS, EXPRESSIONS, AnswerScheme
+from aiducation.models.answers import EXPRESSION_WORDS, EXPRESSIONS, UNCERTAIN, AnswerScheme
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,8 @@ class FaceResult:
     of the learning states, for models that have them (else ``None``). In a video whose tracks
     are smoothed (:mod:`aiducation.inference.smoothing`), ``state`` and ``confidence`` are the
     smoothed answer and its probability, ``frame_state`` the frame's own answer;
-    ``probabilities`` are always the frame's own.
+    ``probabilities`` are always the frame's own. A face the quality gate refuses is
+    ``"Uncertain"`` with its ``reason``; it counts towards no state's share.
     """
 
     face_id: int
@@ -32,12 +34,18 @@ class FaceResult:
     expression: str | None = None
     in_scheme: float | None = None
     frame_state: str | None = None  # this frame's own answer, when ``state`` is smoothed
+    reason: str | None = None  # why the face is "Uncertain" (too small, blurred, turned away...)
+    yaw: float | None = None  # head pose in degrees from the detector's landmarks (rough)
+    pitch: float | None = None
+    roll: float | None = None
 
     @property
     def label(self) -> str:
         """Short text for pictures: the state, or e.g. "Other: happy"."""
         if self.state == OTHER and self.expression:
             return f"{OTHER}: {EXPRESSION_WORDS.get(self.expression, self.expression)}"
+        if self.state == UNCERTAIN and self.reason:
+            return f"?: {self.reason}"
         return self.state
 
 
@@ -81,6 +89,8 @@ def faces_from_probabilities(
     *,
     expressions: np.ndarray | None = None,
     other_threshold: float | None = None,
+    qualities: list | None = None,
+    gate=None,
 ) -> list[FaceResult]:
     """Build :class:`FaceResult` records from boxes and their ``(N, C)`` probabilities.
 
@@ -88,6 +98,9 @@ def faces_from_probabilities(
     in-scheme probability is below ``other_threshold``; without a threshold (the four-way
     ``seed4`` answer) the decision and probabilities are restricted to the learning states.
     ``expressions`` are ``(N, 8)`` FER+ emotion probabilities (auxiliary head), if any.
+    ``qualities`` (:class:`~aiducation.inference.quality.FaceQuality` per face) give the head
+    pose; a face that ``gate`` (a :class:`~aiducation.inference.quality.QualityGate`) refuses
+    is answered "Uncertain" with the reason, its probabilities kept.
     """
     face_ids = list(range(len(boxes))) if face_ids is None else face_ids
     decision = AnswerScheme(list(classes), other_threshold).decide(probabilities)
@@ -101,20 +114,31 @@ def faces_from_probabilities(
         face_ids, boxes, scores, decision.probabilities, decision.best, emotions, in_scheme,
         strict=True,
     )  # fmt: skip
-    for face_id, box, score, probs, answer, emotion, inside in rows:
+    qualities = [None] * len(boxes) if qualities is None else qualities
+    for (face_id, box, score, probs, answer, emotion, inside), quality in zip(
+        rows, qualities, strict=True
+    ):
+        reason = None if gate is None or quality is None else gate.check(quality, inside)
         faces.append(
             FaceResult(
                 face_id=int(face_id),
                 box=tuple(round(float(v)) for v in box),
                 detector_score=round(float(score), 4),
-                state=shown[answer],
+                state=shown[answer] if reason is None else UNCERTAIN,
                 confidence=round(float(probs[answer]), 4),
                 probabilities={c: round(float(p), 4) for c, p in zip(shown, probs, strict=True)},
                 expression=emotion,
                 in_scheme=None if inside is None else round(float(inside), 4),
+                reason=reason,
+                **_pose(quality),
             )
         )
     return faces
+
+
+def _pose(quality) -> dict:
+    angles = {k: getattr(quality, k, None) for k in ("yaw", "pitch", "roll")}
+    return {k: None if v is None else round(float(v), 1) for k, v in angles.items()}
 
 
 RECORD_COLUMNS = ("source", "frame", "time", "face_id", "x", "y", "w", "h", "detector_score")
@@ -123,7 +147,8 @@ RECORD_COLUMNS = ("source", "frame", "time", "face_id", "x", "y", "w", "h", "det
 def record_columns(classes: list[str]) -> list[str]:
     """Column names of :func:`face_records` rows."""
     return [
-        *RECORD_COLUMNS, "state", "frame_state", "confidence", "expression", "in_scheme",
+        *RECORD_COLUMNS, "state", "frame_state", "reason", "confidence", "expression",
+        "in_scheme", "yaw", "pitch", "roll",
         *(f"p_{c}" for c in classes),
     ]  # fmt: skip
 
@@ -147,9 +172,13 @@ def face_records(frames: list[FrameResult], classes: list[str]) -> list[dict]:
                     "detector_score": face.detector_score,
                     "state": face.state,
                     "frame_state": face.frame_state,
+                    "reason": face.reason,
                     "confidence": face.confidence,
                     "expression": face.expression,
                     "in_scheme": face.in_scheme,
+                    "yaw": face.yaw,
+                    "pitch": face.pitch,
+                    "roll": face.roll,
                     **{f"p_{c}": face.probabilities.get(c, 0.0) for c in classes},
                 }
             )
@@ -164,25 +193,30 @@ def summarize(frames: list[FrameResult], classes: list[str]) -> dict:
             "frame": f.frame,
             "time": None if f.time is None else round(f.time, 3),
             "faces": len(f.faces),
-            **f.state_counts(classes),
+            **{c: n for c, n in f.state_counts(classes).items() if c in classes},
+            "uncertain": sum(face.state == UNCERTAIN for face in f.faces),
         }
         for f in frames
     ]
     totals = {c: sum(row[c] for row in per_frame) for c in classes}
-    seen = sum(totals.values())
+    answered = sum(totals.values())
+    reasons = Counter(face.reason for f in frames for face in f.faces if face.state == UNCERTAIN)
     return {
         "sources": len({f.source for f in frames}),
         "frames": len(frames),
-        "faces_seen": seen,
+        "faces_seen": sum(row["faces"] for row in per_frame),
+        "faces_answered": answered,  # shares are of these: Uncertain faces count for none
+        "uncertain": dict(sorted(reasons.items(), key=lambda kv: str(kv[0]))),
         "state_counts": totals,
-        "state_shares": {c: round(n / seen, 4) if seen else 0.0 for c, n in totals.items()},
+        "state_shares": {c: round(n / answered, 4) if answered else 0.0 for c, n in totals.items()},
         "per_frame": per_frame,
     }
 
 
 def per_minute(frames: list[FrameResult], classes: list[str]) -> list[dict]:
-    """The class's answers per minute of a video: analysed frames, faces seen (one per face and
-    frame) and each state's share of them; minutes without frames are left out."""
+    """The class's answers per minute of a video: analysed frames, faces answered (one per face
+    and frame, Uncertain ones left out) and each state's share of them; minutes without
+    frames are left out."""
     rows: dict[int, dict] = {}
     for frame in frames:
         minute = int((frame.time or 0.0) // 60)
@@ -190,8 +224,9 @@ def per_minute(frames: list[FrameResult], classes: list[str]) -> list[dict]:
                                        **dict.fromkeys(classes, 0)})  # fmt: skip
         row["frames"] += 1
         for face in frame.faces:
-            row["faces"] += 1
-            row[face.state] = row.get(face.state, 0) + 1
+            if face.state in classes:  # Uncertain faces count for no share
+                row["faces"] += 1
+                row[face.state] += 1
     table = []
     for minute in sorted(rows):
         row = rows[minute]

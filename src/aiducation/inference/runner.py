@@ -47,6 +47,7 @@ from aiducation.inference.pipeline import (
     demo_image_path,
 )
 from aiducation.inference.preprocess import DEFAULT_MARGIN
+from aiducation.inference.quality import QualityGate
 from aiducation.inference.results import FrameResult, face_records, record_columns, summarize
 from aiducation.inference.smoothing import SmoothingConfig
 from aiducation.inference.students import (
@@ -90,6 +91,7 @@ class AnalyzeConfig:
     progress: bool = True
     legend: bool = True  # a legend of the states' meanings below annotated pictures
     min_student_seconds: float = StudentRules.min_seconds  # shorter tracks are not students
+    gate: bool = True  # faces too small, blurred or turned away are answered "Uncertain"
     smoothing: str = "hmm"  # each track's answers over time (hmm), or each frame alone (none)
     dwell_seconds: float = SmoothingConfig.dwell_seconds  # smoothing: mean time in one state
     overwrite: bool = False  # write into a non-empty ``out`` (replacing only our own files)
@@ -321,6 +323,7 @@ def run_analysis(config: AnalyzeConfig, analyzer: Analyzer | None = None) -> dic
         config.margin,
         scheme=config.scheme,
         device=config.device,
+        gate=QualityGate() if config.gate else None,
     )
     with output_dir(
         config.out, owner="analyze", overwrite=config.overwrite, inputs=config.inputs

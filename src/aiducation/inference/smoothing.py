@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from aiducation.defaults import DWELL_SECONDS
+from aiducation.defaults import DWELL_SECONDS, LIVE_DWELL_SECONDS, SMOOTHING_EVIDENCE
 from aiducation.inference.results import FrameResult
-from aiducation.models.answers import AnswerScheme
+from aiducation.models.answers import UNCERTAIN, AnswerScheme
 
 SMOOTHING_METHODS = ("hmm", "none")
 
@@ -33,13 +33,18 @@ class SmoothingConfig:
 
     method: str = "hmm"  # "hmm" or "none" (each frame on its own)
     dwell_seconds: float = DWELL_SECONDS  # mean time a student stays in one state
-    evidence: float = 1.0  # exponent on each frame's probabilities
+    evidence: float = SMOOTHING_EVIDENCE  # exponent on each frame's probabilities
+    live_dwell_seconds: float = LIVE_DWELL_SECONDS  # the same, for a live camera (causal)
 
     def __post_init__(self) -> None:
         if self.method not in SMOOTHING_METHODS:
             raise ValueError(f"smoothing {self.method!r}: expected one of hmm, none")
-        if not self.dwell_seconds > 0 or not self.evidence > 0:
+        if min(self.dwell_seconds, self.evidence, self.live_dwell_seconds) <= 0:
             raise ValueError("smoothing: dwell_seconds and evidence must be positive")
+
+    def live(self) -> SmoothingConfig:
+        """The parameters of causal filtering (a live camera)."""
+        return replace(self, dwell_seconds=self.live_dwell_seconds)
 
     def transition(self, dt: float, k: int) -> np.ndarray:
         """``(k, k)`` probabilities of being in state j ``dt`` seconds after state i: a
@@ -61,15 +66,31 @@ def _normalise(v: np.ndarray) -> np.ndarray:
     return v / v.sum(axis=-1, keepdims=True)
 
 
-def smooth_track(probs: np.ndarray, times: np.ndarray, config: SmoothingConfig) -> np.ndarray:
+def split_other(smooth, probs: np.ndarray) -> np.ndarray:
+    """Smooth in-scheme vs "Other" (the last column) and the learning states as two chains,
+    then join them: ``P(state) = P(state | in) · P(in)``. One chain over all outputs lets the
+    single steady "Other" column outweigh the in-scheme probability that the four states
+    share by turns (measured: it answers Other twice as often and loses accuracy)."""
+    probs = np.asarray(probs, np.float64)
+    inside = smooth(np.column_stack([1.0 - probs[:, -1], probs[:, -1]]))
+    states = smooth(_normalise(np.maximum(probs[:, :-1], 1e-12)))
+    return np.column_stack([states * inside[:, :1], inside[:, 1:]])
+
+
+def smooth_track(
+    probs: np.ndarray, times: np.ndarray, config: SmoothingConfig, other: bool = False
+) -> np.ndarray:
     """Posterior ``(T, K)`` of each frame's state given the whole track (forward–backward).
 
     ``probs`` ``(T, K)``: the classifier's per-frame probabilities; ``times`` ``(T,)`` in seconds,
-    non-decreasing. With ``method="none"`` the probabilities come back unchanged.
+    non-decreasing; ``other``: the last column is "Other" (smoothed apart: :func:`split_other`).
+    With ``method="none"`` the probabilities come back unchanged.
     """
     probs = np.asarray(probs, np.float64)
     if config.method == "none" or len(probs) < 2:
         return probs.copy()
+    if other:
+        return split_other(lambda p: smooth_track(p, times, config), probs)
     n, k = probs.shape
     gaps = np.diff(np.asarray(times, np.float64))
     evidence = config.evidence_of(probs)
@@ -91,12 +112,18 @@ class CausalSmoother:
     ``update(track, time, probs)`` returns that track's posterior given its frames so far."""
 
     config: SmoothingConfig = field(default_factory=SmoothingConfig)
-    state: dict[int, tuple[float, np.ndarray]] = field(default_factory=dict)
+    state: dict[object, tuple[float, np.ndarray]] = field(default_factory=dict)
 
-    def update(self, track: int, time: float, probs: np.ndarray) -> np.ndarray:
-        evidence = self.config.evidence_of(probs)
+    def update(self, track: int, time: float, probs: np.ndarray, other: bool = False):
+        """``other``: the last column is "Other" (two chains, as :func:`smooth_track`)."""
         if self.config.method == "none":
             return np.asarray(probs, np.float64)
+        if other:  # two chains, joined as in split_other
+            probs = np.asarray(probs, np.float64)
+            inside = self.update((track, "in/out"), time, np.array([1 - probs[-1], probs[-1]]))
+            states = self.update((track, "states"), time, _normalise(np.maximum(probs[:-1], 1e-12)))
+            return np.append(states * inside[0], inside[1])
+        evidence = self.config.evidence_of(probs)
         previous = self.state.get(track)
         if previous is None:
             posterior = _normalise(evidence)
@@ -123,7 +150,10 @@ def answer_scheme(classifier) -> AnswerScheme:
 
 
 def answered(face, probs: np.ndarray, answer: AnswerScheme):
-    """``face`` answered from (smoothed) ``probs``; its own answer kept as ``frame_state``."""
+    """``face`` answered from (smoothed) ``probs``; its own answer kept as ``frame_state``.
+    A face the quality gate refused stays "Uncertain"."""
+    if face.state == UNCERTAIN:
+        return replace(face, frame_state=face.state)
     decision = answer.decide(probs[None, :])
     best = int(decision.best[0])
     return replace(
@@ -146,13 +176,20 @@ def smooth_frames(
             places[face.face_id].append((i, j))
     faces = [list(frame.faces) for frame in frames]
     for track in places.values():
-        probs = np.array(
-            [[frames[i].faces[j].probabilities[c] for c in answer.states] for i, j in track]
-        )
+        probs = np.array([_evidence(frames[i].faces[j], answer) for i, j in track])
         times = np.array([frames[i].time if frames[i].time is not None else i for i, _ in track])
-        for (i, j), row in zip(track, smooth_track(probs, times, config), strict=True):
+        smoothed = smooth_track(probs, times, config, answer.answers_other)
+        for (i, j), row in zip(track, smoothed, strict=True):
             faces[i][j] = answered(frames[i].faces[j], row, answer)
     return [replace(frame, faces=new) for frame, new in zip(frames, faces, strict=True)]
+
+
+def _evidence(face, answer: AnswerScheme) -> np.ndarray:
+    """A face's probabilities over the answer states; none at all (uniform) for a face the
+    quality gate refused: its neighbours in time carry the track across it."""
+    if face.state == UNCERTAIN:
+        return np.full(len(answer.states), 1.0 / len(answer.states))
+    return np.array([face.probabilities[c] for c in answer.states])
 
 
 def smooth_live(result: FrameResult, smoother: CausalSmoother, answer: AnswerScheme):
@@ -160,7 +197,7 @@ def smooth_live(result: FrameResult, smoother: CausalSmoother, answer: AnswerSch
     time = result.time if result.time is not None else float(result.frame)
     faces = [
         answered(face, smoother.update(
-            face.face_id, time, np.array([face.probabilities[c] for c in answer.states])
+            face.face_id, time, _evidence(face, answer), answer.answers_other
         ), answer)
         for face in result.faces
     ]  # fmt: skip

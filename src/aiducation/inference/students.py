@@ -6,7 +6,10 @@ shorter tracks (a face found once, a hand, a passer-by) are not counted. Student
 ``face_id`` of faces.csv). For each student: time on screen (analysed frames × the interval
 between analysed frames), first and last time seen, the share of each state (``Other``
 included) with a 95 % interval, the longest stretch in each state, and the dominant state (a
-tie goes to the state with the higher mean probability).
+tie goes to the state with the higher mean probability). Faces the quality gate answered
+"Uncertain" count for time on screen but for no share (``usable_frames`` are the others); the
+share of frames turned away (``|yaw|`` over :data:`TURNED_AWAY_DEGREES`) is a cue of where a
+face was pointed, not a measure of attention.
 
 The intervals come from a moving-block bootstrap over the student's frames in time order:
 neighbouring frames are not independent (and smoothed answers even less so), so blocks of
@@ -23,6 +26,7 @@ import numpy as np
 
 from aiducation.defaults import MIN_STUDENT_SECONDS
 from aiducation.inference.results import FrameResult
+from aiducation.models.answers import UNCERTAIN
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class StudentRules:
     min_frames: int = 3  # analysed frames
 
 
+TURNED_AWAY_DEGREES = 45.0  # |yaw| beyond this counts as turned away (a cue, not attention)
 BLOCK_SECONDS = 10.0  # bootstrap blocks: about the time an answer stays correlated
 BOOTSTRAP_SAMPLES = 1000
 
@@ -50,6 +55,8 @@ class StudentSummary:
     dominant: str
     shares: dict[str, float]  # share of the analysed frames in each state
     track: int = 0  # the tracker's id (``face_id`` in faces.csv)
+    usable_frames: int = 0  # frames answered (not "Uncertain"): the shares are of these
+    turned_away: float | None = None  # share of frames with |yaw| > TURNED_AWAY_DEGREES
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # 95 % of shares
     longest: dict[str, float] = field(default_factory=dict)  # s, longest stretch per state
 
@@ -60,6 +67,8 @@ class StudentSummary:
             "student": self.student,
             "track": self.track,
             "frames": self.frames,
+            "usable_frames": self.usable_frames,
+            "turned_away_share": None if self.turned_away is None else round(self.turned_away, 4),
             "seconds_on_screen": round(self.seconds, 2),
             "first_seen_s": round(self.first_seen, 2),
             "last_seen_s": round(self.last_seen, 2),
@@ -84,7 +93,8 @@ def student_columns(classes: list[str]) -> list[str]:
         for name in (f"share_{c}", f"share_{c}_low", f"share_{c}_high", f"longest_{c}_s")
     ]
     return [
-        "source", "student", "track", "frames", "seconds_on_screen", "first_seen_s",
+        "source", "student", "track", "frames", "usable_frames", "turned_away_share",
+        "seconds_on_screen", "first_seen_s",
         "last_seen_s", "dominant_state", *per_state,
     ]  # fmt: skip
 
@@ -130,23 +140,28 @@ def summarize_students(
     """Students of one source's tracked frames (tracks under ``rules`` are left out)."""
     rules = rules or StudentRules()
     interval = frame_interval(frames)
-    states: dict[int, list[str]] = defaultdict(list)
-    times: dict[int, list[float]] = defaultdict(list)
+    states: dict[int, list[str]] = defaultdict(list)  # answered frames only
+    times: dict[int, list[float]] = defaultdict(list)  # every frame seen
+    yaws: dict[int, list[float]] = defaultdict(list)
     mean_probability: dict[int, Counter] = defaultdict(Counter)
     for frame in frames:
         for face in frame.faces:
-            states[face.face_id].append(face.state)
             times[face.face_id].append(frame.time if frame.time is not None else 0.0)
-            mean_probability[face.face_id].update(face.probabilities)
+            if face.yaw is not None:
+                yaws[face.face_id].append(abs(face.yaw))
+            if face.state != UNCERTAIN:
+                states[face.face_id].append(face.state)
+                mean_probability[face.face_id].update(face.probabilities)
     block = max(1, round(BLOCK_SECONDS / interval)) if interval > 0 else 1
     students = []
-    for track in sorted(states, key=lambda t: (min(times[t]), t)):  # in order of appearance
-        seen = len(states[track])
+    for track in sorted(times, key=lambda t: (min(times[t]), t)):  # in order of appearance
+        seen, usable = len(times[track]), len(states[track])
         seconds = seen * interval
         if seen < rules.min_frames or seconds < rules.min_seconds - 1e-9:
             continue
         counts = Counter(states[track])
-        dominant = max(counts, key=lambda s: (counts[s], mean_probability[track][s]))
+        dominant = max(counts, key=lambda s: (counts[s], mean_probability[track][s]), default=None)
+        away = yaws[track]
         students.append(
             StudentSummary(
                 source=frames[0].source,
@@ -155,11 +170,13 @@ def summarize_students(
                 seconds=seconds,
                 first_seen=min(times[track]),
                 last_seen=max(times[track]),
-                dominant=dominant,
-                shares={c: counts.get(c, 0) / seen for c in classes},
+                dominant=dominant or UNCERTAIN,
+                shares={c: counts.get(c, 0) / usable if usable else 0.0 for c in classes},
                 track=track,
-                intervals=share_intervals(states[track], classes, block),
+                intervals=share_intervals(states[track], classes, block) if usable else {},
                 longest=longest_stretches(states[track], classes, interval),
+                usable_frames=usable,
+                turned_away=float(np.mean(np.array(away) > TURNED_AWAY_DEGREES)) if away else None,
             )
         )
     return students

@@ -26,6 +26,7 @@ import numpy as np
 
 from aiducation.data.labels import OTHER, VOTE_COLUMNS
 
+UNCERTAIN = "Uncertain"  # a face the quality gate does not answer (aiducation.inference.quality)
 THRESHOLD_KEY = "other_threshold"  # model.json field holding the operating threshold
 THRESHOLD_RULE_KEY = "other_threshold_rule"  # model.json field saying how it was chosen
 DEFAULT_OTHER_THRESHOLD = 0.5  # the one fallback for a checkpoint with "Other" but no threshold

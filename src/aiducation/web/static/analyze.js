@@ -11,7 +11,7 @@
   });
 
   const COLOURS = { Angry: "#dc2828", Bored: "#2878c8", Focused: "#3cb43c", Neutral: "#aaaaaa",
-                    Other: "#d23cc8" };  // as STATE_COLOURS in inference/draw.py
+                    Other: "#d23cc8", Uncertain: "#f0ebe1" };  // as STATE_COLOURS in inference/draw.py
   const MIN_STUDENT_FRAMES = 3;  // as `aiducation analyze`: shorter tracks are not students
   const video = document.getElementById("webcam-video");
   const overlay = document.getElementById("webcam-overlay");
