@@ -13,7 +13,8 @@ face was pointed, not a measure of attention.
 
 The intervals come from a moving-block bootstrap over the student's frames in time order:
 neighbouring frames are not independent (and smoothed answers even less so), so blocks of
-:data:`BLOCK_SECONDS` are resampled whole. They describe how stable the answer was over the
+:data:`BLOCK_SECONDS` (at most √n frames of a student's n, so a short track still has several
+blocks) are resampled whole. They describe how stable the answer was over the
 lesson, not whether the model is right.
 """
 
@@ -152,7 +153,7 @@ def summarize_students(
             if face.state != UNCERTAIN:
                 states[face.face_id].append(face.state)
                 mean_probability[face.face_id].update(face.probabilities)
-    block = max(1, round(BLOCK_SECONDS / interval)) if interval > 0 else 1
+    wanted = max(1, round(BLOCK_SECONDS / interval)) if interval > 0 else 1
     students = []
     for track in sorted(times, key=lambda t: (min(times[t]), t)):  # in order of appearance
         seen, usable = len(times[track]), len(states[track])
@@ -173,7 +174,9 @@ def summarize_students(
                 dominant=dominant or UNCERTAIN,
                 shares={c: counts.get(c, 0) / usable if usable else 0.0 for c in classes},
                 track=track,
-                intervals=share_intervals(states[track], classes, block) if usable else {},
+                intervals=share_intervals(states[track], classes, min(wanted, round(usable**0.5)))
+                if usable
+                else {},
                 longest=longest_stretches(states[track], classes, interval),
                 usable_frames=usable,
                 turned_away=float(np.mean(np.array(away) > TURNED_AWAY_DEGREES)) if away else None,
