@@ -68,3 +68,27 @@ def test_no_gate_answers_every_face(tmp_path) -> None:
         uncertain = (faces["state"] == UNCERTAIN).all()
         assert uncertain == (expected == UNCERTAIN)
         assert np.isfinite(faces["yaw"]).all()
+
+
+def test_a_track_never_answered_is_not_a_student() -> None:
+    probs = {"Angry": 0.1, "Bored": 0.1, "Focused": 0.7, "Neutral": 0.1}
+    frames = [
+        FrameResult("v", 64, 48, [
+            FaceResult(0, (0, 0, 40, 40), 0.9, "Focused", 0.7, probs),
+            FaceResult(1, (50, 0, 40, 40), 0.9, UNCERTAIN, 0.7, probs, reason="blurred"),
+        ], frame=i, time=i / 2)
+        for i in range(6)
+    ]  # fmt: skip
+    students = summarize_students(frames, CLASSES)
+    assert [s.track for s in students] == [0]
+
+
+def test_excluded_tracks_count_nowhere(stub_analyzer, synthetic_video, tmp_path) -> None:
+    config = AnalyzeConfig(inputs=[str(synthetic_video)], out=str(tmp_path / "all"), progress=False)
+    everyone = run_analysis(config, stub_analyzer)
+    config = AnalyzeConfig(inputs=[str(synthetic_video)], out=str(tmp_path / "some"),
+                           progress=False, exclude=[0])  # fmt: skip
+    some = run_analysis(config, stub_analyzer)
+    assert everyone["per_source"][0]["students"] == some["per_source"][0]["students"] + 1
+    assert 0 not in set(pd.read_csv(tmp_path / "some" / "faces.csv")["face_id"])
+    assert some["faces_seen"] < everyone["faces_seen"]

@@ -84,6 +84,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "measured, docs/analyze.md); --no-gate answers every face",
     )  # fmt: skip
     parser.add_argument(
+        "--exclude", type=int, nargs="+", default=[], metavar="TRACK",
+        help="video: leave these people out (their track ids: the track column of students.csv, "
+        "face_id of faces.csv), e.g. the speaker on stage; the summary is computed without them",
+    )  # fmt: skip
+    parser.add_argument(
         "--smoothing", choices=("hmm", "none"), default="hmm",
         help="hmm (default): each student's answer over time from their whole track (a hidden "
         "Markov model, parameters in seconds, docs/analyze.md); none: every frame on its own",
@@ -150,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
         legend=args.legend,
         min_student_seconds=args.min_student_seconds,
         gate=args.gate,
+        exclude=list(args.exclude),
         smoothing=args.smoothing,
         dwell_seconds=args.dwell_seconds,
         progress=not args.no_progress,

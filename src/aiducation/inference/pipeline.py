@@ -10,7 +10,7 @@ crops, student thumbnails) is decided once, by :class:`OutputPolicy`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -206,6 +206,7 @@ def analyze_capture(
         frames = shown_frames
     else:
         frames = smooth_frames(video.frames, answer, smoothing)
+    frames = without_tracks(frames, policy.student_rules.exclude)
     if later and on_annotated is not None and policy.draws:
         _redraw(reopen, frames, analyzer, policy, rate, step, on_annotated)
     students = summarize_students(frames, analyzer.classes, policy.student_rules)
@@ -231,3 +232,11 @@ def _redraw(reopen, frames, analyzer, policy, rate: float, step: int, on_annotat
                 break
     finally:
         capture.release()
+
+
+def without_tracks(frames: list[FrameResult], tracks: frozenset[int]) -> list[FrameResult]:
+    """``frames`` without the faces of ``tracks`` (people the user excluded: a speaker, a
+    visitor): they count nowhere, not in faces.csv, the students or any share."""
+    if not tracks:
+        return frames
+    return [replace(f, faces=[x for x in f.faces if x.face_id not in tracks]) for f in frames]

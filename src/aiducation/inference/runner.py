@@ -92,6 +92,7 @@ class AnalyzeConfig:
     legend: bool = True  # a legend of the states' meanings below annotated pictures
     min_student_seconds: float = StudentRules.min_seconds  # shorter tracks are not students
     gate: bool = True  # faces too small, blurred or turned away are answered "Uncertain"
+    exclude: list[int] = field(default_factory=list)  # video track ids left out (a speaker...)
     smoothing: str = "hmm"  # each track's answers over time (hmm), or each frame alone (none)
     dwell_seconds: float = SmoothingConfig.dwell_seconds  # smoothing: mean time in one state
     overwrite: bool = False  # write into a non-empty ``out`` (replacing only our own files)
@@ -139,7 +140,9 @@ class _Run:
         self.policy = OutputPolicy(
             aggregate_only=config.aggregate_only, blur=config.blur, legend=config.legend,
             crops=config.save_crops, thumbnails=config.save_crops, preview=config.show,
-            student_rules=StudentRules(min_seconds=config.min_student_seconds),
+            student_rules=StudentRules(
+                min_seconds=config.min_student_seconds, exclude=frozenset(config.exclude)
+            ),
         )  # fmt: skip
         self.smoothing = SmoothingConfig(config.smoothing, config.dwell_seconds)
         self._taken: set[str] = set()  # output names given out, case-folded

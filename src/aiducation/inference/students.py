@@ -32,10 +32,14 @@ from aiducation.models.answers import UNCERTAIN
 
 @dataclass(frozen=True)
 class StudentRules:
-    """Which tracks count as students."""
+    """Which tracks count as students. A track whose every frame the quality gate refused
+    (``min_usable_frames``) says nothing about anyone's state: a blurred back-row face, a
+    profile passing by. ``exclude``: track ids the user took out (a speaker, a visitor)."""
 
     min_seconds: float = MIN_STUDENT_SECONDS  # time on screen
     min_frames: int = 3  # analysed frames
+    min_usable_frames: int = 1  # frames answered (not "Uncertain")
+    exclude: frozenset[int] = frozenset()  # track ids (face_id in faces.csv)
 
 
 TURNED_AWAY_DEGREES = 45.0  # |yaw| beyond this counts as turned away (a cue, not attention)
@@ -159,6 +163,8 @@ def summarize_students(
         seen, usable = len(times[track]), len(states[track])
         seconds = seen * interval
         if seen < rules.min_frames or seconds < rules.min_seconds - 1e-9:
+            continue
+        if usable < rules.min_usable_frames or track in rules.exclude:
             continue
         counts = Counter(states[track])
         dominant = max(counts, key=lambda s: (counts[s], mean_probability[track][s]), default=None)
