@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from aiducation.data.labels import OTHER
-from aiducation.models.answers import EXPRESSION_WORDS, EXPRESSIONS, UNCERTAIN, AnswerScheme
+from aiducation.models.answers import (
+    EXPRESSION_WORDS,
+    EXPRESSIONS,
+    UNCERTAIN,
+    AnswerScheme,
+    other_expression,
+)
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,9 @@ class FaceResult:
     smoothed answer and its probability, ``frame_state`` the frame's own answer;
     ``probabilities`` are always the frame's own. A face the quality gate refuses is
     ``"Uncertain"`` with its ``reason``; it counts towards no state's share.
+    ``other_expression`` is the expression named when the face is answered "Other": the most
+    likely non-neutral one (:func:`~aiducation.models.answers.other_expression`), so a face is
+    never "Other: neutral"; :attr:`shown_expression` is the one that goes with ``state``.
     """
 
     face_id: int
@@ -38,12 +47,21 @@ class FaceResult:
     yaw: float | None = None  # head pose in degrees from the detector's landmarks (rough)
     pitch: float | None = None
     roll: float | None = None
+    other_expression: str | None = None  # the expression named if the answer is "Other"
+
+    @property
+    def shown_expression(self) -> str | None:
+        """The expression that goes with ``state``: for "Other", :attr:`other_expression`."""
+        if self.state == OTHER and self.other_expression:
+            return self.other_expression
+        return self.expression
 
     @property
     def label(self) -> str:
         """Short text for pictures: the state, or e.g. "Other: happy"."""
-        if self.state == OTHER and self.expression:
-            return f"{OTHER}: {EXPRESSION_WORDS.get(self.expression, self.expression)}"
+        if self.state == OTHER and self.shown_expression:
+            word = self.shown_expression
+            return OTHER if word == "neutral" else f"{OTHER}: {EXPRESSION_WORDS.get(word, word)}"
         if self.state == UNCERTAIN and self.reason:
             return f"?: {self.reason}"
         return self.state
@@ -97,7 +115,8 @@ def faces_from_probabilities(
     ``classes`` are the model's outputs. When the last is "Other", a face is "Other" if its
     in-scheme probability is below ``other_threshold``; without a threshold (the four-way
     ``seed4`` answer) the decision and probabilities are restricted to the learning states.
-    ``expressions`` are ``(N, 8)`` FER+ emotion probabilities (auxiliary head), if any.
+    ``expressions`` are ``(N, 8)`` FER+ emotion probabilities (auxiliary head), if any: each
+    face's most likely one, and the most likely non-neutral one named if it is "Other".
     ``qualities`` (:class:`~aiducation.inference.quality.FaceQuality` per face) give the head
     pose; a face that ``gate`` (a :class:`~aiducation.inference.quality.QualityGate`) refuses
     is answered "Uncertain" with the reason, its probabilities kept.
@@ -106,16 +125,17 @@ def faces_from_probabilities(
     decision = AnswerScheme(list(classes), other_threshold).decide(probabilities)
     shown = decision.shown
     in_scheme = [None] * len(boxes) if decision.in_scheme is None else decision.in_scheme.tolist()
-    emotions = [None] * len(boxes)
+    emotions = outside = [None] * len(boxes)
     if expressions is not None:
         emotions = [EXPRESSIONS[i] for i in np.asarray(expressions).argmax(axis=1)]
+        outside = [EXPRESSIONS[i] for i in other_expression(expressions)]
     faces = []
     rows = zip(
         face_ids, boxes, scores, decision.probabilities, decision.best, emotions, in_scheme,
-        strict=True,
+        outside, strict=True,
     )  # fmt: skip
     qualities = [None] * len(boxes) if qualities is None else qualities
-    for (face_id, box, score, probs, answer, emotion, inside), quality in zip(
+    for (face_id, box, score, probs, answer, emotion, inside, out), quality in zip(
         rows, qualities, strict=True
     ):
         reason = None if gate is None or quality is None else gate.check(quality, inside)
@@ -130,6 +150,7 @@ def faces_from_probabilities(
                 expression=emotion,
                 in_scheme=None if inside is None else round(float(inside), 4),
                 reason=reason,
+                other_expression=out,
                 **_pose(quality),
             )
         )
@@ -174,7 +195,7 @@ def face_records(frames: list[FrameResult], classes: list[str]) -> list[dict]:
                     "frame_state": face.frame_state,
                     "reason": face.reason,
                     "confidence": face.confidence,
-                    "expression": face.expression,
+                    "expression": face.shown_expression,
                     "in_scheme": face.in_scheme,
                     "yaw": face.yaw,
                     "pitch": face.pitch,

@@ -44,6 +44,17 @@ EXPRESSION_WORDS = {
 }
 
 
+def other_expression(expression_probs: np.ndarray) -> np.ndarray:
+    """The expression an "Other" face shows: per row of ``(N, 8)`` FER+ expression
+    probabilities (:data:`EXPRESSIONS` order), the index of the most likely **non-neutral**
+    emotion. "Other" means no rule would give the face a state, and a neutral face is in the
+    scheme by the rules, so "Other: neutral" would contradict itself; measured on the FER+ test
+    faces (``benchmarks/bench_other_expression.py``, docs/benchmarks.md)."""
+    probs = np.array(expression_probs, np.float64, ndmin=2)
+    probs[:, EXPRESSIONS.index("neutral")] = -np.inf
+    return probs.argmax(axis=1)
+
+
 def has_other(classes: list[str]) -> bool:
     """Whether a model with these outputs answers "Other" (its last output)."""
     return bool(classes) and classes[-1] == OTHER
