@@ -17,6 +17,7 @@ from aiducation.inference.tracking import (
     ShotCutDetector,
     Tracker,
     TrackerConfig,
+    TrackPosterior,
     iou_matrix,
 )
 
@@ -105,6 +106,66 @@ def test_an_iou_tracker_carried_as_json_state_tracks_like_one_kept_in_memory() -
 def test_a_bad_tracker_state_is_refused_naming_the_field(state, words) -> None:
     with pytest.raises(ValueError, match=re.escape(words)):
         IoUTracker.from_state(state, max_tracks=2)
+
+
+def test_smoothed_answers_travel_with_their_tracks_and_end_with_them() -> None:
+    """The webcam's causal posteriors ride in the JSON state beside each track's box."""
+    tracker = IoUTracker(max_missed=1)
+    tracker.update([(0, 0, 20, 20), (100, 0, 20, 20)])
+    tracker.posteriors[0] = TrackPosterior(1.5, {"states": np.array([0.7, 0.1, 0.1, 0.1]),
+                                                 "in/out": np.array([0.9, 0.1])})  # fmt: skip
+    tracker.posteriors[1] = TrackPosterior(1.5, {"states": np.array([1 / 3, 1 / 3, 1 / 3, 0.0]),
+                                                 "in/out": np.array([2e-9, 1 - 2e-9])})  # fmt: skip
+    state = tracker.to_state()
+    posterior = {"states": [0.7, 0.1, 0.1, 0.1], "in/out": [0.9, 0.1]}
+    first = {"id": 0, "box": [0.0, 0.0, 20.0, 20.0], "missed": 0, "time": 1.5}
+    assert state["tracks"][0] == first | {"posterior": posterior}
+    assert state["tracks"][1]["posterior"]["states"][0] == 0.3333  # 4 significant digits
+    assert state["tracks"][1]["posterior"]["in/out"][0] == 2e-9  # small ones kept
+    sizes = {"states": 4, "in/out": 2}
+    carried = IoUTracker.from_state(json.loads(json.dumps(state)), posterior_sizes=sizes,
+                                    max_missed=1)  # fmt: skip
+    assert carried.to_state() == state
+    for track in (0, 1):
+        for name, probs in tracker.posteriors[track].chains.items():
+            assert np.allclose(carried.posteriors[track].chains[name], probs, atol=1e-4)
+            assert carried.posteriors[track].chains[name].sum() == pytest.approx(1.0)
+    assert carried.update([(1, 0, 20, 20)]) == [0] and carried.update([(1, 0, 20, 20)]) == [0]
+    assert set(carried.posteriors) == {0}  # track 1 ended after 2 misses, its posterior too
+    assert [t["id"] for t in carried.to_state()["tracks"]] == [0]
+
+
+TRACK = {"id": 0, "box": [0, 0, 9, 9], "missed": 0}
+STATES = {"states": [0.25, 0.25, 0.25, 0.25]}
+
+
+@pytest.mark.parametrize(
+    ("extra", "sizes", "words"),
+    [
+        ({"time": 1.0}, None, "tracks[0]: time and posterior go together"),
+        ({"posterior": STATES}, None, "tracks[0]: time and posterior go together"),
+        ({"time": -1, "posterior": STATES}, None, "tracks[0].time: expected seconds"),
+        ({"time": float("nan"), "posterior": STATES}, None, "tracks[0].time: expected seconds"),
+        ({"time": "1", "posterior": STATES}, None, "tracks[0].time: expected seconds"),
+        ({"time": True, "posterior": STATES}, None, "tracks[0].time: expected seconds"),
+        ({"time": 1, "posterior": [0.5, 0.5]}, None, "tracks[0].posterior: expected an object"),
+        ({"time": 1, "posterior": {}}, None, "tracks[0].posterior: expected an object"),
+        ({"time": 1, "posterior": {"mood": [0.5, 0.5]}}, None, "chains among states, in/out"),
+        ({"time": 1, "posterior": {"states": [0.5, 0.6]}}, None, "states: expected 2 to 16"),
+        ({"time": 1, "posterior": {"states": [1.0]}}, None, "posterior.states: expected 2 to 16"),
+        ({"time": 1, "posterior": {"states": [1.5, -0.5]}}, None, "probabilities ≥ 0"),
+        ({"time": 1, "posterior": {"states": [0.5, "0.5"]}}, None, "posterior.states: expected"),
+        ({"time": 1, "posterior": {"states": [True, False]}}, None, "posterior.states: expected"),
+        ({"time": 1, "posterior": {"states": [float("inf"), 1]}}, None, "posterior.states"),
+        ({"time": 1, "posterior": {"states": [1 / 17] * 17}}, None, "expected 2 to 16"),
+        ({"time": 1, "posterior": {"in/out": [0.5] * 4}}, None, "posterior.in/out: expected"),
+        ({"time": 1, "posterior": {"states": [0.5, 0.5]}}, {"states": 4}, "expected 4 prob"),
+        ({"time": 1, "posterior": STATES}, {"states": 4, "in/out": 2}, "chains states, in/out"),
+    ],
+)
+def test_a_bad_posterior_is_refused_naming_the_field(extra, sizes, words) -> None:
+    with pytest.raises(ValueError, match=re.escape(words)):
+        IoUTracker.from_state({"next_id": 1, "tracks": [TRACK | extra]}, posterior_sizes=sizes)
 
 
 @pytest.mark.parametrize(("seconds_missing", "same_id"), [(3.5, True), (4.5, False)])

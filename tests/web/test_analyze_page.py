@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from fastapi.testclient import TestClient
 from webworld import encode, local_client, scene
 
@@ -56,6 +57,8 @@ def test_photo_result_shows_annotated_picture_chart_and_downloads(client, photo_
         "Neutral": 0,
     }
     assert len(payload["faces"]) == 2
+    line = " ".join(re.search(r'id="uncertain">(.*?)</p>', html, re.S).group(1).split())
+    assert line.endswith("none. Shares are of the 2 faces answered.")
 
 
 def test_aggregate_only_shows_shares_but_no_face_data(client, photo_bytes):
@@ -92,10 +95,11 @@ def test_video_result_has_timeline_frames_and_tracks(client, video_bytes, web_co
     response = client.post("/analyze", files={"file": ("lesson.mp4", video_bytes, "video/mp4")})
     assert response.status_code == 200, response.text[:500]
     html = response.text
-    assert 'id="timeline-chart"' in html
-    (timeline,) = data_urls(html.split('id="timeline"')[1], "image/png")  # after: no thumbnails
-    assert timeline.startswith(b"\x89PNG")
-    assert len(data_urls(html, "image/png")) == 1 + 2  # the timeline and 2 students' faces
+    assert 'id="timeline-chart"' in html and 'id="minutes-chart"' in html
+    for section in ("timeline", "minutes"):
+        (chart,) = data_urls(html.split(f'id="{section}"')[1].split("</section>")[0], "image/png")
+        assert chart.startswith(b"\x89PNG")
+    assert len(data_urls(html, "image/png")) == 2 + 2  # the two charts and 2 students' faces
     assert 1 <= len(data_urls(html, "image/jpeg")) <= 6
     payload = json.loads(data_urls(html, "application/json")[0])
     assert payload["kind"] == "video" and payload["summary"]["frames"] == 10  # 5 of 10 fps
@@ -118,8 +122,9 @@ def test_video_aggregate_only_has_timeline_but_no_pictures(client, video_bytes):
     ).text
     assert 'id="timeline-chart"' in html
     assert data_urls(html, "video/webm") == [] and data_urls(html, "image/jpeg") == []
+    assert 'id="minutes-chart"' in html  # the per-minute class timeline is aggregate too
     names = re.findall(r'download="([^"]+)" class="download"', html)
-    assert names == ["lesson_timeline.csv", "lesson.json"]
+    assert names == ["lesson_timeline.csv", "lesson_minutes.csv", "lesson.json"]
 
 
 def test_api_returns_json(client, photo_bytes):
@@ -287,7 +292,7 @@ def test_video_named_like_mathtext_gets_its_timeline(client, video_bytes, name):
     response = client.post("/api/analyze", files={"file": (name, video_bytes)})
     assert response.status_code == 200 and response.json()["source"] == name
     page = client.post("/analyze", files={"file": (name, video_bytes)})
-    assert page.status_code == 200 and 'id="timeline"' in page.text
+    assert page.status_code == 200 and 'id="timeline"' in page.text and 'id="minutes"' in page.text
 
 
 @pytest.mark.parametrize("size", [(2, 60_000), (60_000, 2), (3, 400)])
@@ -429,3 +434,198 @@ def test_webcam_overlay_uses_the_colours_of_the_annotated_pictures(client):
     table = script.split("COLOURS = {")[1].split("}")[0]
     colours = dict(re.findall(r'(\w+): "(#[0-9a-f]{6})"', table))
     assert colours == {state: state_colour(state) for state in STATE_COLOURS}
+
+
+# --- issue 31: the webcam's answers over time, Uncertain faces, the per-minute timeline ---
+
+
+class MildBrightness(torch.nn.Module):
+    """Bright crops Angry, dark ones Bored, about 0.9 sure, as a real classifier often is
+    (the shared stub is 1.0 sure, which no smoothing should overrule)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = x.mean(dim=(1, 2, 3))
+        return torch.stack([mean, 1 - mean, 0 * mean, 0 * mean], dim=1) * 4
+
+
+def mild_client(web_config: WebConfig, gate=None) -> TestClient:
+    from tests.stubs import CLASSES, BlobDetector
+
+    from aiducation.inference.api import Analyzer
+    from aiducation.inference.classifier import FaceClassifier
+
+    analyzer = Analyzer(BlobDetector(), FaceClassifier(MildBrightness(), CLASSES), gate=gate)
+    return local_client(create_app(web_config, analyzer=analyzer))
+
+
+def small_faces_gate():
+    """The quality gate with only its size rule, at 50 px: a 30-px face is "too small"."""
+    from aiducation.inference.quality import QualityGate
+
+    return QualityGate(min_size=50, min_sharpness=None, max_yaw=None, max_pitch=None,
+                       min_score=None)  # fmt: skip
+
+
+def webcam(client: TestClient, pictures: list[np.ndarray], start: float = 0.0, tracks=None):
+    """Send ``pictures`` as the webcam page does, one a second, carrying ``tracks``."""
+    answers, tracks = [], tracks or {}
+    for i, picture in enumerate(pictures):
+        form = {"tracks": json.dumps(tracks), "time": f"{start + i:.3f}"}
+        response = client.post(
+            "/api/analyze", files={"file": ("w.jpg", encode(picture))}, data=form
+        )
+        assert response.status_code == 200, response.text
+        answers.append(response.json())
+        tracks = answers[-1]["tracks"]
+    return answers
+
+
+def one_face(value: int) -> np.ndarray:
+    return scene([(30, 40, 70, 70, value)])
+
+
+def test_a_webcam_face_whose_answer_flips_once_keeps_its_smoothed_state(web_config):
+    """Issue 31: one odd frame among a student's frames does not change the answer; its own
+    answer stays in ``frame_state``; a real change shows within two frames (2 s)."""
+    client = mild_client(web_config)
+    flips = webcam(client, [one_face(v) for v in [230] * 4 + [40] + [230] * 3])
+    faces = [answer["faces"][0] for answer in flips]
+    assert [f["frame_state"] for f in faces] == ["Angry"] * 4 + ["Bored"] + ["Angry"] * 3
+    assert [f["state"] for f in faces] == ["Angry"] * 8  # constant
+    assert {f["track_id"] for f in faces} == {0}
+    assert [a["summary"]["state_counts"]["Angry"] for a in flips] == [1] * 8  # smoothed counts
+    assert faces[4]["confidence"] < faces[3]["confidence"]  # less sure after the odd frame
+    (track,) = flips[-1]["tracks"]["tracks"]
+    assert track["time"] == 7.0 and set(track["posterior"]) == {"states"}
+    assert track["posterior"]["states"][0] > 0.9
+    change = webcam(client, [one_face(40)] * 4, start=8.0, tracks=flips[-1]["tracks"])
+    assert [a["faces"][0]["state"] for a in change] == ["Angry", "Bored", "Bored", "Bored"]
+
+
+def test_webcam_frames_without_time_are_tracked_not_smoothed(web_config):
+    client = mild_client(web_config)
+    tracks = {}
+    for value in (230, 40):
+        answer = client.post("/api/analyze", files={"file": ("w.jpg", encode(one_face(value)))},
+                             data={"tracks": json.dumps(tracks)}).json()  # fmt: skip
+        tracks = answer["tracks"]
+    assert answer["faces"][0]["state"] == "Bored" and answer["faces"][0]["track_id"] == 0
+    assert "posterior" not in tracks["tracks"][0]
+
+
+def test_webcam_posteriors_of_a_model_with_other_hold_both_chains(web_config):
+    from tests.stubs import stub_other_analyzer
+
+    client = local_client(create_app(web_config, analyzer=stub_other_analyzer()))
+    answers = webcam(client, [scene([(30, 40, 70, 70, 230), (200, 120, 70, 70, 40)])] * 2)
+    assert [f["state"] for f in answers[-1]["faces"]] == ["Angry", "Other"]
+    posteriors = [t["posterior"] for t in answers[-1]["tracks"]["tracks"]]
+    assert [sorted(p) for p in posteriors] == [["in/out", "states"]] * 2
+    assert posteriors[1]["in/out"][1] > 0.99 and len(posteriors[1]["states"]) == 4
+
+
+def test_an_uncertain_webcam_face_is_tracked_but_counts_for_no_share(web_config):
+    client = mild_client(web_config, gate=small_faces_gate())
+    picture = scene([(30, 40, 70, 70, 230), (200, 120, 30, 30, 40)])
+    _, second = webcam(client, [picture, picture])
+    small = second["faces"][1]
+    assert small["state"] == small["frame_state"] == "Uncertain" and small["reason"] == "too small"
+    assert small["track_id"] == 1 and "posterior" in second["tracks"]["tracks"][1]
+    summary = second["summary"]
+    assert summary["faces_seen"] == 2 and summary["faces_answered"] == 1
+    assert summary["uncertain"] == {"too small": 1} and summary["state_shares"]["Angry"] == 1.0
+    script = client.get("/static/analyze.js").text
+    assert "f.state === UNCERTAIN && f.reason ? `?: ${f.reason}`" in script  # the label says why
+
+
+STALE = {"next_id": 1, "tracks": [{"id": 0, "box": [30, 40, 70, 70], "missed": 0, "time": 5.0,
+                                   "posterior": {"states": [0.7, 0.1, 0.1, 0.1]}}]}  # fmt: skip
+
+
+def with_posterior(posterior: dict) -> str:
+    track = STALE["tracks"][0] | {"posterior": posterior}
+    return json.dumps({"next_id": 1, "tracks": [track]})
+
+
+@pytest.mark.parametrize(
+    ("form", "words"),
+    [
+        ({"tracks": with_posterior({"states": [0.5, 0.5]}), "time": "6"},
+         "tracks[0].posterior.states: expected 4 probabilities"),
+        ({"tracks": with_posterior({"states": [0.7, 0.1, 0.1, 0.1], "in/out": [0.5, 0.5]}),
+          "time": "6"}, "tracks[0].posterior: expected the chains states of this model"),
+        ({"tracks": with_posterior({"states": [0.7, 0.1, 0.1, 0.2]}), "time": "6"},
+         "tracks[0].posterior.states: expected 4 probabilities ≥ 0 that sum to 1"),
+        ({"tracks": json.dumps(STALE), "time": "4.5"},
+         "time: 4.5 s is before track 0's last frame at 5 s"),
+        ({"tracks": "{}", "time": "soon"}, "time: expected the seconds since the webcam started"),
+        ({"tracks": "{}", "time": "nan"}, "time: expected the seconds"),
+        ({"tracks": "{}", "time": "-1"}, "time: expected the seconds"),
+        ({"tracks": "{}", "time": "inf"}, "time: expected the seconds"),
+        ({"time": "1"}, "time: only with tracks"),
+    ],
+)  # fmt: skip
+def test_api_refuses_a_bad_smoothing_state_naming_the_field(web_config, form, words):
+    client = mild_client(web_config)
+    response = client.post("/api/analyze", files={"file": ("w.jpg", encode(one_face(230)))},
+                           data=form)  # fmt: skip
+    assert response.status_code == 400, response.text
+    assert words in response.json()["error"]
+
+
+def test_a_classroom_of_tracks_with_posteriors_fits_the_size_limit():
+    """The limits on ``tracks`` still hold with posteriors: 1,000 tracks (``from_state``'s
+    cap) of a five-answer model, with values as long as JSON writes them, stay under 256 KiB
+    and within the depth limit."""
+    from aiducation.inference.tracking import IoUTracker, TrackPosterior
+    from aiducation.web.analyze_page import MAX_TRACKS_CHARS, MAX_TRACKS_DEPTH, json_depth
+
+    tracker = IoUTracker()
+    tracker.update([(1000.5 + 20 * i, 1000.5, 19.5, 19.5) for i in range(1000)])
+    for track in range(1000):
+        tracker.posteriors[track] = TrackPosterior(
+            86_399.999, {"states": np.array([1 - 3.3333e-5, 1.1111e-5, 1.1111e-5, 1.1111e-5]),
+                         "in/out": np.array([1 - 1.2345e-7, 1.2345e-7])})  # fmt: skip
+    text = json.dumps(tracker.to_state())
+    assert len(text) < MAX_TRACKS_CHARS and json_depth(text) <= MAX_TRACKS_DEPTH
+    from aiducation.web.analyze_page import parse_tracks
+
+    carried = parse_tracks(text, False, posterior_sizes={"states": 4, "in/out": 2})
+    assert len(carried.posteriors) == 1000
+
+
+def lesson_with_a_small_face(tmp_path: Path) -> bytes:
+    """2 s MP4 at 10 fps: a bright 60-px face and a small (30-px) dark one throughout."""
+    path = tmp_path / "small.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (320, 240))
+    for _ in range(20):
+        writer.write(scene([(20, 40, 60, 60, 230), (200, 130, 30, 30, 40)]))
+    writer.release()
+    return path.read_bytes()
+
+
+def test_result_page_shows_the_minutes_chart_and_the_faces_not_answered(web_config, tmp_path):
+    client = mild_client(web_config, gate=small_faces_gate())
+    html = post(client, lesson_with_a_small_face(tmp_path), "lesson.mp4").text
+    line = " ".join(re.search(r'id="uncertain">(.*?)</p>', html, re.S).group(1).split())
+    assert line == (
+        "<strong>Faces not answered</strong> (Uncertain: too poor a view to read; they count "
+        "for no share): 10 of 20: too small 10. Shares are of the 10 faces answered."
+    )
+    minutes = html.split('id="minutes"')[1].split("</section>")[0]
+    assert "Class timeline per minute" in minutes
+    (chart,) = data_urls(minutes, "image/png")
+    assert cv2.imdecode(np.frombuffer(chart, np.uint8), cv2.IMREAD_COLOR).shape[1] == 900
+    payload = json.loads(data_urls(html, "application/json")[0])
+    shares = {"share_Angry": 1.0, "share_Bored": 0.0, "share_Focused": 0.0, "share_Neutral": 0.0}
+    minute = {"minute": 0, "frames": 10, "faces": 10} | shares
+    assert payload["summary"]["per_minute"] == [minute]
+    names = re.findall(r'download="([^"]+)" class="download"', html)
+    assert names[:4] == [
+        "lesson_faces.csv",
+        "lesson_students.csv",
+        "lesson_minutes.csv",
+        "lesson.json",
+    ]
+    table = pd.read_csv(io.BytesIO(data_urls(html, "text/csv")[2]))
+    assert table.to_dict("records") == payload["summary"]["per_minute"]

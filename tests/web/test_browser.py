@@ -182,6 +182,8 @@ def test_upload_video_shows_the_class_timeline(driver, site, video_bytes, tmp_pa
     driver.find_element(By.ID, "analyze-button").click()
     chart = wait_for(driver, "#timeline-chart")
     assert driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", chart)
+    minutes = driver.find_element(By.ID, "minutes-chart")  # issue 31: the per-minute timeline
+    assert driver.execute_script("return arguments[0].naturalWidth", minutes) == 900
     assert "video · 4 frames analysed" in driver.find_element(By.ID, "summary").text
     clip = driver.find_element(By.ID, "annotated-clip")
     deadline = time.monotonic() + 30
@@ -219,6 +221,8 @@ def test_video_result_shows_students_table_and_legend(driver, site, tmp_path):
     terms = [dt.text for dt in driver.find_elements(By.CSS_SELECTOR, "#legend dt")]
     assert terms == ["Angry", "Bored", "Focused", "Neutral"]  # the model's states
     assert "no sadness or anger" in driver.find_element(By.ID, "legend").text
+    unanswered = driver.find_element(By.ID, "uncertain").text  # issue 31
+    assert unanswered.startswith("Faces not answered") and "faces answered" in unanswered
 
 
 def test_webcam_frames_are_analysed_live_and_students_tallied(driver, site):
@@ -245,15 +249,60 @@ def test_webcam_frames_are_analysed_live_and_students_tallied(driver, site):
     table = driver.find_element(By.ID, "webcam-students")
     assert table.is_displayed(), stopped
     header = [th.text for th in table.find_elements(By.CSS_SELECTOR, "thead th")]
-    assert header[:5] == ["student", "frames", "on screen (s)", "seen (s)", "dominant state"]
+    assert header[:6] == ["student", "frames", "answered", "on screen (s)", "seen (s)",
+                          "dominant state"]  # fmt: skip
     rows = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
             for tr in table.find_elements(By.CSS_SELECTOR, "tbody tr")]  # fmt: skip
     # a still classroom: each face keeps one track, so there are as many students as faces,
     # each seen in the same frames (every frame once the camera shows the picture)
     assert len(rows) == faces > 0, (stopped, rows)
+    assert [r[0] for r in rows] == [str(i + 1) for i in range(len(rows))]  # numbered 1..N
     assert len({r[1] for r in rows}) == 1 and 3 <= int(rows[0][1]) <= frames, rows
-    assert all(r[4] in header[5:] and r[5].endswith("%") for r in rows)
+    assert all(int(r[2]) <= int(r[1]) for r in rows)  # Uncertain frames are in no share
+    # each state's share with its 95 % interval: "40% 20–60", the interval around the share
+    share = re.compile(r"(\d+)% (\d+|–)–(\d+|–)")
+    for r in rows:
+        assert r[5] in [*header[6:], "Uncertain"], r
+        for cell in r[6:]:
+            value, low, high = share.fullmatch(cell).groups()
+            assert low == high == "–" or int(low) <= int(value) <= int(high), r
     assert driver.find_element(By.ID, "webcam-students-download").is_displayed()
+
+
+def test_live_intervals_follow_the_block_bootstrap_of_students_csv(driver, site):
+    """The webcam table's intervals (analyze.js, a normal approximation) are within a few
+    points of the moving-block bootstrap of students.csv, and say why a face is Uncertain."""
+    import numpy as np
+
+    from aiducation.inference.students import share_intervals
+
+    url, _ = site
+    driver.get(f"{url}/analyze")
+    live = "return window.aiducationLive"
+    rng = np.random.default_rng(0)
+    states = ["Angry", "Bored", "Focused", "Neutral"]
+    for n, stay in [(30, 0.9), (60, 0.7), (120, 0.95), (200, 0.5)]:
+        answers = [states[0]]
+        for _ in range(n - 1):
+            answers.append(answers[-1] if rng.random() < stay else str(rng.choice(states)))
+        block = min(10, round(n**0.5))
+        expected = share_intervals(answers, states, block)
+        for state in states:
+            got = driver.execute_script(f"{live}.shareInterval(arguments[0], arguments[1], "
+                                        "arguments[2])", answers, state, block)  # fmt: skip
+            assert np.allclose(got, expected[state], atol=0.06), (n, state, got, expected)
+    assert driver.execute_script(
+        f"{live}.shareInterval(['Bored', 'Bored', 'Bored'], 'Bored', 2)"
+    ) == [1, 1]
+    face = {"state": "Uncertain", "reason": "turned away", "confidence": 0.4}
+    assert driver.execute_script(f"{live}.label(arguments[0])", face) == "?: turned away"
+    assert "not answered (turned away)" in driver.execute_script(
+        f"{live}.describe(arguments[0])", face
+    )
+    smoothed = {"state": "Focused", "frame_state": "Bored", "confidence": 0.71}
+    assert driver.execute_script(f"{live}.describe(arguments[0])", smoothed) == (
+        "Focused (71 %), smoothed over this face's frames so far; this frame alone: Bored"
+    )
 
 
 def test_bad_upload_shows_error_page(driver, site, tmp_path):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -208,6 +208,27 @@ class FaceTracker(Tracker):
         return self._next_id - 1
 
 
+POSTERIOR_CHAINS = ("states", "in/out")  # the causal smoother's chains (inference/smoothing.py)
+MAX_POSTERIOR_STATES = 16  # probabilities in one chain of a carried posterior, at most
+
+
+@dataclass(frozen=True)
+class TrackPosterior:
+    """A track's causal posterior at ``time`` (seconds): one probability vector per chain of
+    :class:`~aiducation.inference.smoothing.CausalSmoother` (``states``, and ``in/out`` for a
+    model that answers "Other")."""
+
+    time: float
+    chains: dict[str, np.ndarray]
+
+    def to_state(self) -> dict:
+        return {
+            "time": round(float(self.time), 3),
+            "posterior": {name: [float(f"{p:.4g}") for p in probs]
+                          for name, probs in self.chains.items()},
+        }  # fmt: skip
+
+
 @dataclass
 class IoUTracker(Tracker):
     """The webcam's tracker: greedy IoU matching, whose whole state travels as JSON.
@@ -221,10 +242,13 @@ class IoUTracker(Tracker):
 
     A box joins the live track it overlaps most (IoU ≥ ``iou_threshold``, best pairs first);
     unmatched boxes start new tracks; a track unseen for more than ``max_missed`` updates ends.
+    ``posteriors`` carry each track's smoothed answer (:class:`TrackPosterior`, set by the
+    caller) along with its box; a track's posterior ends with the track.
     """
 
     iou_threshold: float = 0.3
     max_missed: int = 5
+    posteriors: dict[int, TrackPosterior] = field(default_factory=dict, repr=False)
     _boxes: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
     _missed: dict[int, int] = field(default_factory=dict, repr=False)
     _next_id: int = 0
@@ -256,19 +280,36 @@ class IoUTracker(Tracker):
                 self._missed[track] += 1
                 if self._missed[track] > self.max_missed:
                     del self._boxes[track], self._missed[track]
+                    self.posteriors.pop(track, None)
         return ids
 
     def to_state(self) -> dict:
         """The live tracks as JSON data, for a client to carry between requests (the web app's
         webcam view keeps nothing on the server): ``next_id`` and ``tracks`` (``id``, ``box``
-        ``[x, y, w, h]``, ``missed``)."""
-        tracks = [{"id": t, "box": [round(float(v), 1) for v in box], "missed": self._missed[t]}
-                  for t, box in self._boxes.items()]  # fmt: skip
+        ``[x, y, w, h]``, ``missed``, and where the track has one its smoothed answer: ``time``
+        in seconds and ``posterior``, ``{chain: [probability, ...]}``)."""
+        tracks = []
+        for t, box in self._boxes.items():
+            track = {"id": t, "box": [round(float(v), 1) for v in box], "missed": self._missed[t]}
+            if t in self.posteriors:
+                track |= self.posteriors[t].to_state()
+            tracks.append(track)
         return {"next_id": self._next_id, "tracks": tracks}
 
     @classmethod
-    def from_state(cls, state: object, max_tracks: int = 1000, **kwargs) -> IoUTracker:
-        """The tracker that :meth:`to_state` described; ``ValueError`` names the bad field."""
+    def from_state(
+        cls,
+        state: object,
+        max_tracks: int = 1000,
+        posterior_sizes: Mapping[str, int] | None = None,
+        **kwargs,
+    ) -> IoUTracker:
+        """The tracker that :meth:`to_state` described; ``ValueError`` names the bad field.
+
+        ``posterior_sizes`` (``{chain: number of states}``): the chains that every carried
+        posterior must hold, each with that many probabilities (None: any of
+        :data:`POSTERIOR_CHAINS`, each of 2 to :data:`MAX_POSTERIOR_STATES`).
+        """
         if not isinstance(state, dict) or not isinstance(state.get("tracks", []), list):
             raise ValueError('tracks must be an object {"next_id": N, "tracks": [...]}')
         tracker = cls(**kwargs)
@@ -290,6 +331,8 @@ class IoUTracker(Tracker):
             if track_id in tracker._boxes:
                 raise ValueError(f"tracks[{i}]: id {track_id} appears twice")
             tracker._boxes[track_id], tracker._missed[track_id] = box, missed
+            if "time" in track or "posterior" in track:
+                tracker.posteriors[track_id] = _posterior(track, f"tracks[{i}]", posterior_sizes)
         next_id = state.get("next_id", 0)
         if not _is_count(next_id) or next_id <= max(tracker._boxes, default=-1):
             raise ValueError(
@@ -297,6 +340,49 @@ class IoUTracker(Tracker):
             )
         tracker._next_id = next_id
         return tracker
+
+
+def _posterior(track: dict, where: str, sizes: Mapping[str, int] | None) -> TrackPosterior:
+    """A carried :class:`TrackPosterior`, checked: a time ≥ 0 and probability vectors."""
+    if "time" not in track or "posterior" not in track:
+        raise ValueError(f"{where}: time and posterior go together (a smoothed answer and when)")
+    time, chains = track["time"], track["posterior"]
+    if not (_is_number(time) and math.isfinite(time) and time >= 0):
+        raise ValueError(f"{where}.time: expected seconds, a finite number ≥ 0, got {_short(time)}")
+    if not isinstance(chains, dict) or not chains or not set(chains) <= set(POSTERIOR_CHAINS):
+        raise ValueError(
+            f"{where}.posterior: expected an object with chains among "
+            f"{', '.join(POSTERIOR_CHAINS)}, got {_short(chains)}"
+        )
+    if sizes is not None and set(chains) != set(sizes):
+        raise ValueError(
+            f"{where}.posterior: expected the chains {', '.join(sizes)} of this model, "
+            f"got {', '.join(chains)}"
+        )
+    kept = {}
+    for name, probs in chains.items():
+        want = sizes[name] if sizes is not None else None
+        ok = isinstance(probs, list) and 2 <= len(probs) <= MAX_POSTERIOR_STATES
+        ok = ok and all(_is_number(p) and math.isfinite(p) and p >= 0 for p in probs)
+        ok = ok and abs(sum(probs) - 1.0) <= 0.01 and (want is None or len(probs) == want)
+        if not ok:
+            count = f"{want}" if want is not None else f"2 to {MAX_POSTERIOR_STATES}"
+            raise ValueError(
+                f"{where}.posterior.{name}: expected {count} probabilities ≥ 0 that sum to 1, "
+                f"got {_short(probs)}"
+            )
+        vector = np.asarray(probs, np.float64)
+        kept[name] = vector / vector.sum()
+    return TrackPosterior(float(time), kept)
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _is_count(value: object) -> bool:

@@ -73,6 +73,7 @@ class WebAnalysis:
     images: list[str] = field(default_factory=list)  # annotated JPEGs as data: URLs
     students: list[dict] = field(default_factory=list)  # per tracked student (video only)
     timeline_png: str | None = None  # data: URL (video only)
+    minutes_png: str | None = None  # the class's states per minute, data: URL (video only)
     video: str | None = None  # annotated sampled frames as a WebM data: URL (video only)
     options: WebAnalysisOptions = field(default_factory=WebAnalysisOptions)
 
@@ -213,6 +214,8 @@ def analyze_upload_video(
     result.video = data_url(clip, "video/webm") if clip else None
     figure = done.timeline_figure(plain_text(upload.name))  # the file's name: no mathtext
     result.timeline_png = data_url(figure_png(figure), "image/png")
+    minutes = done.minutes_figure(upload.name)  # drawn as written (parse_math=False)
+    result.minutes_png = data_url(figure_png(minutes), "image/png")
     return result
 
 
@@ -228,7 +231,9 @@ def analyze_upload(
 def downloads(result: WebAnalysis) -> dict[str, str]:
     """``{file name: data: URL}`` for the CSV and JSON downloads of a result: ``_faces.csv``
     (one row per face), or when aggregate-only ``_timeline.csv`` (state counts per analysed
-    frame) for a video and ``_counts.csv`` (the photo's state counts, one row) for a photo."""
+    frame) for a video and ``_counts.csv`` (the photo's state counts, one row) for a photo; a
+    video's ``_students.csv`` (unless aggregate-only) and ``_minutes.csv`` (each state's share
+    per minute, with the faces answered)."""
     stem = Path(result.name).stem or "analysis"
     if not result.options.aggregate_only:
         suffix = "faces"
@@ -238,5 +243,8 @@ def downloads(result: WebAnalysis) -> dict[str, str]:
     files = {f"{stem}_{suffix}.csv": data_url(result.csv_text().encode(), "text/csv")}
     if result.kind == "video" and not result.options.aggregate_only:
         files[f"{stem}_students.csv"] = data_url(result.students_csv().encode(), "text/csv")
+    if result.kind == "video":
+        minutes = to_csv(pd.DataFrame(result.summary.get("per_minute", [])))
+        files[f"{stem}_minutes.csv"] = data_url(minutes.encode(), "text/csv")
     files[f"{stem}.json"] = data_url(payload, "application/json")
     return files

@@ -18,8 +18,8 @@ from aiducation.web.uploads import ACCEPTED_SUFFIXES, check_upload
 if TYPE_CHECKING:
     from aiducation.inference.tracking import IoUTracker
 
-MAX_TRACKS_CHARS = 256 * 1024  # a tracks field; ~60 characters a tracked face
-MAX_TRACKS_DEPTH = 8  # {"tracks": [{"box": [...]}]} nests 3 deep
+MAX_TRACKS_CHARS = 256 * 1024  # a tracks field; at most ~175 characters a tracked face
+MAX_TRACKS_DEPTH = 8  # {"tracks": [{"posterior": {"states": [...]}}]} nests 5 deep
 
 
 def add_analyze_routes(app: FastAPI, state, page) -> None:
@@ -89,28 +89,41 @@ def add_analyze_routes(app: FastAPI, state, page) -> None:
         aggregate_only: Annotated[bool, Form()] = False,
         blur: Annotated[bool, Form()] = False,
         tracks: Annotated[str | None, Form()] = None,
+        time: Annotated[str | None, Form()] = None,
     ) -> JSONResponse:
         """Per-face results and shares as JSON (used by the webcam view). With ``tracks`` (the
         ``tracks`` of the previous answer, or ``{}`` for the first frame) each face of a photo
-        also gets a ``track_id``, and the answer carries the updated ``tracks``."""
-        tracker = None if tracks is None else parse_tracks(tracks, aggregate_only)
+        also gets a ``track_id``, and the answer carries the updated ``tracks``; with ``time``
+        too (seconds since the webcam started, by the page's clock) each face's ``state`` is
+        its track's answer so far (causal smoothing; ``frame_state``: this frame's own)."""
+        from aiducation.web.live import Webcam, parse_time
+
+        carried = None if tracks is None else tracks_json(tracks, aggregate_only)
+        seconds = parse_time(time)
+        if seconds is not None and carried is None:
+            raise InputError("time: only with tracks (smoothing follows each tracked face)")
         upload = await read_upload(file)
-        if tracker is not None and upload.is_video:  # refused before any analysis
+        if carried is not None and upload.is_video:  # refused before any analysis
             raise InputError("tracks: only for single frames (photos), not videos")
-        payload = (await run_analysis(upload, aggregate_only, blur)).to_json()
-        if tracker is not None:
-            boxes = [(f["x"], f["y"], f["w"], f["h"]) for f in payload["faces"]]
-            for face, track_id in zip(payload["faces"], tracker.update(boxes), strict=True):
-                face["track_id"] = track_id
-            payload["tracks"] = tracker.to_state()
-        return JSONResponse(payload)
+        settings = options(aggregate_only, blur)
+
+        def work() -> dict:
+            with state.lock:
+                analyzer = state.analyzer()
+                webcam = None
+                if carried is not None:  # checked before the analysis
+                    webcam = Webcam.start(carried, analyzer, settings.smoothing.live(), seconds)
+                payload = analyze_upload(upload, analyzer, settings).to_json()
+                if webcam is not None:
+                    webcam.follow(payload)
+                return payload
+
+        return JSONResponse(await asyncio.to_thread(work))
 
 
-def parse_tracks(text: str, aggregate_only: bool) -> IoUTracker:
-    """The tracker that the client's ``tracks`` field describes (JSON, see
-    :meth:`IoUTracker.to_state`); ``InputError`` names what is wrong."""
-    from aiducation.inference.tracking import IoUTracker
-
+def tracks_json(text: str, aggregate_only: bool) -> object:
+    """The client's ``tracks`` field parsed, after the checks that parsing itself needs (size,
+    depth); ``InputError`` names what is wrong."""
     if aggregate_only:
         raise InputError("tracks: faces are not tracked when aggregate only (no per-face rows)")
     if len(text) > MAX_TRACKS_CHARS:
@@ -124,11 +137,21 @@ def parse_tracks(text: str, aggregate_only: bool) -> IoUTracker:
             "answer's tracks object, or {}"
         )
     try:
-        return IoUTracker.from_state(json.loads(text or "{}"))
+        return json.loads(text or "{}")
     except json.JSONDecodeError as exc:
         raise InputError(f"tracks: not JSON ({exc})") from None
     except RecursionError:  # json_depth should have caught it: never a bare HTTP 500
         raise InputError("tracks: nested too deeply") from None
+
+
+def parse_tracks(text: str, aggregate_only: bool, **kwargs) -> IoUTracker:
+    """The tracker that the client's ``tracks`` field describes (JSON, see
+    :meth:`IoUTracker.to_state`; ``kwargs`` go to :meth:`IoUTracker.from_state`);
+    ``InputError`` names what is wrong."""
+    from aiducation.inference.tracking import IoUTracker
+
+    try:
+        return IoUTracker.from_state(tracks_json(text, aggregate_only), **kwargs)
     except ValueError as exc:
         raise InputError(str(exc)) from None
 
