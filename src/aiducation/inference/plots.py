@@ -51,6 +51,8 @@ def minutes_figure(rows: list[dict], classes: list[str], title: str = "") -> Fig
     for minute, row in zip(minutes, rows, strict=True):
         ax.annotate(f"{row['faces']}", (minute, 1.0), ha="center", va="bottom", fontsize=7)
     ax.set(xlabel="minute", ylabel="share of faces", ylim=(0, 1.12))
+    if len(minutes):  # whole minutes, with room around a single bar
+        ax.set_xlim(minutes.min() - 0.6, max(minutes.max(), minutes.min() + 1) + 0.6)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(title or "Learning states per minute (faces seen on top)", parse_math=False)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)

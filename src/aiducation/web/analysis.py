@@ -36,7 +36,6 @@ from aiducation.inference.smoothing import SmoothingConfig
 from aiducation.inference.students import student_columns
 from aiducation.inference.video import frame_step, open_video, video_fps
 from aiducation.limits import MAX_PIXELS
-from aiducation.web.charts import plain_text
 from aiducation.web.uploads import CheckedUpload
 
 THUMBNAILS = 6  # annotated frames shown for a video
@@ -212,7 +211,7 @@ def analyze_upload_video(
     )
     result.images = [jpeg_url(image) for image in stills]
     result.video = data_url(clip, "video/webm") if clip else None
-    figure = done.timeline_figure(plain_text(upload.name))  # the file's name: no mathtext
+    figure = done.timeline_figure(upload.name)  # drawn as literal text (parse_math=False)
     result.timeline_png = data_url(figure_png(figure), "image/png")
     minutes = done.minutes_figure(upload.name)  # drawn as written (parse_math=False)
     result.minutes_png = data_url(figure_png(minutes), "image/png")

@@ -7,12 +7,6 @@ from html import escape
 from aiducation.inference.draw import OTHER_COLOUR, STATE_COLOURS
 
 
-def plain_text(text: str) -> str:
-    """``text`` (a file or folder name) for a matplotlib text: ``$`` escaped, so that a name
-    like ``$x_$`` is drawn as written instead of parsed as mathtext (an error: HTTP 500)."""
-    return text.replace("$", r"\$")
-
-
 def state_colour(state: str) -> str:
     """CSS hex colour of a learning state (the colours of the annotated images)."""
     b, g, r = STATE_COLOURS.get(state, OTHER_COLOUR)
