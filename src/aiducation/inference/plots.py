@@ -39,7 +39,8 @@ def timeline_figure(frames: list[FrameResult], classes: list[str], title: str = 
 
 
 def minutes_figure(rows: list[dict], classes: list[str], title: str = "") -> Figure:
-    """Each state's share of the faces seen in each minute (stacked bars), faces on top."""
+    """Each state's share of the faces answered in each minute (stacked bars), their number
+    on top."""
     fig, ax = plt.subplots(figsize=(9, 3.5), layout="constrained")
     minutes = np.array([row["minute"] for row in rows], float)
     bottom = np.zeros(len(rows))
@@ -52,8 +53,11 @@ def minutes_figure(rows: list[dict], classes: list[str], title: str = "") -> Fig
         ax.annotate(f"{row['faces']}", (minute, 1.0), ha="center", va="bottom", fontsize=7)
     ax.set(xlabel="minute", ylabel="share of faces", ylim=(0, 1.12))
     if len(minutes):  # whole minutes, with room around a single bar
-        ax.set_xlim(minutes.min() - 0.6, max(minutes.max(), minutes.min() + 1) + 0.6)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(title or "Learning states per minute (faces seen on top)", parse_math=False)
+        ax.set_xlim(minutes.min() - 0.6, minutes.max() + 0.6)
+    if 0 < len(minutes) <= 20:
+        ax.set_xticks(minutes)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title or "Learning states per minute (faces answered on top)", parse_math=False)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return fig
