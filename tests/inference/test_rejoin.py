@@ -144,3 +144,22 @@ def test_nothing_to_join() -> None:
         rejoin_tracks([FrameResult("a.jpg", 64, 48, [], frame=i) for i in range(2)])
     with pytest.raises(ValueError):
         RejoinConfig(min_size_ratio=1.5)
+
+
+def test_the_pipeline_gives_a_looped_person_one_student(stub_analyzer, tmp_path) -> None:
+    """A face that leaves and comes back at the same place is one student in analyze."""
+    import cv2
+    from tests.inference.conftest import BRIGHT, scene
+
+    from aiducation.inference.runner import AnalyzeConfig, run_analysis
+
+    path = tmp_path / "gap.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (640, 480))
+    for i in range(150):  # 15 s: present, away from 3 to 8 s (longer than the tracker keeps
+        faces = [] if 30 <= i < 80 else [(200, 150, 80, 80, BRIGHT)]  # a lost track), back
+        writer.write(scene(faces))
+    writer.release()
+    config = AnalyzeConfig(inputs=[str(path)], out=str(tmp_path / "o"), progress=False)
+    summary = run_analysis(config, stub_analyzer)
+    video = summary["per_source"][0]
+    assert video["tracks"] == 2 and video["students"] == 1  # two tracks, one person

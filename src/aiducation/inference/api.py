@@ -28,6 +28,7 @@ from aiducation.inference.detectors import (
 from aiducation.inference.images import read_image
 from aiducation.inference.preprocess import DEFAULT_MARGIN, crop_faces
 from aiducation.inference.quality import QualityGate, assess_faces
+from aiducation.inference.rejoin import rejoin_tracks
 from aiducation.inference.results import FrameResult, VideoResult, faces_from_probabilities
 from aiducation.inference.smoothing import SmoothingConfig, answer_scheme, smooth_frames
 from aiducation.inference.tracking import FaceTracker, Tracker
@@ -151,9 +152,11 @@ def analyze_video(
     Faces are tracked with a :class:`FaceTracker` (ByteTrack, new tracks after shot cuts),
     so ``face_id`` follows one person.
     ``on_frame(frame, result, crops)`` is called per analysed frame (e.g. to write video), with
-    the frame's own answers. The returned frames carry each track's answers smoothed over the
-    whole track (``smoothing``, default :class:`SmoothingConfig`; ``frame_state`` keeps each
-    frame's own answer). A file that opens but yields no frame raises :class:`InputError`.
+    the frame's own answers. The returned frames carry re-joined tracks (a person's broken
+    track gets one id: :func:`~aiducation.inference.rejoin.rejoin_tracks`) and each track's
+    answers smoothed over the whole track (``smoothing``, default :class:`SmoothingConfig`;
+    ``frame_state`` keeps each frame's own answer). A file that opens but yields no frame
+    raises :class:`InputError`.
     """
     analyzer = _analyzer(analyzer, checkpoint, detector, model)
     capture = open_video(path)
@@ -164,8 +167,9 @@ def analyze_video(
         )
     finally:
         capture.release()
+    frames = rejoin_tracks(result.frames, shots=result.shots).frames
     answer = answer_scheme(analyzer.classifier)
-    result.frames = smooth_frames(result.frames, answer, smoothing or SmoothingConfig())
+    result.frames = smooth_frames(frames, answer, smoothing or SmoothingConfig())
     return result
 
 
@@ -188,6 +192,7 @@ def analyze_stream(
         for index, time, frame in iter_frames(capture, step, rate, live):
             frame_result, crops = analyzer.analyze_frame(frame, source, index, time, tracker)
             result.frames.append(frame_result)
+            result.shots.append(getattr(tracker, "shots", 0))
             if on_frame is not None:
                 on_frame(frame, frame_result, crops)
             if max_frames is not None and len(result.frames) >= max_frames:

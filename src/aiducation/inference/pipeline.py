@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from aiducation.inference.api import Analyzer, analyze_stream
 from aiducation.inference.draw import annotate
+from aiducation.inference.rejoin import rejoin_tracks
 from aiducation.inference.results import FrameResult, face_records, per_minute, summarize
 from aiducation.inference.smoothing import (
     CausalSmoother,
@@ -175,9 +176,11 @@ def analyze_capture(
     under ``policy.student_rules`` with their thumbnails where allowed. ``progress`` is called
     once per analysed frame.
 
-    A live camera is smoothed causally, frame by frame. A recording is smoothed over whole
-    tracks once it is analysed; its annotated frames then come from a second decoding pass
-    (``reopen`` opens the recording again), so pictures show the smoothed answers.
+    A live camera is smoothed causally, frame by frame. A recording's broken tracks are
+    re-joined (:func:`~aiducation.inference.rejoin.rejoin_tracks`, within a shot) and then
+    smoothed over whole tracks once it is analysed; its annotated frames then come from a
+    second decoding pass (``reopen`` opens the recording again), so pictures show the smoothed
+    answers.
     """
     smoothing = smoothing or SmoothingConfig()
     answer = answer_scheme(analyzer.classifier)
@@ -204,8 +207,9 @@ def analyze_capture(
     )  # fmt: skip
     if smoother is not None:
         frames = shown_frames
-    else:
-        frames = smooth_frames(video.frames, answer, smoothing)
+    else:  # a recording: one id per person (broken tracks re-joined), then smoothed
+        frames = rejoin_tracks(video.frames, shots=video.shots).frames
+        frames = smooth_frames(frames, answer, smoothing)
     frames = without_tracks(frames, policy.student_rules.exclude)
     if later and on_annotated is not None and policy.draws:
         _redraw(reopen, frames, analyzer, policy, rate, step, on_annotated)

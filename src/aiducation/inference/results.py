@@ -92,6 +92,7 @@ class VideoResult:
     source: str
     fps: float
     frames: list[FrameResult] = field(default_factory=list)
+    shots: list[int] = field(default_factory=list)  # shot number of each frame (cuts so far)
 
     @property
     def track_ids(self) -> list[int]:
