@@ -70,3 +70,15 @@ def test_annotated_frames_show_the_smoothed_answers(stub_analyzer, tmp_path: Pat
         [x.state for x in f.faces] for f in done.frames
     ]
     assert all(x.frame_state is not None for f in seen for x in f.faces)
+
+
+def test_shot_cuts_are_found_from_the_trackers_shot_numbers_and_drawn() -> None:
+    from aiducation.inference.pipeline import shot_cuts
+    from aiducation.inference.plots import timeline_figure
+    from aiducation.inference.results import VideoResult
+
+    frames = noisy_track(6)
+    video = VideoResult("v.mp4", 2.0, frames, shots=[0, 0, 1, 1, 1, 2])
+    assert shot_cuts(video) == [1.0, 2.5]
+    figure = timeline_figure(frames, STATES, cuts=shot_cuts(video))
+    assert len(figure.axes[0].lines) == 2  # one dashed line per cut

@@ -102,6 +102,7 @@ class SourceResult:
     students: list[StudentSummary] = field(default_factory=list)  # none when aggregate-only
     thumbnails: dict[int, np.ndarray] = field(default_factory=dict)  # student id → 48×48 crop
     tracks: int = 0  # face tracks of a video
+    cuts: list[float] = field(default_factory=list)  # s, where a new shot begins
     n_students: int = 0  # tracks that count as students (also when aggregate-only)
 
     def records(self, policy: OutputPolicy) -> list[dict]:
@@ -126,7 +127,7 @@ class SourceResult:
     def timeline_figure(self, name: str) -> Figure:
         from aiducation.inference.plots import timeline_figure
 
-        return timeline_figure(self.frames, self.classes, f"Learning states: {name}")
+        return timeline_figure(self.frames, self.classes, f"Learning states: {name}", self.cuts)
 
     def student_rows(self) -> list[dict]:
         """Per-student rows (students.csv), in student order."""
@@ -219,7 +220,7 @@ def analyze_capture(
         source, "webcam" if live else "video", analyzer.classes, frames, rate,
         students=students if policy.per_face else [],
         thumbnails={k: v for k, v in crops.items() if v is not None},
-        tracks=len(video.track_ids), n_students=len(students),
+        tracks=len(video.track_ids), n_students=len(students), cuts=shot_cuts(video),
     )  # fmt: skip
 
 
@@ -244,3 +245,12 @@ def without_tracks(frames: list[FrameResult], tracks: frozenset[int]) -> list[Fr
     if not tracks:
         return frames
     return [replace(f, faces=[x for x in f.faces if x.face_id not in tracks]) for f in frames]
+
+
+def shot_cuts(video) -> list[float]:
+    """Times (s) of the analysed frames where the tracker saw a new shot begin."""
+    return [
+        round(frame.time, 3) if frame.time is not None else float(frame.frame)
+        for frame, before, now in zip(video.frames[1:], video.shots, video.shots[1:], strict=False)
+        if now > before
+    ]

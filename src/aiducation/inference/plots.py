@@ -12,16 +12,22 @@ from matplotlib.ticker import MaxNLocator
 
 from aiducation.inference.draw import OTHER_COLOUR, STATE_COLOURS
 from aiducation.inference.results import FrameResult
+from aiducation.models.answers import UNCERTAIN
 
 
 def _rgb(bgr: tuple[int, int, int]) -> tuple[float, float, float]:
     return (bgr[2] / 255, bgr[1] / 255, bgr[0] / 255)
 
 
-def timeline_figure(frames: list[FrameResult], classes: list[str], title: str = "") -> Figure:
-    """Stacked counts of faces per state in each analysed frame, against time in seconds (drawn
-    as steps: a frame's counts hold until the next analysed frame)."""
+def timeline_figure(
+    frames: list[FrameResult], classes: list[str], title: str = "", cuts: list[float] = ()
+) -> Figure:
+    """Stacked counts of faces per state in each analysed frame (Uncertain ones on top, pale),
+    against time in seconds (drawn as steps: a frame's counts hold until the next analysed
+    frame); ``cuts``: shot cuts, drawn as dashed lines."""
     times = np.array([f.time if f.time is not None else f.frame for f in frames], float)
+    if any(face.state == UNCERTAIN for f in frames for face in f.faces):
+        classes = [*classes, UNCERTAIN]  # not answered: stacked on top, pale
     counts = np.array([[f.state_counts(classes)[c] for c in classes] for f in frames], float)
     counts = counts.reshape(len(frames), len(classes))
     fig, ax = plt.subplots(figsize=(9, 3.5), layout="constrained")
@@ -30,6 +36,9 @@ def timeline_figure(frames: list[FrameResult], classes: list[str], title: str = 
     ax.set_xlabel("time (s)")
     ax.set_ylabel("faces")
     ax.set_title(title or "Learning states over time", parse_math=False)  # names are literal
+    for i, cut in enumerate(cuts):  # shot cuts: the tracker starts afresh there
+        ax.axvline(cut, color="black", linestyle="--", linewidth=0.8,
+                   label="shot cut" if i == 0 else None)  # fmt: skip
     ax.set_xlim(times.min() if len(times) else 0, times.max() if len(times) > 1 else 1)
     ax.set_ylim(0, max(1.0, counts.sum(axis=1).max() if len(counts) else 1.0) * 1.1)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of faces: whole numbers

@@ -234,7 +234,10 @@ class _Run:
                     row["thumbnail"] = f"students/{stem}_id{student.student}.png"
                     write_image(self.out / row["thumbnail"], crop)
                 self.students.append(row)
-        self._add(done, students=done.n_students, tracks=done.tracks, per_minute=done.per_minute())
+        self._add(
+            done, students=done.n_students, tracks=done.tracks, shot_cuts=done.cuts,
+            per_minute=done.per_minute(),
+        )  # fmt: skip
 
     def _add(self, done: SourceResult, **extra) -> None:
         self.frames += done.frames
