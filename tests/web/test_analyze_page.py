@@ -57,7 +57,11 @@ def test_photo_result_shows_annotated_picture_chart_and_downloads(client, photo_
         "Neutral": 0,
     }
     assert len(payload["faces"]) == 2
-    line = " ".join(re.search(r'id="uncertain">(.*?)</p>', html, re.S).group(1).split())
+    line = " ".join(
+        re.sub(
+            r"</?span[^>]*>", "", re.search(r'id="uncertain">(.*?)</p>', html, re.S).group(1)
+        ).split()
+    )
     assert line.endswith("none. Shares are of the 2 faces answered.")
 
 
@@ -394,7 +398,7 @@ def test_other_is_its_own_share_with_its_expression(web_config, photo_bytes):
 def test_video_result_has_a_students_table_legend_and_download(client, video_bytes):
     html = client.post("/analyze", files={"file": ("lesson.mp4", video_bytes)}).text
     table = html.split('id="students-table"')[1].split("</table>")[0]
-    assert table.count("<tr>") == 3  # header + 2 students (bright all along, dark from 1 s)
+    assert table.count("<tr") == 3  # header + 2 students (bright all along, dark from 1 s)
     assert 'alt="face of student 1"' in table  # thumbnails: faces are not blurred
     assert 'id="legend"' in html and "neutral face with no sadness or anger at all" in html
     payload = json.loads(data_urls(html, "application/json")[0])
@@ -607,7 +611,11 @@ def lesson_with_a_small_face(tmp_path: Path) -> bytes:
 def test_result_page_shows_the_minutes_chart_and_the_faces_not_answered(web_config, tmp_path):
     client = mild_client(web_config, gate=small_faces_gate())
     html = post(client, lesson_with_a_small_face(tmp_path), "lesson.mp4").text
-    line = " ".join(re.search(r'id="uncertain">(.*?)</p>', html, re.S).group(1).split())
+    line = " ".join(
+        re.sub(
+            r"</?span[^>]*>", "", re.search(r'id="uncertain">(.*?)</p>', html, re.S).group(1)
+        ).split()
+    )
     assert line == (
         "<strong>Faces not answered</strong> (Uncertain: too poor a view to read; they count "
         "for no share): 10 of 20: too small 10. Shares are of the 10 faces answered."
@@ -629,3 +637,52 @@ def test_result_page_shows_the_minutes_chart_and_the_faces_not_answered(web_conf
     ]
     table = pd.read_csv(io.BytesIO(data_urls(html, "text/csv")[2]))
     assert table.to_dict("records") == payload["summary"]["per_minute"]
+
+
+def result_data(html: str) -> dict:
+    """The JSON data block that static/exclude.js recomputes the page from."""
+    block = re.search(
+        r'<script type="application/json" id="result-data">(.*?)</script>', html, re.S
+    )
+    return json.loads(block.group(1))
+
+
+def test_video_result_has_an_exclude_button_per_student_and_the_faces_as_data(client, video_bytes):
+    """Issue 31: each student's row has an Exclude button (its track) and the page carries the
+    per-face rows, students and summary as JSON for static/exclude.js to recompute from."""
+    html = client.post("/analyze", files={"file": ("lesson.mp4", video_bytes)}).text
+    payload = json.loads(data_urls(html, "application/json")[0])
+    table = html.split('id="students-table"')[1].split("</table>")[0]
+    button = r'<button type="button" class="exclude secondary" data-track="(\d+)" aria-pressed='
+    buttons = re.findall(button + r'"false" aria-label="Exclude student (\d+)"', table)
+    assert buttons == [(str(s["track"]), str(s["student"])) for s in payload["students"]]
+    assert len(buttons) == 2
+    assert '<script src="/static/exclude.js" defer></script>' in html
+    assert 'id="state-table"' in html and 'id="exclude-status" role="status"' in html
+    data = result_data(html)
+    assert data["payload"]["faces"] == payload["faces"]  # exactly the faces, every column
+    assert len(data["payload"]["faces"]) == payload["summary"]["faces_seen"] == 10 + 5
+    assert data["payload"]["students"] == payload["students"]
+    assert data["payload"]["summary"] == payload["summary"]
+    assert data["columns"]["faces"][:4] == ["source", "frame", "time", "face_id"]
+    assert data["columns"]["students"][:3] == ["source", "student", "track"]
+    assert data["files"] == {"faces": "lesson_faces.csv", "students": "lesson_students.csv",
+                             "minutes": "lesson_minutes.csv", "json": "lesson.json"}  # fmt: skip
+    assert {f["face_id"] for f in data["payload"]["faces"]} == {
+        s["track"] for s in payload["students"]
+    }
+    script = client.get("/static/exclude.js")
+    assert script.status_code == 200 and "result-data" in script.text
+    # no students table, nothing to exclude: a photo, or a video when aggregate only
+    for form, name in (({}, "class.jpg"), ({"aggregate_only": "true"}, "lesson.mp4")):
+        data_bytes = encode(scene([(40, 40, 60, 60, 230)])) if name.endswith("jpg") else video_bytes
+        other = client.post("/analyze", files={"file": (name, data_bytes)}, data=form).text
+        assert 'id="result-data"' not in other and "exclude.js" not in other
+        assert 'class="exclude' not in other
+
+
+def test_the_data_block_cannot_end_its_script_element(client, video_bytes):
+    """A file name with ``</script>`` stays inside the JSON block (escaped as \\u003c)."""
+    name = "</script><script>alert(1)</script>.mp4"
+    html = client.post("/analyze", files={"file": (name, video_bytes)}).text
+    assert result_data(html)["payload"]["source"] == name

@@ -213,7 +213,7 @@ def test_video_result_shows_students_table_and_legend(driver, site, tmp_path):
     table = wait_for(driver, "#students-table")
     rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
     assert 15 <= len(rows) <= 21 and table.is_displayed()
-    first = rows[0].find_elements(By.TAG_NAME, "td")
+    first = rows[0].find_elements(By.CSS_SELECTOR, "td:not(.exclude-col)")
     assert float(first[2].text) >= 3.0  # seconds on screen
     assert first[4].text in {"Angry", "Bored", "Focused", "Neutral"}
     thumb = rows[0].find_element(By.CSS_SELECTOR, "img.thumb")
@@ -401,3 +401,111 @@ def test_wide_tables_scroll_inside_their_card_and_the_favicon_loads(driver, site
     assert icon.endswith("/static/favicon.svg")
     driver.get(f"{url}/favicon.ico")
     assert "<svg" in driver.page_source
+
+
+def test_excluding_a_student_recomputes_the_shares_counts_and_downloads(driver, site, tmp_path):
+    """Issue 31: Exclude on a student's row takes their faces out of the page's counts, shares
+    (table and bars), the number of students and the downloads; pressing it again (from the
+    keyboard) brings them back."""
+    import io
+    import json
+    from urllib.parse import unquote
+
+    import cv2
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    url, _ = site
+    frame = cv2.resize(cv2.imread(str(demo_image_path())), (640, 448))
+    video = tmp_path / "class.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (640, 448))
+    for _ in range(30):
+        writer.write(frame)
+    writer.release()
+    driver.get(f"{url}/analyze")
+    driver.find_element(By.ID, "file").send_keys(str(video))
+    driver.find_element(By.ID, "analyze-button").click()
+    wait_for(driver, "#students-table button.exclude")
+    data = json.loads(driver.find_element(By.ID, "result-data").get_attribute("textContent"))
+    classes, faces = data["payload"]["classes"], data["payload"]["faces"]
+    students = data["payload"]["students"]
+    assert len(students) >= 10
+
+    def shown() -> dict:
+        rows = driver.find_elements(By.CSS_SELECTOR, "#state-table tbody tr")
+        bars = driver.find_elements(By.CSS_SELECTOR, "#shares svg rect.bar")
+        return {
+            "students": int(driver.find_element(By.ID, "student-count").text),
+            "faces": int(driver.find_element(By.ID, "faces-seen").text),
+            "counts": {
+                r.get_attribute("data-state"): int(r.find_element(By.CLASS_NAME, "count").text)
+                for r in rows
+            },
+            "shares": {
+                r.get_attribute("data-state"): r.find_element(By.CLASS_NAME, "share").text
+                for r in rows
+            },
+            "bars": {b.get_attribute("data-state"): float(b.get_attribute("width")) for b in bars},
+        }
+
+    def expected(track: int | None) -> dict:
+        kept = [f for f in faces if f["face_id"] != track]
+        counts = {c: sum(f["state"] == c for f in kept) for c in classes}
+        answered = sum(counts.values())
+        return {
+            "students": len(students) - (track is not None),
+            "faces": len(kept),
+            "counts": counts,
+            "shares": {c: f"{round(100 * n / answered)}%" for c, n in counts.items()},
+            "bars": {c: round(260 * n / answered, 1) for c, n in counts.items()},
+        }
+
+    before = shown()
+    assert before["students"] == len(students)
+    assert before["counts"] == expected(None)["counts"]
+    # the student with the most faces answered: the shares must move
+    target = max(students, key=lambda s: s["usable_frames"])
+    button = driver.find_element(By.CSS_SELECTOR, f'button.exclude[data-track="{target["track"]}"]')
+    assert button.is_displayed() and button.get_attribute("aria-pressed") == "false"
+    button.click()
+    after = shown()
+    want = expected(target["track"])
+    assert after["students"] == before["students"] - 1 == want["students"]
+    assert after["faces"] == want["faces"] < before["faces"]
+    assert after["counts"] == want["counts"] != before["counts"]
+    assert after["shares"] == want["shares"]
+    assert after["bars"] == pytest.approx(want["bars"], abs=0.11)
+    assert button.get_attribute("aria-pressed") == "true"
+    row = driver.find_element(
+        By.CSS_SELECTOR, f'#students-table tr[data-track="{target["track"]}"]'
+    )
+    assert "excluded" in row.get_attribute("class")
+    assert f"student {target['student']}" in driver.find_element(By.ID, "exclude-status").text
+
+    # the downloads are made in the page, without the excluded student's faces
+    def fetch(_, href: str) -> str:  # a data: URL made in the page
+        head, _, body = href.partition(",")
+        assert head.startswith("data:") and ";base64" not in head
+        return unquote(body)
+
+    links = {a.get_attribute("download"): a.get_attribute("href")
+             for a in driver.find_elements(By.CSS_SELECTOR, "a.download")}  # fmt: skip
+    payload = json.loads(fetch(driver, links[data["files"]["json"]]))
+    assert {f["face_id"] for f in payload["faces"]} == {f["face_id"] for f in faces} - {
+        target["track"]
+    }
+    assert payload["summary"]["students"] == want["students"]
+    assert payload["summary"]["state_counts"] == want["counts"]
+    assert payload["summary"]["excluded_tracks"] == [target["track"]]
+    assert target["track"] not in [s["track"] for s in payload["students"]]
+    faces_csv = fetch(driver, links[data["files"]["faces"]])
+    table = pd.read_csv(io.StringIO(faces_csv))
+    assert list(table.columns) == data["columns"]["faces"] and len(table) == want["faces"]
+    students_csv = fetch(driver, links[data["files"]["students"]])
+    assert len(students_csv.strip().splitlines()) == 1 + want["students"]
+    # the keyboard takes the student back: every number as before
+    button.send_keys(Keys.SPACE)
+    assert shown() == before and button.get_attribute("aria-pressed") == "false"
+    links = {a.get_attribute("download"): a.get_attribute("href")
+             for a in driver.find_elements(By.CSS_SELECTOR, "a.download")}  # fmt: skip
+    assert links[data["files"]["json"]].startswith("data:application/json")  # the server's again

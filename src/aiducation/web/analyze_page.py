@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
@@ -81,7 +83,8 @@ def add_analyze_routes(app: FastAPI, state, page) -> None:
 
         chart = shares_svg(result.summary["state_shares"], result.summary["state_counts"])
         return page(request, "result.html", active="analyze", result=result, chart=chart,
-                    downloads=downloads(result), notice=USE_NOTICE)  # fmt: skip
+                    downloads=downloads(result), notice=USE_NOTICE,
+                    exclusion=exclusion_data(result))  # fmt: skip
 
     @app.post("/api/analyze")
     async def analyze_api(
@@ -119,6 +122,47 @@ def add_analyze_routes(app: FastAPI, state, page) -> None:
                 return payload
 
         return JSONResponse(await asyncio.to_thread(work))
+
+
+def exclusion_data(result) -> str | None:
+    """The JSON data block that ``static/exclude.js`` recomputes the result page from when a
+    student is excluded (a video's per-face rows, students, summary, CSV columns and download
+    names), escaped for a ``<script type="application/json">`` element; ``None`` when there
+    is no students table (a photo, aggregate only, no student)."""
+    from aiducation.inference.results import record_columns
+    from aiducation.inference.students import student_columns
+
+    if result.kind != "video" or result.options.aggregate_only or not result.students:
+        return None
+    stem = Path(result.name).stem or "analysis"
+    data = {
+        "payload": result.to_json(),  # the JSON download: summary, faces, students
+        "columns": {
+            "faces": record_columns(result.classes),
+            "students": student_columns(result.classes),
+        },
+        "files": {
+            "faces": f"{stem}_faces.csv",
+            "students": f"{stem}_students.csv",
+            "minutes": f"{stem}_minutes.csv",
+            "json": f"{stem}.json",
+        },
+    }
+    text = json.dumps(finite(data), default=str)  # JSON.parse knows no NaN
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escaped)  # no "</script>" inside the element
+    return text
+
+
+def finite(value: object) -> object:
+    """``value`` with every NaN or infinite float (nested in dicts and lists) made ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
 
 
 def tracks_json(text: str, aggregate_only: bool) -> object:
