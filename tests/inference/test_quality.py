@@ -166,7 +166,7 @@ def test_other_reasons_and_rules_that_are_off() -> None:
     assert gate.check(no_pose) is None
     off = QualityGate(None, None, None, None, None, None)
     assert off.check(FaceQuality(0.1, 1, 0, yaw=90, pitch=90), in_scheme=0.0) is None
-    assert set(REASONS) == {"too small", "blurred", "turned away", "unsure"}
+    assert set(REASONS) == {"too small", "blurred", "too dark", "turned away", "unsure"}
 
 
 def test_face_quality_uses_the_boxes_shorter_side_and_haar_has_no_pose() -> None:

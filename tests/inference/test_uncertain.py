@@ -20,7 +20,7 @@ CLASSES = ["Angry", "Bored", "Focused", "Neutral"]
 
 def test_tiny_and_blurred_faces_are_uncertain_and_count_for_no_share() -> None:
     analyzer = stub_analyzer()
-    analyzer.gate = QualityGate()
+    analyzer.gate = QualityGate(min_contrast=None)  # the stub's faces are flat blobs
     image = scene([(50, 60, 80, 80, BRIGHT), (300, 200, 14, 14, DARK), (400, 60, 80, 80, DARK)])
     image[40:160, 380:500] = cv2.GaussianBlur(image[40:160, 380:500], (0, 0), 8)
     faces = sorted(analyzer.analyze_frame(image)[0].faces, key=lambda f: f.box[0])
@@ -92,3 +92,18 @@ def test_excluded_tracks_count_nowhere(stub_analyzer, synthetic_video, tmp_path)
     assert everyone["per_source"][0]["students"] == some["per_source"][0]["students"] + 1
     assert 0 not in set(pd.read_csv(tmp_path / "some" / "faces.csv")["face_id"])
     assert some["faces_seen"] < everyone["faces_seen"]
+
+
+def test_a_dark_low_contrast_face_is_too_dark() -> None:
+    """Noise keeps a dark face's sharpness up; its grey-level spread gives it away."""
+    from aiducation.inference.quality import FaceQuality, contrast
+
+    rng = np.random.default_rng(0)
+    face = cv2.resize(cv2.imread(str(demo_image_path()), cv2.IMREAD_GRAYSCALE)[100:200, 100:200],
+                      (48, 48)).astype(np.float32)  # fmt: skip
+    lit = 255 * (face / 255) ** 3  # gamma 3, then a tenth of the contrast, plus noise
+    dark = np.clip(lit.mean() + (lit - lit.mean()) * 0.1 + rng.normal(0, 3, face.shape), 0, 255)
+    crop = dark.astype(np.uint8)
+    assert contrast(face) > 10 > contrast(crop)
+    quality = FaceQuality(score=0.9, size=60, sharpness=100.0, contrast=contrast(crop))
+    assert QualityGate().check(quality) == "too dark"
