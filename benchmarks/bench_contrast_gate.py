@@ -36,8 +36,7 @@ for name, f in conds.items():
     line = [f"{name}: acc {ok.mean():.3f}"]
     for t in (6, 8, 10, 12, 15):
         keep = std >= t
-        line.append(
-            f"std>={t}: keep {keep.mean():.3f} acc {ok[keep].mean() if keep.any() else float('nan'):.3f}"
-        )
+        kept = ok[keep].mean() if keep.any() else float("nan")
+        line.append(f"std>={t}: keep {keep.mean():.3f} acc {kept:.3f}")
     print(" | ".join(line))
     print("   std quantiles", np.percentile(std, [1, 5, 25, 50]).round(1))
