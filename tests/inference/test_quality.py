@@ -164,7 +164,7 @@ def test_other_reasons_and_rules_that_are_off() -> None:
     assert gate.check(looking_down) == "turned away"
     no_pose = FaceQuality(0.95, 60, 500)  # a detector without landmarks (Haar)
     assert gate.check(no_pose) is None
-    off = QualityGate(None, None, None, None, None, None)
+    off = QualityGate(None, None, None, None, None, None, None)
     assert off.check(FaceQuality(0.1, 1, 0, yaw=90, pitch=90), in_scheme=0.0) is None
     assert set(REASONS) == {"too small", "blurred", "too dark", "turned away", "unsure"}
 

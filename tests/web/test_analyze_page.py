@@ -420,7 +420,7 @@ def test_video_result_has_a_students_table_legend_and_download(client, video_byt
 def test_analyze_page_explains_the_states(client):
     html = client.get("/analyze").text
     assert html.count("<dt data-state=") == 6 and "smiling, surprised or fearful" in html
-    assert "too small, blurred or turned away" in html  # Uncertain explained too
+    assert "too small, blurred, too dark or turned away" in html  # Uncertain explained too
 
 
 def test_analyse_page_names_the_four_states_and_other(client):
@@ -467,7 +467,7 @@ def small_faces_gate():
     from aiducation.inference.quality import QualityGate
 
     return QualityGate(min_size=50, min_sharpness=None, max_yaw=None, max_pitch=None,
-                       min_score=None)  # fmt: skip
+                       min_score=None, min_contrast=None)  # fmt: skip
 
 
 def webcam(client: TestClient, pictures: list[np.ndarray], start: float = 0.0, tracks=None):

@@ -30,7 +30,7 @@ STATE_MEANINGS: dict[str, str] = {
     "Focused": "neutral face with no sadness or anger at all",
     "Neutral": "clearly neutral (over 6 of 10 votes) with a trace of sadness or anger",
     "Other": "none of the four states, e.g. smiling, surprised or fearful",
-    "Uncertain": "not answered: the face is too small, blurred or turned away",
+    "Uncertain": "not answered: the face is too small, blurred, too dark or turned away",
 }
 OTHER_COLOUR = (128, 128, 128)
 BLUR_GROWTH = 0.15  # blurred area extends this fraction of the box beyond each side
