@@ -71,6 +71,19 @@ def _parts(name: str) -> tuple[str, ...] | None:
     return rel.parts
 
 
+def _link_inside(here: Path) -> InputError:
+    return InputError(
+        f"{here}: is a symbolic link inside the output folder; aiducation never writes or "
+        "deletes through a link: remove it or choose another folder"
+    )
+
+
+def _file_not_folder(here: Path) -> InputError:
+    return InputError(
+        f"{here}: is a file where the output needs a folder; move it away or choose another folder"
+    )
+
+
 def _open_dir(root_fd: int, parts: Iterable[str], where: Path, create: bool) -> int:
     """A descriptor of the folder ``parts`` below ``root_fd``, never following a link."""
     fd = os.dup(root_fd)
@@ -85,15 +98,9 @@ def _open_dir(root_fd: int, parts: Iterable[str], where: Path, create: bool) -> 
                 child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
             except OSError as exc:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(here):
-                    raise InputError(
-                        f"{here}: is a symbolic link inside the output folder; aiducation never "
-                        "writes or deletes through a link: remove it or choose another folder"
-                    ) from None
+                    raise _link_inside(here) from None
                 if exc.errno == errno.ENOTDIR:
-                    raise InputError(
-                        f"{here}: is a file where the output needs a folder; move it away or "
-                        "choose another folder"
-                    ) from None
+                    raise _file_not_folder(here) from None
                 raise
             os.close(fd)
             fd = child
@@ -115,15 +122,9 @@ def _check_destinations(target: Path, names: list[str]) -> None:
             except FileNotFoundError:
                 break
             if stat.S_ISLNK(info.st_mode) and i < len(parts) - 1:
-                raise InputError(
-                    f"{here}: is a symbolic link inside the output folder; aiducation never "
-                    "writes or deletes through a link: remove it or choose another folder"
-                )
+                raise _link_inside(here)
             if i < len(parts) - 1 and not stat.S_ISDIR(info.st_mode):
-                raise InputError(
-                    f"{here}: is a file where the output needs a folder; move it away or "
-                    "choose another folder"
-                )
+                raise _file_not_folder(here)
             if i == len(parts) - 1 and stat.S_ISDIR(info.st_mode):
                 raise InputError(
                     f"{here}: is a folder where the output file {name} goes; move it away or "
