@@ -27,8 +27,9 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
+from functools import partial
 from pathlib import Path
 
 from aiducation.errors import InputError
@@ -87,10 +88,15 @@ def remove_stale_temps(path: str | Path) -> list[Path]:
     return removed
 
 
+def inside(a: str | Path, b: str | Path) -> bool:
+    """Whether ``a`` is ``b`` or lies inside it (links resolved)."""
+    a, b = Path(a).resolve(), Path(b).resolve()
+    return a == b or b in a.parents
+
+
 def overlaps(a: str | Path, b: str | Path) -> bool:
     """Whether ``a`` and ``b`` are the same path or one lies inside the other."""
-    a, b = Path(a).resolve(), Path(b).resolve()
-    return a == b or a in b.parents or b in a.parents
+    return inside(a, b) or inside(b, a)
 
 
 def _writable_ancestor(path: Path) -> Path:
@@ -147,8 +153,7 @@ def check_output_path(
     for item in checkpoints:
         if item is None or not str(item):
             continue
-        folder = _checkpoint_folder(Path(item)).resolve()
-        if path.resolve() == folder or folder in path.resolve().parents:
+        if inside(path, _checkpoint_folder(Path(item))):
             raise InputError(
                 f"{where}: lies inside the checkpoint {item}; write the results elsewhere"
             )
@@ -187,12 +192,16 @@ def check_output_dir(
 
 
 @contextmanager
-def claim(path: str | Path, option: str = "--out") -> Iterator[None]:
+def claim(
+    path: str | Path, option: str = "--out", check: Callable[[], object] | None = None
+) -> Iterator[None]:
     """Hold the exclusive claim on output ``path`` (a lock file beside it) for the block.
 
     A second command claiming the same output while the first holds it is refused at once
     with one line. The lock file is removed on release (re-checked by inode on acquire, so
-    a waiter never keeps a lock on a removed file).
+    a waiter never keeps a lock on a removed file). ``check`` (the command's own output
+    check, already run before its work) runs again under the claim, so no other run got in
+    between.
     """
     target = Path(os.path.realpath(path))
     lock = target.parent / f".{target.name}{LOCK_TAG}"
@@ -220,6 +229,8 @@ def claim(path: str | Path, option: str = "--out") -> Iterator[None]:
                 break
         os.close(fd)  # the holder removed the file we locked: lock the new one
     try:
+        if check is not None:
+            check()
         yield
     finally:
         with suppress(OSError):
@@ -244,12 +255,13 @@ def output_dir(
     claimed (:func:`claim`) and checked again under the claim, which lasts until the files are
     moved in. On error nothing is moved and the staging folder is removed.
     """
-    inputs = list(inputs)
-    check = {"overwrite": overwrite, "inputs": inputs, "option": option, "marker": marker}
-    path = check_output_dir(path, **check)
+    check = partial(
+        check_output_dir, path, overwrite=overwrite, inputs=list(inputs), option=option,
+        marker=marker,
+    )  # fmt: skip
+    path = check()
     target = Path(os.path.realpath(path))
-    with claim(path, option):
-        check_output_dir(path, **check)  # again, under the claim: no other run got in between
+    with claim(path, option, check):
         try:
             staging = make_staging(target)
         except OSError as exc:

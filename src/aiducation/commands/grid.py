@@ -56,13 +56,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
+    from functools import partial
 
     from aiducation.experiments.grid import SEED_PRESET, GridSpec, run_grid
     from aiducation.models.seed_family import seed_grid_names
     from aiducation.outdir import check_output_dir, claim
     from aiducation.rundir import GRID_FILE
 
-    check_output_dir(args.out, inputs=[args.data], marker=GRID_FILE)
+    check = partial(check_output_dir, args.out, inputs=[args.data], marker=GRID_FILE)
+    check()
     if not args.preset and not args.models:
         raise InputError("give --preset seed or --models NAME [NAME ...]")
     models = check_models(args.models or seed_grid_names())
@@ -76,8 +78,7 @@ def run(args: argparse.Namespace) -> int:
         models, config, args.data, args.out, args.limit, backend, train_limit=args.train_limit
     )
     try:
-        with claim(args.out):  # one run at a time; checked again under the claim
-            check_output_dir(args.out, inputs=[args.data], marker=GRID_FILE)
+        with claim(args.out, check=check):  # one run at a time
             table = run_grid(spec)
     except ValueError as exc:  # e.g. a resumed run whose saved config differs
         raise InputError(f"{exc} (re-run with the same options, or choose another --out)") from None

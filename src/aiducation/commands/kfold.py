@@ -79,12 +79,17 @@ def base_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from functools import partial
+
     from aiducation.data.dataset import SPLITS
     from aiducation.experiments.kfold import KFoldSpec, run_kfold
     from aiducation.outdir import check_output_dir, claim
     from aiducation.rundir import KFOLD_FILE
 
-    check_output_dir(args.out, inputs=[args.data, args.from_grid], marker=KFOLD_FILE)
+    check = partial(
+        check_output_dir, args.out, inputs=[args.data, args.from_grid], marker=KFOLD_FILE
+    )
+    check()
     check_data(args.data)
     splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
     if not splits or set(splits) - set(SPLITS):
@@ -106,8 +111,7 @@ def run(args: argparse.Namespace) -> int:
         backend=backend_from_args(args),
     )
     try:
-        with claim(args.out):  # one run at a time; checked again under the claim
-            check_output_dir(args.out, inputs=[args.data, args.from_grid], marker=KFOLD_FILE)
+        with claim(args.out, check=check):  # one run at a time
             table = run_kfold(spec)
     except ValueError as exc:
         raise InputError(f"{exc} (re-run with the same options, or choose another --out)") from None

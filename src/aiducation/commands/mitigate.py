@@ -4,6 +4,7 @@ the same held-out annotated images (Table 3.4, deltas with CIs, accuracy cost)."
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 
 from aiducation.defaults import DATA_DIR, RUNS_DIR
@@ -52,8 +53,10 @@ def run(args: argparse.Namespace) -> int:
     from aiducation.rundir import MITIGATE_FILE
     from aiducation.tables import markdown_table
 
-    inputs = [args.data, *args.attributes]
-    check_output_dir(args.out, inputs=inputs, marker=MITIGATE_FILE)
+    check = partial(
+        check_output_dir, args.out, inputs=[args.data, *args.attributes], marker=MITIGATE_FILE
+    )
+    check()
     train = config_from_args(args).to_dict()
     try:
         config = MitigateConfig(
@@ -78,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         raise InputError(str(exc)) from exc
     attributes = read_attribute_files(args.attributes, args.id_column, args.attribute)
-    with claim(args.out):  # one run at a time; checked again under the claim
-        check_output_dir(args.out, inputs=inputs, marker=MITIGATE_FILE)
+    with claim(args.out, check=check):  # one run at a time
         comparison, cost = run_mitigation(config, dataset, attributes, args.out)
     print(markdown_table(comparison.table))
     accuracy = cost[cost["metric"] == "accuracy"] if len(cost) else cost

@@ -54,12 +54,14 @@ def warm_start_checkpoint(config):
 
 
 def run(args: argparse.Namespace) -> int:
+    from functools import partial
+
     from aiducation.data.dataset import load_prepared
     from aiducation.outdir import claim
     from aiducation.rundir import RunDir
     from aiducation.training.config import TrainConfig
 
-    warm = None
+    warm, check = None, None  # a resumed run is its own: nothing to check again
     if args.resume is not None:
         saved = RunDir(args.resume)
         described = saved.read_config()
@@ -75,18 +77,16 @@ def run(args: argparse.Namespace) -> int:
         warm = warm_start_checkpoint(config)
         reserve = {"files": args.reserve, "id_column": args.id_column} if args.reserve else {}
         run_dir = args.out or RUNS_DIR / f"{config.model}-seed{config.seed}"
-        check_new_run(
-            run_dir, args.overwrite, [data_dir, *reserve.get("files", [])], [config.init_from]
-        )
+        check = partial(
+            check_new_run, run_dir, args.overwrite, [data_dir, *reserve.get("files", [])],
+            [config.init_from],
+        )  # fmt: skip
+        check()
     try:
         dataset = load_prepared(data_dir)
     except (FileNotFoundError, ValueError) as exc:
         raise InputError(str(exc)) from None
-    with claim(run_dir):  # one run at a time; a new run is checked again under the claim
-        if args.resume is None:
-            check_new_run(
-                run_dir, args.overwrite, [data_dir, *reserve.get("files", [])], [config.init_from]
-            )
+    with claim(run_dir, check=check):  # one run at a time
         train_claimed(args, config, dataset, run_dir, reserve, warm)
     return 0
 
