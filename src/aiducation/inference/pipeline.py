@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -113,16 +114,16 @@ class SourceResult:
         """Per-frame counts of each state (the timeline CSV)."""
         return summarize(self.frames, self.classes)["per_frame"]
 
-    def per_minute(self) -> list[dict]:
-        """The class's share of each state per minute (summary.json, a CSV and a plot)."""
+    @cached_property
+    def minutes(self) -> list[dict]:
+        """The class's share of each state per minute (summary.json, a CSV and a plot),
+        computed once."""
         return per_minute(self.frames, self.classes)
 
     def minutes_figure(self, name: str) -> Figure:
         from aiducation.inference.plots import minutes_figure
 
-        return minutes_figure(
-            self.per_minute(), self.classes, f"Learning states per minute: {name}"
-        )
+        return minutes_figure(self.minutes, self.classes, f"Learning states per minute: {name}")
 
     def timeline_figure(self, name: str) -> Figure:
         from aiducation.inference.plots import timeline_figure

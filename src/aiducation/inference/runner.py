@@ -224,7 +224,7 @@ class _Run:
             bar.close()
         write_table(self.out / f"timeline_{stem}.csv", done.timeline())
         save_figure(done.timeline_figure(name), self.out / f"timeline_{stem}.png")
-        write_table(self.out / f"minutes_{stem}.csv", done.per_minute())
+        write_table(self.out / f"minutes_{stem}.csv", done.minutes)
         save_figure(done.minutes_figure(name), self.out / f"minutes_{stem}.png")
         if self.policy.per_face:
             self.students = self.students or []
@@ -236,7 +236,7 @@ class _Run:
                 self.students.append(row)
         self._add(
             done, students=done.n_students, tracks=done.tracks, shot_cuts=done.cuts,
-            per_minute=done.per_minute(),
+            per_minute=done.minutes,
         )  # fmt: skip
 
     def _add(self, done: SourceResult, **extra) -> None:

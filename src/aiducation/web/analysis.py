@@ -207,7 +207,7 @@ def analyze_upload_video(
         students=done.n_students,
         tracks=done.tracks,
         fps=round(rate, 3),
-        per_minute=done.per_minute(),
+        per_minute=done.minutes,
     )
     result.images = [jpeg_url(image) for image in stills]
     result.video = data_url(clip, "video/webm") if clip else None
