@@ -114,14 +114,33 @@ class CausalSmoother:
     config: SmoothingConfig = field(default_factory=SmoothingConfig)
     state: dict[object, tuple[float, np.ndarray]] = field(default_factory=dict)
 
+    @staticmethod
+    def chain_keys(track: int, other: bool) -> dict[str, object]:
+        """Where :attr:`state` keeps each chain of ``track``, by chain name: ``states``, and
+        ``in/out`` when the last output is "Other"."""
+        if other:
+            return {"states": (track, "states"), "in/out": (track, "in/out")}
+        return {"states": track}
+
+    def chains(self, track: int, other: bool) -> tuple[float, dict[str, np.ndarray]]:
+        """``track``'s last time and posterior of each chain (to carry elsewhere)."""
+        held = {name: self.state[key] for name, key in self.chain_keys(track, other).items()}
+        return max(time for time, _ in held.values()), {n: p for n, (_, p) in held.items()}
+
+    def resume(self, track: int, time: float, chains: dict[str, np.ndarray], other: bool):
+        """Continue ``track`` from posteriors carried from an earlier :meth:`chains`."""
+        for name, key in self.chain_keys(track, other).items():
+            self.state[key] = (float(time), np.asarray(chains[name], np.float64))
+
     def update(self, track: int, time: float, probs: np.ndarray, other: bool = False):
         """``other``: the last column is "Other" (two chains, as :func:`smooth_track`)."""
         if self.config.method == "none":
             return np.asarray(probs, np.float64)
         if other:  # two chains, joined as in split_other
+            keys = self.chain_keys(track, other)
             probs = np.asarray(probs, np.float64)
-            inside = self.update((track, "in/out"), time, np.array([1 - probs[-1], probs[-1]]))
-            states = self.update((track, "states"), time, _normalise(np.maximum(probs[:-1], 1e-12)))
+            inside = self.update(keys["in/out"], time, np.array([1 - probs[-1], probs[-1]]))
+            states = self.update(keys["states"], time, _normalise(np.maximum(probs[:-1], 1e-12)))
             return np.append(states * inside[0], inside[1])
         evidence = self.config.evidence_of(probs)
         previous = self.state.get(track)

@@ -99,10 +99,9 @@ class Webcam:
         payload["tracks"] = self.tracker.to_state()
 
     def _smooth(self, payload: dict, records: list[dict], ids: list[int]) -> None:
-        smoother = CausalSmoother(self.smoothing)
+        smoother, other = CausalSmoother(self.smoothing), self.answer.answers_other
         for track, posterior in self.tracker.posteriors.items():
-            for name, probs in posterior.chains.items():
-                smoother.state[self._key(track, name)] = (posterior.time, probs)
+            smoother.resume(track, posterior.time, posterior.chains, other)
         frame = FrameResult(
             payload["source"], 0, 0,
             [_face(record, track, self.answer) for record, track in zip(records, ids, strict=True)],
@@ -113,19 +112,12 @@ class Webcam:
             record.update(state=face.state, frame_state=face.frame_state,
                           confidence=face.confidence)  # fmt: skip
         for track in ids:
-            chains = {}
-            for name in ("states", "in/out") if self.answer.answers_other else ("states",):
-                _, chains[name] = smoother.state[self._key(track, name)]
-            self.tracker.posteriors[track] = TrackPosterior(float(self.time), chains)
+            self.tracker.posteriors[track] = TrackPosterior(*smoother.chains(track, other))
         summary = summarize([frame], payload["classes"])
         summary["sources"] = payload["summary"].get("sources", 1)
         for row in summary["per_frame"]:
             row["source"] = payload["source"]
         payload["summary"] = payload["summary"] | summary
-
-    def _key(self, track: int, chain: str) -> object:
-        """:class:`CausalSmoother`'s key of one chain of a track."""
-        return (track, chain) if self.answer.answers_other else track
 
 
 def _face(record: dict, track: int, answer: AnswerScheme) -> FaceResult:
