@@ -1,5 +1,6 @@
-"""Detector and tracker evaluation for the benchmarks (bench_analyze.py, bench_tracking.py):
-only benchmarks and their tests use it, so it lives beside them, not in the package.
+"""Detector and tracker evaluation for the benchmarks (bench_analyze.py, bench_tracking.py),
+and :func:`shell` to record the machine a run was on: only benchmarks and their tests use it,
+so it lives beside them, not in the package.
 
 Detectors: greedy IoU matching against ground-truth boxes, read from dlib imglab XML files.
 
@@ -16,6 +17,7 @@ A script in this folder imports it as ``_evaluation`` (Python puts the script's 
 
 from __future__ import annotations
 
+import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +30,17 @@ from aiducation.errors import InputError
 from aiducation.inference.detectors import FaceDetector, valid_detections
 from aiducation.inference.tracking import Tracker, iou_matrix
 from aiducation.inference.video import iter_frames, open_video, video_fps
+
+
+def shell(command: str) -> str:
+    """The output of a shell ``command`` (``lscpu``, ``uptime``) for a run's record."""
+    try:
+        return subprocess.run(
+            command, shell=True, capture_output=True, text=True, timeout=30
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:  # pragma: no cover - odd machines
+        return f"({command}: {exc})"
+
 
 Box = tuple[float, float, float, float]
 

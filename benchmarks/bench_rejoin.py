@@ -34,7 +34,6 @@ import datetime as dt
 import itertools
 import math
 import shlex
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -45,7 +44,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import torch
-from _evaluation import read_track_truth, track_scores
+from _evaluation import read_track_truth, shell, track_scores
 
 from aiducation.atomic import write_text
 from aiducation.inference.api import Analyzer, analyze_video
@@ -63,15 +62,6 @@ WALKING = "walking_pause_3faces.mp4"
 HAMILTON = "speaker_and_audience_hamilton.mp4"
 PHOTO_SIZE = (640, 480)
 PHOTO_GT = "group_photo_3rows_19faces.jpg"  # the demo photo's boxes in media_faces.csv
-
-
-def shell(command: str) -> str:
-    try:
-        return subprocess.run(
-            command, shell=True, capture_output=True, text=True, timeout=30
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError) as exc:  # pragma: no cover - odd machines
-        return f"({command}: {exc})"
 
 
 # ----------------------------------------------------------------------------- the long clips

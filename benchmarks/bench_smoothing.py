@@ -41,7 +41,6 @@ import itertools
 import os
 import platform
 import shlex
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import torch
+from _evaluation import shell
 
 from aiducation.atomic import write_json, write_text
 from aiducation.csvfiles import write_csv
@@ -74,15 +74,6 @@ CLEAR_SHARE = 0.5  # a switch is clear when the per-frame answers give the new s
 
 
 # --------------------------------------------------------------------------- the environment
-
-
-def shell(command: str) -> str:
-    try:
-        return subprocess.run(
-            command, shell=True, capture_output=True, text=True, timeout=30
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError) as exc:  # pragma: no cover - odd machines
-        return f"({command}: {exc})"
 
 
 def environment() -> dict:
