@@ -99,6 +99,19 @@ def shots(tmp_path_factory) -> Path:
     return path
 
 
+def demo_clip(folder: Path, frames: int) -> Path:
+    """``class.mp4`` in ``folder``: the demo photo (19 faces) still for ``frames`` at 10 fps."""
+    import cv2
+
+    frame = cv2.resize(cv2.imread(str(demo_image_path())), (640, 448))
+    video = folder / "class.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (640, 448))
+    for _ in range(frames):
+        writer.write(frame)
+    writer.release()
+    return video
+
+
 def screenshot(driver, path: Path) -> None:
     """Full-page PNG (the window grows to the page's height, at most 2400 px)."""
     height = driver.execute_script("return document.documentElement.scrollHeight")
@@ -195,16 +208,10 @@ def test_upload_video_shows_the_class_timeline(driver, site, video_bytes, tmp_pa
 
 def test_video_result_shows_students_table_and_legend(driver, site, tmp_path):
     """A 4-s clip of the demo photo (19 faces, YuNet): one row per student, a legend."""
-    import cv2
     from selenium.webdriver.common.by import By
 
     url, _ = site
-    frame = cv2.resize(cv2.imread(str(demo_image_path())), (640, 448))
-    video = tmp_path / "class.mp4"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (640, 448))
-    for _ in range(40):
-        writer.write(frame)
-    writer.release()
+    video = demo_clip(tmp_path, frames=40)
     driver.get(f"{url}/analyze")
     legend = driver.find_element(By.ID, "legend")
     assert legend.is_displayed() and "Focused" in legend.text
@@ -411,17 +418,11 @@ def test_excluding_a_student_recomputes_the_shares_counts_and_downloads(driver, 
     import json
     from urllib.parse import unquote
 
-    import cv2
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
     url, _ = site
-    frame = cv2.resize(cv2.imread(str(demo_image_path())), (640, 448))
-    video = tmp_path / "class.mp4"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (640, 448))
-    for _ in range(30):
-        writer.write(frame)
-    writer.release()
+    video = demo_clip(tmp_path, frames=30)
     driver.get(f"{url}/analyze")
     driver.find_element(By.ID, "file").send_keys(str(video))
     driver.find_element(By.ID, "analyze-button").click()
