@@ -167,10 +167,17 @@ def analyze_video(
         )
     finally:
         capture.release()
-    frames = rejoin_tracks(result.frames, shots=result.shots).frames
-    answer = answer_scheme(analyzer.classifier)
-    result.frames = smooth_frames(frames, answer, smoothing or SmoothingConfig())
+    result.frames = settled_frames(result, analyzer, smoothing or SmoothingConfig())
     return result
+
+
+def settled_frames(
+    video: VideoResult, analyzer: Analyzer, smoothing: SmoothingConfig
+) -> list[FrameResult]:
+    """A recording's frames with one id per person (broken tracks re-joined within a shot)
+    and each track's answers smoothed over the whole track."""
+    frames = rejoin_tracks(video.frames, shots=video.shots).frames
+    return smooth_frames(frames, answer_scheme(analyzer.classifier), smoothing)
 
 
 def analyze_stream(

@@ -18,15 +18,13 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from aiducation.inference.api import Analyzer, analyze_stream
+from aiducation.inference.api import Analyzer, analyze_stream, settled_frames
 from aiducation.inference.draw import annotate
-from aiducation.inference.rejoin import rejoin_tracks
 from aiducation.inference.results import FrameResult, face_records, per_minute, summarize
 from aiducation.inference.smoothing import (
     CausalSmoother,
     SmoothingConfig,
     answer_scheme,
-    smooth_frames,
     smooth_live,
 )
 from aiducation.inference.students import (
@@ -207,11 +205,8 @@ def analyze_capture(
     video = analyze_stream(
         capture, source, rate, step, analyzer, None, each, live, max_frames
     )  # fmt: skip
-    if smoother is not None:
-        frames = shown_frames
-    else:  # a recording: one id per person (broken tracks re-joined), then smoothed
-        frames = rejoin_tracks(video.frames, shots=video.shots).frames
-        frames = smooth_frames(frames, answer, smoothing)
+    # live: smoothed frame by frame; a recording: one id per person, then smoothed
+    frames = shown_frames if smoother is not None else settled_frames(video, analyzer, smoothing)
     frames = without_tracks(frames, policy.student_rules.exclude)
     if later and on_annotated is not None and policy.draws:
         _redraw(reopen, frames, analyzer, policy, rate, step, on_annotated)
