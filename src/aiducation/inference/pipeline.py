@@ -108,9 +108,15 @@ class SourceResult:
         """Per-face rows (faces.csv), none when aggregate-only."""
         return face_records(self.frames, self.classes) if policy.per_face else []
 
+    @cached_property
+    def summary(self) -> dict:
+        """:func:`~aiducation.inference.results.summarize` of the frames, computed once (read
+        it, do not change it)."""
+        return summarize(self.frames, self.classes)
+
     def timeline(self) -> list[dict]:
         """Per-frame counts of each state (the timeline CSV)."""
-        return summarize(self.frames, self.classes)["per_frame"]
+        return self.summary["per_frame"]
 
     @cached_property
     def minutes(self) -> list[dict]:

@@ -241,9 +241,7 @@ class _Run:
 
     def _add(self, done: SourceResult, **extra) -> None:
         self.frames += done.frames
-        summary = summarize(done.frames, self.analyzer.classes)
-        summary.pop("per_frame")
-        summary.pop("sources")
+        summary = {k: v for k, v in done.summary.items() if k not in ("per_frame", "sources")}
         self.sources.append({"source": done.source, "kind": done.kind, **extra, **summary})
 
     def finish(self, errors: list[dict]) -> dict:

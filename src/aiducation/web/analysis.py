@@ -31,7 +31,7 @@ from aiducation.inference.pipeline import (
     analyze_capture,
     analyze_picture,
 )
-from aiducation.inference.results import record_columns, summarize
+from aiducation.inference.results import record_columns
 from aiducation.inference.smoothing import SmoothingConfig
 from aiducation.inference.students import student_columns
 from aiducation.inference.video import frame_step, open_video, video_fps
@@ -120,10 +120,8 @@ def jpeg_url(image: np.ndarray, max_side: int = 1280, quality: int = 85) -> str:
 
 def _result(upload: CheckedUpload, done: SourceResult, options: WebAnalysisOptions) -> WebAnalysis:
     """The page's view of the pipeline's result, every row named after the uploaded file."""
-    summary = summarize(done.frames, done.classes)
-    summary["sources"] = 1
-    for row in summary["per_frame"]:
-        row["source"] = upload.name
+    per_frame = [{**row, "source": upload.name} for row in done.summary["per_frame"]]
+    summary = {**done.summary, "sources": 1, "per_frame": per_frame}
     records = done.records(options.policy)
     for row in records:
         row["source"] = upload.name
