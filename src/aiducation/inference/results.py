@@ -130,15 +130,13 @@ def faces_from_probabilities(
     if expressions is not None:
         emotions = [EXPRESSIONS[i] for i in np.asarray(expressions).argmax(axis=1)]
         outside = [EXPRESSIONS[i] for i in other_expression(expressions)]
+    qualities = [None] * len(boxes) if qualities is None else qualities
     faces = []
     rows = zip(
         face_ids, boxes, scores, decision.probabilities, decision.best, emotions, in_scheme,
-        outside, strict=True,
+        outside, qualities, strict=True,
     )  # fmt: skip
-    qualities = [None] * len(boxes) if qualities is None else qualities
-    for (face_id, box, score, probs, answer, emotion, inside, out), quality in zip(
-        rows, qualities, strict=True
-    ):
+    for face_id, box, score, probs, answer, emotion, inside, out, quality in rows:
         reason = None if gate is None or quality is None else gate.check(quality, inside)
         faces.append(
             FaceResult(
