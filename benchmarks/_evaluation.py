@@ -1,6 +1,6 @@
 """Detector and tracker evaluation for the benchmarks (bench_analyze.py, bench_tracking.py),
-and :func:`shell` to record the machine a run was on: only benchmarks and their tests use it,
-so it lives beside them, not in the package.
+:func:`flicker` of a track's answers, and :func:`shell` to record the machine a run was on:
+only benchmarks and their tests use it, so it lives beside them, not in the package.
 
 Detectors: greedy IoU matching against ground-truth boxes, read from dlib imglab XML files.
 
@@ -17,6 +17,7 @@ A script in this folder imports it as ``_evaluation`` (Python puts the script's 
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -43,6 +44,13 @@ def shell(command: str) -> str:
 
 
 Box = tuple[float, float, float, float]
+
+
+def flicker(states: list[str]) -> float:
+    """Share of consecutive answers of one track that differ (0 for fewer than two)."""
+    if len(states) < 2:
+        return 0.0
+    return float(np.mean([a != b for a, b in itertools.pairwise(states)]))
 
 
 @dataclass(frozen=True)

@@ -50,13 +50,13 @@ import cv2
 import numpy as np
 import pandas as pd
 import torch
-from _evaluation import shell
+from _evaluation import flicker, shell
 
 from aiducation.atomic import write_json, write_text
 from aiducation.csvfiles import write_csv
 from aiducation.data.dataset import load_prepared
 from aiducation.inference.api import Analyzer, analyze_video
-from aiducation.inference.smoothing import CausalSmoother, SmoothingConfig, flicker, smooth_track
+from aiducation.inference.smoothing import CausalSmoother, SmoothingConfig, smooth_track
 from aiducation.models.answers import AnswerScheme, restrict_to_scheme
 from aiducation.tables import markdown_table
 

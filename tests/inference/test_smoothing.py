@@ -8,10 +8,16 @@ Each property was checked on 100â€“300 other seeds; the margins below hold on â‰
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from aiducation.inference.smoothing import CausalSmoother, SmoothingConfig, flicker, smooth_track
+from aiducation.inference.smoothing import CausalSmoother, SmoothingConfig, smooth_track
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from _evaluation import flicker
 
 K = 5  # four learning states + Other, as the bundled model
 

@@ -14,7 +14,6 @@ answered exactly like a single frame's (:class:`aiducation.models.answers.Answer
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
@@ -152,13 +151,6 @@ class CausalSmoother:
             posterior = _normalise((last @ step) * evidence)
         self.state[track] = (float(time), posterior)
         return posterior
-
-
-def flicker(states: list[str]) -> float:
-    """Share of consecutive answers of one track that differ (0 for fewer than two)."""
-    if len(states) < 2:
-        return 0.0
-    return float(np.mean([a != b for a, b in itertools.pairwise(states)]))
 
 
 def answer_scheme(classifier) -> AnswerScheme:
