@@ -182,10 +182,7 @@ def commit(content: Path, target: Path, owner: str) -> None:
     fingerprints = {name: _fingerprint(content / name) for name in files}
     if not os.path.lexists(target):
         (content / MANIFEST).write_text(json.dumps({owner: fingerprints}, indent=2) + "\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        content.chmod(0o777 & ~umask)
-        os.rename(content, target)
+        os.rename(content, target)  # made by mkdir: already the permissions a plain create gives
         return
     _check_destinations(target, [*files, MANIFEST])
     manifest = read_manifest(target)
