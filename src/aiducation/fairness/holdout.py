@@ -12,7 +12,6 @@ of one training run.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -124,9 +123,13 @@ def split_table(
 
 
 def trained_rows(
-    checkpoint_dir: Path, dataset: PreparedDataset, declared_splits: list[str] | None
+    checkpoint_dir: Path,
+    model_config: dict,
+    dataset: PreparedDataset,
+    declared_splits: list[str] | None,
 ) -> tuple[np.ndarray, str] | None:
-    """Which dataset rows the checkpoint *used* (bool mask) and how that is known.
+    """Which dataset rows the checkpoint *used* (bool mask) and how that is known;
+    ``model_config``: the checkpoint's ``model.json`` as loaded.
 
     Used means fitted on, or used to choose the checkpoint or its Other threshold: such images
     are not held out. Sources, in order: ``split.csv`` in the run directory (roles ``train`` and
@@ -142,9 +145,9 @@ def trained_rows(
         trained = {image_key(n) for n in table.loc[used, "image_name"]}
         keys = dataset.meta["image_name"].map(image_key)
         return keys.isin(trained).to_numpy(), f"{run.split} (roles 'train' and 'val')"
-    model = _model_config(checkpoint_dir)
-    recorded = model.get("train_config") or (run.read_config() or {}).get("train")
-    if recorded and not (run.read_config() or {}).get("reserve"):
+    described = run.read_config() or {}
+    official = model_config.get("train_config") or described.get("train")
+    if official and not described.get("reserve"):
         mask = dataset.meta["split"].isin(["train", "val"]).to_numpy()
         return mask, (
             f"{checkpoint_dir}: trained on the official split (fitted on train, checkpoint and "
@@ -152,20 +155,11 @@ def trained_rows(
         )
     if declared_splits:
         used = list(declared_splits)
-        if "val" in str(model.get(THRESHOLD_RULE_KEY, "")) and "val" not in used:
+        if "val" in str(model_config.get(THRESHOLD_RULE_KEY, "")) and "val" not in used:
             used.append("val")  # the Other threshold was chosen there
         mask = dataset.meta["split"].isin(used).to_numpy()
         return mask, f"--trained-on {','.join(declared_splits)} (used: {','.join(used)})"
     return None
-
-
-def _model_config(checkpoint_dir: Path) -> dict:
-    from aiducation.models.checkpoint import MODEL_CONFIG_FILE
-
-    try:
-        return json.loads((Path(checkpoint_dir) / MODEL_CONFIG_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 @contextmanager

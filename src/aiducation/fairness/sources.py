@@ -103,7 +103,7 @@ def from_checkpoint(
         frame[f"p_{name}"] = proba[:, k].round(6)
     if called_other is not None:
         frame["called_other"] = called_other
-    known = trained_rows(checkpoint.path, dataset, declared_splits)
+    known = trained_rows(checkpoint.path, checkpoint.config, dataset, declared_splits)
     if known is None:
         frame["in_training"] = pd.NA
         return frame, "unknown"
