@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from aiducation.models.contrast import contrast_layer
 from aiducation.models.layers import FER_MEAN, FER_STD, Normalize
 from aiducation.models.registry import register_model
 
@@ -60,8 +61,10 @@ class FaceResNet(nn.Module):
         std: float = FER_STD,
         aux_classes: int = 0,
         stem_stride: int = 1,
+        contrast: str = "none",
     ) -> None:
         super().__init__()
+        self.contrast = contrast_layer(contrast)  # "clahe": contrast-normalised input
         self.normalize = Normalize(mean, std)
         # stem_stride=2 runs every stage at half the resolution: ~4× fewer multiply-adds
         layers: list[nn.Module] = [conv_bn_relu(1, width, stride=stem_stride)]
@@ -83,13 +86,13 @@ class FaceResNet(nn.Module):
         self.aux_head = nn.Linear(channels, aux_classes) if aux_classes else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(self.normalize(x)))
+        return self.head(self.features(self.normalize(self.contrast(x))))
 
     def forward_with_aux(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Class logits and auxiliary-head logits (needs ``aux_classes`` > 0)."""
         if self.aux_head is None:
             raise ValueError("this model was built without an auxiliary head (aux_classes=0)")
-        pooled = self.features(self.normalize(x))
+        pooled = self.features(self.normalize(self.contrast(x)))
         *body, classify = self.head  # registered layers one by one, so torch.fx can trace it
         for layer in body:
             pooled = layer(pooled)
