@@ -155,7 +155,7 @@ def png_url(image: np.ndarray) -> str:
 
 
 def shrink(image: np.ndarray, max_side: int = 640) -> np.ndarray:
-    """``image`` scaled down to at most ``max_side`` pixels, with even sides (for VP8)."""
+    """``image`` scaled down to at most ``max_side`` pixels, with even sides (4:2:0 video)."""
     scale = min(1.0, max_side / max(image.shape[:2]))
     width, height = (round(image.shape[1] * scale) // 2 * 2, round(image.shape[0] * scale) // 2 * 2)
     return cv2.resize(image, (max(width, 2), max(height, 2)), interpolation=cv2.INTER_AREA)
@@ -165,7 +165,7 @@ def analyze_upload_video(
     upload: CheckedUpload, analyzer: Analyzer, options: WebAnalysisOptions
 ) -> WebAnalysis:
     """Sample the video at about ``options.video_fps`` frames/s; return the annotated sampled
-    frames as a WebM clip (VP8, plays in browsers) plus a few stills and the timeline."""
+    frames as a WebM clip (VP9, plays in browsers) plus a few stills and the timeline."""
     stills: list[np.ndarray] = []
     clip = b""
     with tempfile.TemporaryDirectory(prefix="aiducation-web-", dir=options.tmp_dir) as tmp:
@@ -181,7 +181,7 @@ def analyze_upload_video(
             total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) // step + 1
             analysed = min(total, options.max_frames)
             wanted = set(np.linspace(0, max(analysed - 1, 0), THUMBNAILS).round().astype(int))
-            sink = VideoSink(clip_path, rate / step, codec="VP80", required=False)
+            sink = VideoSink(clip_path, rate / step, codec="vp9", required=False)
             counter = iter(range(10**9))
 
             def keep(picture: np.ndarray, _) -> None:
