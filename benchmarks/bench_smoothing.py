@@ -56,7 +56,12 @@ from aiducation.atomic import write_json, write_text
 from aiducation.csvfiles import write_csv
 from aiducation.data.dataset import load_prepared
 from aiducation.inference.api import Analyzer, analyze_video
-from aiducation.inference.smoothing import CausalSmoother, SmoothingConfig, smooth_track
+from aiducation.inference.smoothing import (
+    CausalSmoother,
+    SmoothingConfig,
+    held_answer,
+    smooth_track,
+)
 from aiducation.models.answers import AnswerScheme, restrict_to_scheme
 from aiducation.tables import markdown_table
 
@@ -246,6 +251,21 @@ def smoothed(method: str, config: SmoothingConfig, probs: np.ndarray, times: np.
     return smooth_track(probs, times, config)
 
 
+def decided(method: str, config: SmoothingConfig, probs, times, scheme: AnswerScheme):
+    """The ``(T,)`` answers (indices into the scheme's states) of one track: the smoothed
+    probabilities answered frame by frame, and for a causal smoother with ``live_hold`` > 1
+    each answer held against the one shown before (:func:`held_answer`, as live use does)."""
+    smooth = smoothed(method, config, probs, times)
+    if not method.startswith("causal") or config.live_hold == 1.0:
+        return scheme.decide(smooth).best
+    shown: int | None = None
+    answers = []
+    for row in smooth:
+        shown = held_answer(scheme, row, shown, config.live_hold)
+        answers.append(shown)
+    return np.array(answers)
+
+
 def evaluate_synthetic(tracks, tables, scheme: AnswerScheme, rates, grid) -> pd.DataFrame:
     """One row per rate and ``(method, config)`` of ``grid``."""
     other = len(scheme.states) - 1 if scheme.answers_other else -1
@@ -265,7 +285,7 @@ def evaluate_synthetic(tracks, tables, scheme: AnswerScheme, rates, grid) -> pd.
             delays = {"switch": [], "episode": []}
             clear = {"switch": [], "episode": []}
             for track, probs, times, truth in per_track:
-                answer = scheme.decide(smoothed(method, config, probs, times)).best
+                answer = decided(method, config, probs, times, scheme)
                 correct = answer == truth
                 acc[track.kind].append(correct)
                 gain = int(correct.sum()) - int(np.sum(raw[id(track)] == truth))
@@ -366,17 +386,15 @@ def real_tracks(media: Path, analyzer: Analyzer) -> dict[tuple[str, str], list]:
     return out
 
 
-def evaluate_flicker(clips, scheme: AnswerScheme) -> tuple[pd.DataFrame, int]:
+def evaluate_flicker(clips, scheme: AnswerScheme, grid=None) -> tuple[pd.DataFrame, int]:
     rows, disagree = [], 0
     states = scheme.states
     for (clip, sampling), (tracks, frames, fps) in clips.items():
-        for method, config in settings():
+        for method, config in grid or settings():
             changes = pairs = 0
             per_track = []
             for times, probs, own in tracks:
-                answers = [
-                    states[i] for i in scheme.decide(smoothed(method, config, probs, times)).best
-                ]
+                answers = [states[i] for i in decided(method, config, probs, times, scheme)]
                 if method == "none":
                     disagree += sum(a != b for a, b in zip(answers, own, strict=True))
                 n = len(answers) - 1

@@ -20,4 +20,5 @@ MIN_STUDENT_SECONDS = 1.0  # a video track seen for less time is not counted as 
 # smoothing of each student's answers over time (measured: docs/benchmarks.md, "Smoothing"):
 DWELL_SECONDS = 20.0  # recorded video: mean time a student stays in one state
 LIVE_DWELL_SECONDS = 5.0  # live camera (causal filtering)
+LIVE_HOLD = 1.0  # live: a new answer must beat the shown one's probability by this factor
 SMOOTHING_EVIDENCE = 0.75  # exponent on each frame's probabilities (tempers over-confidence)

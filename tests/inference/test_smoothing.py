@@ -185,3 +185,26 @@ def test_other_is_smoothed_apart_and_live_equals_the_forward_pass_of_both_chains
     causal = np.stack([live.update(7, t, p, other=True) for t, p in zip(times, probs, strict=True)])
     np.testing.assert_allclose(causal[-1], smooth_track(probs, times, config, other=True)[-1],
                                atol=1e-9)  # fmt: skip
+
+
+def test_held_answers_ride_out_wavers_but_follow_a_real_change():
+    from aiducation.inference.smoothing import held_answer
+    from aiducation.models.answers import AnswerScheme
+
+    scheme = AnswerScheme(["Angry", "Bored", "Focused", "Neutral"])
+    wavering = [[0.1, 0.46, 0.44, 0.0], [0.1, 0.42, 0.48, 0.0]] * 5  # near a boundary
+    change = [[0.05, 0.15, 0.8, 0.0]] * 3  # then clearly Focused
+
+    def run(hold: float) -> list[int]:
+        shown, out = None, []
+        for probs in wavering + change:
+            shown = held_answer(scheme, np.array(probs), shown, hold)
+            out.append(shown)
+        return out
+
+    plain, held = run(1.0), run(1.5)
+    assert flicker(plain[:10]) > 0.8  # each waver flips the plain answer ...
+    assert held[:10] == [1] * 10  # ... and none the held one
+    assert held[10:] == [2, 2, 2]  # a clear change shows at once
+    with pytest.raises(ValueError, match="live_hold must be at least 1"):
+        SmoothingConfig(live_hold=0.5)
