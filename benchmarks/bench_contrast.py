@@ -120,6 +120,40 @@ def evaluate(run: Path, normalise: bool, conditions: dict, labels: np.ndarray) -
     return rows
 
 
+def test_conditions(data: Path, seed: int) -> tuple[dict, np.ndarray]:
+    """The held-out test faces clean and degraded (seeded), each with the faces the gate's
+    sharpness rule would refuse, and their labels."""
+    ds = load_prepared(data)
+    test = ds.split_indices("test")
+    faces = np.asarray(ds.images[test])
+    labels = ds.meta["label_id"].to_numpy()[test]
+    rng = np.random.default_rng(seed)
+    degraded = {
+        "clean": faces,
+        "low contrast": low_contrast(faces, rng),
+        "dark": dark(faces, rng),
+        "dark, no noise": dark(faces, rng, noise=0.0),
+        "very dark": dark(faces, rng, gamma=(3.0, 4.0), contrast=(0.2, 0.3), noise=3.0),
+    }
+    gated = {
+        k: np.array([sharpness(f) < GATE_MIN_SHARPNESS for f in v]) for k, v in degraded.items()
+    }
+    return {k: (v, gated[k]) for k, v in degraded.items()}, labels
+
+
+def compare_checkpoints(args) -> None:
+    """``--checkpoints``: each checkpoint as it is, under the same conditions."""
+    conditions, labels = test_conditions(args.data, args.eval_seed)
+    rows = []
+    for item in args.checkpoints:
+        name, _, path = item.partition("=")
+        rows += [{"model": name, **row} for row in evaluate(Path(path), False, conditions, labels)]
+    table = pd.DataFrame(rows)
+    print(table.round(4).to_string(index=False))
+    args.work.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.work / "checkpoints.csv", index=False)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--data", type=Path, default=Path("/tmp/prepared"))
@@ -129,7 +163,15 @@ def main() -> None:
     p.add_argument("--work", type=Path, default=Path("/tmp/bench_contrast"))
     p.add_argument("--eval-seed", type=int, default=31)
     p.add_argument("--eval-only", action="store_true", help="evaluate the finished runs only")
+    p.add_argument(
+        "--checkpoints", nargs="+", metavar="NAME=PATH",
+        help="instead: evaluate these checkpoints as they are (a model with contrast=clahe "
+        "normalises inside) under the same conditions, e.g. bundled=src/aiducation/assets/model",
+    )  # fmt: skip
     args = p.parse_args()
+    if args.checkpoints:
+        compare_checkpoints(args)
+        return
 
     norm_data = args.work / "prepared_clahe"
     build_normalised(args.data, norm_data)
@@ -143,22 +185,7 @@ def main() -> None:
             if (out / "test" / "metrics.json").is_file():
                 runs[(arm, seed)] = out
 
-    ds = load_prepared(args.data)
-    test = ds.split_indices("test")
-    faces = np.asarray(ds.images[test])
-    labels = ds.meta["label_id"].to_numpy()[test]
-    rng = np.random.default_rng(args.eval_seed)
-    degraded = {
-        "clean": faces,
-        "low contrast": low_contrast(faces, rng),
-        "dark": dark(faces, rng),
-        "dark, no noise": dark(faces, rng, noise=0.0),
-        "very dark": dark(faces, rng, gamma=(3.0, 4.0), contrast=(0.2, 0.3), noise=3.0),
-    }
-    conditions = {
-        k: (v, np.array([sharpness(f) < GATE_MIN_SHARPNESS for f in v]))
-        for k, v in degraded.items()
-    }
+    conditions, labels = test_conditions(args.data, args.eval_seed)
     rows = []
     for (arm, seed), run in runs.items():
         for row in evaluate(run, arms[arm][1], conditions, labels):
