@@ -126,8 +126,9 @@ def architecture(model: str, model_kwargs: dict) -> dict:
     }
 
 
-def run_grid_trial(trial: GridTrial) -> dict:
-    """Train one model (resuming if interrupted) and return its Table 2.2 row."""
+def run_grid_trial(trial: GridTrial, callbacks: list | None = None) -> dict:
+    """Train one model (resuming if interrupted) and return its Table 2.2 row. ``callbacks``:
+    the training loop's (default: :func:`~aiducation.training.learner.default_callbacks`)."""
     run_dir = Path(trial.run_dir)
     done = read_result(run_dir)
     if done is not None:
@@ -136,7 +137,7 @@ def run_grid_trial(trial: GridTrial) -> dict:
 
     dataset = subsample(load_dataset(trial.data, trial.limit), trial.train_limit, split="train")
     config = TrainConfig.from_dict(trial.config)
-    result, test = train_run(config, dataset, run_dir, resume=True)  # on config.device
+    result, test = train_run(config, dataset, run_dir, resume=True, callbacks=callbacks)
     best = next(row for row in result.history if row["epoch"] == result.best_epoch)
     row = {
         "model": trial.model,

@@ -139,8 +139,9 @@ def oof_frame(dataset, predictions: pd.DataFrame, fold: int) -> pd.DataFrame:
     return frame
 
 
-def run_fold_trial(trial: FoldTrial) -> dict:
-    """Train one fold (resuming if interrupted), evaluate the held-out fold, return its row."""
+def run_fold_trial(trial: FoldTrial, callbacks: list | None = None) -> dict:
+    """Train one fold (resuming if interrupted), evaluate the held-out fold, return its row.
+    ``callbacks``: the training loop's (default: its ``default_callbacks``)."""
     run = RunDir(trial.run_dir)
     done = read_result(run.path)
     if done is not None:
@@ -153,7 +154,8 @@ def run_fold_trial(trial: FoldTrial) -> dict:
 
     dataset = load_dataset(trial.data, trial.limit)
     config = TrainConfig.from_dict(trial.config)
-    result = fit(config, dataset, trial.train_idx, trial.val_idx, run.path, resume=True)
+    result = fit(config, dataset, trial.train_idx, trial.val_idx, run.path, resume=True,
+                 callbacks=callbacks)  # fmt: skip
     save_figure(plot_history(run.log, f"fold {trial.fold}"), run.path / HISTORY_PLOT)
     metrics, predictions = evaluate_checkpoint(
         load_checkpoint(result.best_checkpoint, device=config.device),

@@ -13,6 +13,7 @@ from aiducation.models.answers import has_other
 from aiducation.models.checkpoint import Checkpoint, load_checkpoint
 from aiducation.plots import plot_history
 from aiducation.rundir import RunDir
+from aiducation.training.callbacks import Callback
 from aiducation.training.config import TrainConfig
 from aiducation.training.evaluation import evaluate_checkpoint, write_evaluation
 from aiducation.training.learner import FitResult, fit
@@ -28,13 +29,15 @@ def train_run(
     subset: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     described: dict | None = None,
     warm_source: Checkpoint | None = None,
+    callbacks: list[Callback] | None = None,
 ) -> tuple[FitResult, dict]:
     """Fit on ``train``, choose on ``val``, evaluate the best checkpoint on ``test``.
 
     ``subset``: ``(train_idx, val_idx, exclude_groups)`` instead of the whole official
     train/val splits (images reserved for a bias study; see :func:`fit`); the Other threshold
     is then chosen on ``val_idx`` and the split's unlabelled faces. ``warm_source``: the loaded
-    checkpoint of ``config.init_from`` (see :func:`fit`). Writes
+    checkpoint of ``config.init_from`` (see :func:`fit`). ``callbacks``: those of :func:`fit`
+    (default: its :func:`~aiducation.training.learner.default_callbacks`). Writes
     ``plots/history.png``, ``val/`` and ``test/`` (see :mod:`aiducation.training.evaluation`)
     into ``run_dir``; returns the fit result and the test metrics.
     """
@@ -55,6 +58,7 @@ def train_run(
         described={"data": str(dataset.root), **(described or {})},
         exclude_groups=exclude_groups,
         warm_source=warm_source,
+        callbacks=callbacks,
     )
     save_figure(plot_history(run.log, title=config.model), run.history_plot)
     checkpoint = load_checkpoint(result.best_checkpoint, device=config.device)
