@@ -173,7 +173,16 @@ def run(args: argparse.Namespace) -> int:
                 f"{source['source']}: {source['students']} student(s) seen for at least "
                 f"{config.min_student_seconds:g} s ({source['tracks']} track(s))"
             )
+        if not source.get("coverage", {"complete": True})["complete"]:
+            print(f"{source['source']}: {coverage_line(source['coverage'])}")
     if summary["errors"]:
         print(f"{len(summary['errors'])} input(s) skipped: see summary.json")
     print(f"results in {config.out}/")
     return 0
+
+
+def coverage_line(coverage: dict) -> str:
+    """``analysed up to 114.7 s of 147.0 s (--max-frames 240)``: what a cut left out."""
+    shown = coverage["analysed_to_s"]
+    whole = "" if coverage["duration_s"] is None else f" of {coverage['duration_s']:.1f} s"
+    return f"analysed up to {shown or 0:.1f} s{whole} only ({coverage['reason']})"

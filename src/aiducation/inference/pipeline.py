@@ -33,7 +33,7 @@ from aiducation.inference.students import (
     Thumbnails,
     summarize_students,
 )
-from aiducation.inference.video import iter_frames
+from aiducation.inference.video import expected_frames, iter_frames, media_seconds
 
 USE_NOTICE = (
     "Research and teaching aid only: 4 states learned from 48x48 grayscale FER2013/FER+ faces; "
@@ -51,6 +51,27 @@ def demo_image_path() -> Path:
 
 Annotated = Callable[[np.ndarray, FrameResult], None]  # (annotated BGR picture, its result)
 Crops = Callable[[FrameResult, np.ndarray], None]  # (result, its faces' 48×48 crops)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a video's analysis is: ``done`` of ``total`` frames of a ``stage``.
+
+    ``analysing``: frames analysed of those the sampling will analyse (``total`` from the
+    container's frame count, the step and ``max_frames``; ``None`` when unknown, as for a
+    webcam). ``drawing``: a recording's annotated frames drawn in the second pass.
+    """
+
+    stage: str
+    done: int
+    total: int | None
+
+
+ProgressCallback = Callable[[Progress], object]
+
+
+class Cancelled(Exception):
+    """The caller's cancel check asked the analysis to stop; it returns nothing."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +124,30 @@ class SourceResult:
     tracks: int = 0  # face tracks of a video
     cuts: list[float] = field(default_factory=list)  # s, where a new shot begins
     n_students: int = 0  # tracks that count as students (also when aggregate-only)
+    duration: float | None = None  # s of video its header states (None: unknown, a webcam)
+    stopped_at: float | None = None  # s: ``max_frames`` stopped it here, the video went on
+
+    def coverage(self, limit: str | None = None) -> dict:
+        """How much of a video was analysed, for summary.json, the JSON API and the pages:
+        ``analysed_to_s`` (the last analysed frame), ``duration_s`` (the header's, or
+        ``None``), ``complete`` (the analysis reached the video's end) and ``reason`` (why
+        not: ``limit`` names the frame limit in the caller's words, e.g. "--max-frames 240";
+        a video whose frames end well before its stated length is called truncated)."""
+        times = [f.time for f in self.frames if f.time is not None]
+        last = round(max(times), 3) if times else None
+        reason = None
+        if self.stopped_at is not None:
+            reason = limit or f"at most {len(self.frames)} analysed frames"
+        elif self.duration is not None and last is not None and self.fps:
+            step = self.frames[1].frame - self.frames[0].frame if len(self.frames) > 1 else 1
+            if last + 2 * step / self.fps + 1.0 < self.duration:  # a second and 2 samples short
+                reason = "the video's frames end early: the file is truncated or damaged"
+        return {
+            "analysed_to_s": last,
+            "duration_s": None if self.duration is None else round(self.duration, 3),
+            "complete": reason is None,
+            "reason": reason,
+        }
 
     def records(self, policy: OutputPolicy) -> list[dict]:
         """Per-face rows (faces.csv), none when aggregate-only."""
@@ -175,12 +220,15 @@ def analyze_capture(
     reopen: Callable[[], object] | None = None,
     on_annotated: Annotated | None = None,
     on_crops: Crops | None = None,
-    progress: Callable[[], object] | None = None,
+    progress: ProgressCallback | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> SourceResult:
     """Analyse an open video (or ``live`` camera) every ``step``-th frame: faces tracked, each
     track's answers smoothed (``smoothing``; default :class:`SmoothingConfig`), then students
-    under ``policy.student_rules`` with their thumbnails where allowed. ``progress`` is called
-    once per analysed frame.
+    under ``policy.student_rules`` with their thumbnails where allowed. ``progress`` gets a
+    :class:`Progress` after each analysed (and each drawn) frame; ``cancelled`` is asked after
+    each one too, and when it answers true :class:`Cancelled` is raised. Neither changes the
+    result. A recording stopped by ``max_frames`` before its end has ``stopped_at`` set.
 
     A live camera is smoothed causally, frame by frame. A recording's broken tracks are
     re-joined (:func:`~aiducation.inference.rejoin.rejoin_tracks`, within a shot) and then
@@ -194,10 +242,11 @@ def analyze_capture(
     later = smoothed and not live and reopen is not None  # draw in a second pass
     smoother = CausalSmoother(smoothing.live()) if smoothed and live else None
     thumbnails, shown_frames = Thumbnails(), []
+    total = None if live else expected_frames(capture, step, max_frames)
+    tick = _ticker("analysing", total, progress, cancelled)
 
     def each(frame: np.ndarray, result: FrameResult, crops: np.ndarray) -> None:
-        if progress is not None:
-            progress()
+        tick()
         if smoother is not None:
             result = smooth_live(result, smoother, answer)
             shown_frames.append(result)
@@ -211,11 +260,16 @@ def analyze_capture(
     video = analyze_stream(
         capture, source, rate, step, analyzer, None, each, live, max_frames
     )  # fmt: skip
+    full = max_frames is not None and len(video.frames) >= max_frames and not live
+    # cut only when the sampling would have gone on: the next sampled frame exists
+    more = full and all(capture.grab() for _ in range(step))
+    stopped_at = video.frames[-1].time if more else None
     # live: smoothed frame by frame; a recording: one id per person, then smoothed
     frames = shown_frames if smoother is not None else settled_frames(video, analyzer, smoothing)
     frames = without_tracks(frames, policy.student_rules.exclude)
     if later and on_annotated is not None and policy.draws:
-        _redraw(reopen, frames, analyzer, policy, rate, step, on_annotated)
+        drawn = _ticker("drawing", len(frames), progress, cancelled)
+        _redraw(reopen, frames, analyzer, policy, rate, step, on_annotated, drawn)
     students = summarize_students(frames, analyzer.classes, policy.student_rules)
     crops = {s.student: thumbnails.get(s.track) for s in students}
     return SourceResult(
@@ -223,11 +277,33 @@ def analyze_capture(
         students=students if policy.per_face else [],
         thumbnails={k: v for k, v in crops.items() if v is not None},
         tracks=len(video.track_ids), n_students=len(students), cuts=shot_cuts(video),
+        duration=None if live else media_seconds(capture, rate), stopped_at=stopped_at,
     )  # fmt: skip
 
 
-def _redraw(reopen, frames, analyzer, policy, rate: float, step: int, on_annotated) -> None:
-    """The second pass over a recording: each analysed frame drawn with its smoothed answers."""
+def _ticker(
+    stage: str, total: int | None, progress: ProgressCallback | None, cancelled
+) -> Callable[[], None]:
+    """Called once per frame of ``stage``: reports :class:`Progress`, raises :class:`Cancelled`
+    when asked to stop. A ``total`` the frames outrun (a header that undercounts) grows."""
+    done = 0
+
+    def tick() -> None:
+        nonlocal done, total
+        done += 1
+        if total is not None and done > total:
+            total = done
+        if progress is not None:
+            progress(Progress(stage, done, total))
+        if cancelled is not None and cancelled():
+            raise Cancelled(f"cancelled while {stage} frame {done}")
+
+    return tick
+
+
+def _redraw(reopen, frames, analyzer, policy, rate: float, step: int, on_annotated, tick) -> None:
+    """The second pass over a recording: each analysed frame drawn with its smoothed answers
+    (``tick()`` after each)."""
     by_index = {frame.frame: frame for frame in frames}
     last = max(by_index)
     capture = reopen()
@@ -235,6 +311,7 @@ def _redraw(reopen, frames, analyzer, policy, rate: float, step: int, on_annotat
         for index, _, image in iter_frames(capture, step, rate):
             if index in by_index:
                 on_annotated(_draw(analyzer, policy, image, by_index[index]), by_index[index])
+                tick()
             if index >= last:
                 break
     finally:

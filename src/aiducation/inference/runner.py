@@ -15,7 +15,6 @@ The folder follows the output-folder rule of :mod:`aiducation.outdir` (``overwri
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -41,6 +40,7 @@ from aiducation.inference.outputs import (
 from aiducation.inference.pipeline import (
     USE_NOTICE,
     OutputPolicy,
+    Progress,
     SourceResult,
     analyze_capture,
     analyze_picture,
@@ -198,12 +198,8 @@ class _Run:
         stem = self._unique(f"timeline_{_without_suffix(name).replace('/', '_')}")
         stem = stem.removeprefix("timeline_")
         sink = VideoSink(self.out / "annotated" / video_name, rate / step)
-        frames = capture.get(cv2.CAP_PROP_FRAME_COUNT) if not live else 0
-        bar = tqdm(
-            total=math.ceil(frames / step) if frames > 0 else None,
-            desc=Path(name).name[-30:], unit="frame", leave=False,
-            disable=not self.config.progress,
-        )  # fmt: skip
+        bar = tqdm(desc=Path(name).name[-30:], unit="frame", leave=False,
+                   disable=not self.config.progress)  # fmt: skip
 
         def shown(picture: np.ndarray, _: FrameResult) -> None:
             if self.policy.per_face:
@@ -217,7 +213,8 @@ class _Run:
                     capture, source, self.analyzer, self.policy, rate=rate, step=step,
                     max_frames=self.config.max_frames, live=live, on_annotated=shown,
                     smoothing=self.smoothing, reopen=reopen,
-                    on_crops=self._crop_writer(_without_suffix(video_name)), progress=bar.update,
+                    on_crops=self._crop_writer(_without_suffix(video_name)),
+                    progress=_progress_bar(bar),
                 )  # fmt: skip
         finally:
             capture.release()
@@ -234,9 +231,10 @@ class _Run:
                     row["thumbnail"] = f"students/{stem}_id{student.student}.png"
                     write_image(self.out / row["thumbnail"], crop)
                 self.students.append(row)
+        coverage = done.coverage(f"--max-frames {self.config.max_frames}")
         self._add(
             done, students=done.n_students, tracks=done.tracks, shot_cuts=done.cuts,
-            per_minute=done.minutes,
+            per_minute=done.minutes, coverage=coverage,
         )  # fmt: skip
 
     def _add(self, done: SourceResult, **extra) -> None:
@@ -265,6 +263,24 @@ class _Run:
         }
         write_json(self.out / "summary.json", summary)
         return summary
+
+
+def _progress_bar(bar: tqdm) -> Callable[[Progress], None]:
+    """What moves a video's progress bar (frames done of the expected total, with its ETA);
+    the drawing pass of a recording starts it again, named."""
+    stage = None
+
+    def advance(progress: Progress) -> None:
+        nonlocal stage
+        if progress.stage != stage:
+            stage = progress.stage
+            bar.reset(total=progress.total)
+            bar.set_postfix_str(stage, refresh=False)
+        elif progress.total != bar.total:
+            bar.total = progress.total
+        bar.update(progress.done - bar.n)
+
+    return advance
 
 
 def _without_suffix(name: str) -> str:

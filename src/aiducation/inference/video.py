@@ -61,6 +61,28 @@ def frame_step(video_fps: float, every: int = 1, fps: float | None = None) -> in
     return every
 
 
+def frame_count(capture: cv2.VideoCapture) -> int | None:
+    """Frames the container's header states (``None`` when it states none, as a webcam)."""
+    count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
+    return int(count) if count and np.isfinite(count) and count > 0 else None
+
+
+def expected_frames(capture: cv2.VideoCapture, step: int, max_frames: int | None = None):
+    """Frames that sampling every ``step``-th will analyse, at most ``max_frames`` (``None``
+    when the header states no frame count)."""
+    count = frame_count(capture)
+    if count is None:
+        return None
+    total = -(-count // step)
+    return total if max_frames is None else min(total, max_frames)
+
+
+def media_seconds(capture: cv2.VideoCapture, fps: float) -> float | None:
+    """The video's length from its header (frame count / ``fps``), ``None`` if unknown."""
+    count = frame_count(capture)
+    return None if count is None or not fps else count / fps
+
+
 def video_fps(capture: cv2.VideoCapture, default: float = 25.0) -> float:
     fps = capture.get(cv2.CAP_PROP_FPS)
     return float(fps) if fps and np.isfinite(fps) and 0 < fps < 1000 else default

@@ -206,6 +206,7 @@ def analyze_upload_video(
         tracks=done.tracks,
         fps=round(rate, 3),
         per_minute=done.minutes,
+        coverage=done.coverage(page_limit(options)),
     )
     result.images = [jpeg_url(image) for image in stills]
     result.video = data_url(clip, "video/webm") if clip else None
@@ -214,6 +215,14 @@ def analyze_upload_video(
     minutes = done.minutes_figure(upload.name)  # drawn as written (parse_math=False)
     result.minutes_png = data_url(figure_png(minutes), "image/png")
     return result
+
+
+def page_limit(options: WebAnalysisOptions) -> str:
+    """Why a video analysed inside the request may stop early, in the page's words."""
+    return (
+        f"this page analyses at most {options.max_frames} frames of a video "
+        f"({options.video_fps:g} a second); upload it as a whole lesson to analyse all of it"
+    )
 
 
 def analyze_upload(
