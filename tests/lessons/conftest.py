@@ -123,8 +123,9 @@ def sample_record(
     shares = [0.1, 0.2, 0.3, 0.4]
     return LessonRecord(
         name=name, course=course, day=day, source="lesson.mp4", classes=CLASSES,
-        duration_s=60.0 * minutes, frames=120 * minutes, faces_seen=11 * minutes,
-        faces_answered=10 * minutes, students=students, tracks=students + 1,
+        duration_s=60.0 * minutes, analysed_s=60.0 * minutes - 0.5, frames=120 * minutes,
+        faces_seen=11 * minutes, faces_answered=10 * minutes, students=students,
+        tracks=students + 1,
         states=tuple(StateShare(c, round(s * 10 * minutes), s, s - 0.05, s + 0.05)
                      for c, s in zip(CLASSES, shares, strict=True)),
         minutes=tuple(Minute(m, 120, 10, dict(zip(CLASSES, shares, strict=True)))

@@ -34,8 +34,9 @@ def test_a_database_of_the_first_revision_is_upgraded_with_its_lesson_intact(dat
             tables.tables["lessons"].insert().returning(tables.tables["lessons"].c.id),
             {"name": "Old lesson", "course": "7b", "day": datetime.date(2025, 3, 3),
              "created": created, "source": "old.mp4", "classes": ["Angry", "Bored"],
-             "duration_s": 90.5, "frames": 181, "faces_seen": 20, "faces_answered": 18,
-             "students": 1, "tracks": 2, "model": {"name": "m"}, "settings": {"fps": 2}},
+             "duration_s": 90.5, "analysed_s": 90.5, "frames": 181, "faces_seen": 20,
+             "faces_answered": 18, "students": 1, "tracks": 2, "model": {"name": "m"},
+             "settings": {"fps": 2}},
         ).scalar_one()  # fmt: skip
         connection.execute(
             tables.tables["lesson_states"].insert(),

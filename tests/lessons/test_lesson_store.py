@@ -38,7 +38,16 @@ def test_a_lesson_comes_back_whole(database):
     assert lesson.states == record.states and lesson.minutes == record.minutes
     assert lesson.student_rows == record.student_rows  # a None in a row stays None
     assert (lesson.model, lesson.settings) == (record.model, record.settings)
-    same = ("classes", "duration_s", "frames", "faces_seen", "faces_answered", "students", "tracks")
+    same = (
+        "classes",
+        "duration_s",
+        "analysed_s",
+        "frames",
+        "faces_seen",
+        "faces_answered",
+        "students",
+        "tracks",
+    )
     assert all(getattr(lesson, f) == getattr(record, f) for f in same)
     assert lesson.shares == {"Angry": 0.1, "Bored": 0.2, "Focused": 0.3, "Neutral": 0.4}
     assert lesson.to_json()["minutes"][0] == {

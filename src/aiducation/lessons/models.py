@@ -56,6 +56,7 @@ class Lesson(Base):
     source: Mapped[str] = mapped_column(sa.String(500))
     classes: Mapped[list] = mapped_column(sa.JSON)
     duration_s: Mapped[float] = mapped_column(sa.Float)
+    analysed_s: Mapped[float] = mapped_column(sa.Float)
     frames: Mapped[int]
     faces_seen: Mapped[int]
     faces_answered: Mapped[int]

@@ -60,7 +60,8 @@ class LessonRecord:
     day: datetime.date
     source: str  # the recording's file name (no folders)
     classes: tuple[str, ...]
-    duration_s: float  # seconds of the recording analysed
+    duration_s: float  # the recording's length (s; what was analysed when it is unknown)
+    analysed_s: float  # seconds of it analysed (less when a frame limit or a damaged file cut it)
     frames: int  # analysed (sampled) frames
     faces_seen: int
     faces_answered: int  # faces given a state (Uncertain ones are not): shares are of these
@@ -85,6 +86,7 @@ class LessonSummary:
     source: str
     classes: tuple[str, ...]
     duration_s: float
+    analysed_s: float
     frames: int
     faces_answered: int
     students: int
@@ -100,7 +102,8 @@ class LessonSummary:
         row = {
             "id": self.id, "course": self.course or "", "name": self.name,
             "date": self.day.isoformat(), "source": self.source,
-            "duration_s": round(self.duration_s, 1), "frames": self.frames,
+            "duration_s": round(self.duration_s, 1), "analysed_s": round(self.analysed_s, 1),
+            "frames": self.frames,
             "faces_answered": self.faces_answered, "students": self.students,
         }  # fmt: skip
         for s in self.states:
@@ -199,7 +202,8 @@ def lesson_record(
     model: dict,
     settings: dict,
 ) -> LessonRecord:
-    """The aggregates of one analysed video (``day`` None: today): duration, sampled frames,
+    """The aggregates of one analysed video (``day`` None: today): duration (the header's) and
+    how much of it was analysed, sampled frames,
     per-minute class shares of each state with face counts, the class's share of each state
     over the lesson with a 95 % interval (moving-block bootstrap over time, blocks of
     :data:`~aiducation.inference.students.BLOCK_SECONDS`), per-student rows (anonymous numbers
@@ -225,14 +229,17 @@ def lesson_record(
         for row in result.minutes
     )  # fmt: skip
     times = [f.time for f in result.frames if f.time is not None]
-    duration = (max(times) + interval) if times else 0.0
+    analysed = (max(times) + interval) if times else 0.0
+    duration = result.duration if result.duration is not None else analysed
+    analysed = min(analysed, duration)
     students = tuple(
         {k: _finite(v) for k, v in row.items() if k != "source"} for row in result.student_rows()
     )
     return LessonRecord(
         name=name, course=course, day=day or datetime.date.today(),
         source=PurePath(result.source).name, classes=tuple(classes),
-        duration_s=round(float(duration), 3), frames=len(result.frames),
+        duration_s=round(float(duration), 3), analysed_s=round(float(analysed), 3),
+        frames=len(result.frames),
         faces_seen=int(summary["faces_seen"]), faces_answered=int(summary["faces_answered"]),
         students=int(result.n_students), tracks=int(result.tracks), states=states,
         minutes=minutes, student_rows=students, model=dict(model), settings=dict(settings),

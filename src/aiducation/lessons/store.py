@@ -99,6 +99,7 @@ class LessonStore(JobQueue):
                 name=record.name.strip(), course=(record.course or "").strip() or None,
                 day=record.day, created=now(), source=record.source,
                 classes=list(record.classes), duration_s=record.duration_s,
+                analysed_s=record.analysed_s,
                 frames=record.frames, faces_seen=record.faces_seen,
                 faces_answered=record.faces_answered, students=record.students,
                 tracks=record.tracks, model=dict(record.model), settings=dict(record.settings),
@@ -187,7 +188,7 @@ def _summary_fields(lesson: Lesson) -> dict:
     return {
         "id": lesson.id, "name": lesson.name, "course": lesson.course, "day": lesson.day,
         "created": lesson.created, "source": lesson.source, "classes": tuple(lesson.classes),
-        "duration_s": lesson.duration_s, "frames": lesson.frames,
+        "duration_s": lesson.duration_s, "analysed_s": lesson.analysed_s, "frames": lesson.frames,
         "faces_answered": lesson.faces_answered, "students": lesson.students,
         "states": _states(lesson),
     }  # fmt: skip

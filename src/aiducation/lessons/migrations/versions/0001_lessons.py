@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(500), nullable=False),
         sa.Column("classes", sa.JSON, nullable=False),
         sa.Column("duration_s", sa.Float, nullable=False),
+        sa.Column("analysed_s", sa.Float, nullable=False),
         sa.Column("frames", sa.Integer, nullable=False),
         sa.Column("faces_seen", sa.Integer, nullable=False),
         sa.Column("faces_answered", sa.Integer, nullable=False),
