@@ -14,6 +14,7 @@ from aiducation.defaults import (
     RUNS_DIR,
 )
 from aiducation.errors import InputError
+from aiducation.lessons.recording import add_lesson_arguments, lesson_options
 from aiducation.limits import MAX_PIXELS
 
 HELP = "Analyse photos, folders, videos or a webcam: each face's learning state + class summary."
@@ -107,6 +108,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "see docs/benchmarks.md)",
     )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_lesson_arguments(parser)
 
 
 def check_options(args: argparse.Namespace) -> None:
@@ -127,6 +129,7 @@ def check_options(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_options(args)
+    lesson = lesson_options(args)  # --lesson, --course, --date, --database: checked first
     device_from_args(args)  # an absent device is one clear error before any work
     import cv2
     import torch
@@ -161,7 +164,15 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         overwrite=args.overwrite,
     )
-    summary = run_analysis(config)
+    from aiducation.lessons.recording import recorded_lines, start_recording
+
+    recorder = start_recording(lesson, config)  # the database opens before any work
+    try:
+        summary = run_analysis(config, on_video=recorder.keep if recorder else None)
+    except BaseException:
+        if recorder is not None:
+            recorder.close()  # nothing is recorded from an analysis that did not finish
+        raise
     shares = ", ".join(f"{c} {s:.0%}" for c, s in summary["state_shares"].items())
     print(
         f"{summary['sources']} source(s), {summary['frames']} frame(s), "
@@ -178,6 +189,8 @@ def run(args: argparse.Namespace) -> int:
     if summary["errors"]:
         print(f"{len(summary['errors'])} input(s) skipped: see summary.json")
     print(f"results in {config.out}/")
+    if recorder is not None:  # the output folder is complete: now the lessons
+        print("\n".join(recorded_lines(recorder.save(), recorder.store.label)))
     return 0
 
 

@@ -64,6 +64,7 @@ from aiducation.inference.video import (
 from aiducation.limits import MAX_PIXELS, megapixels
 from aiducation.outdir import check_output_dir, output_dir
 
+OnVideo = Callable[[SourceResult], None]
 WRITABLE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 IMAGE_SUFFIXES = WRITABLE_SUFFIXES | {".gif"}
 
@@ -131,8 +132,11 @@ def expand_inputs(inputs: list[str]) -> tuple[list[tuple[Path, str]], list[dict]
 class _Run:
     """Output writing for one run; one method per kind of source."""
 
-    def __init__(self, config: AnalyzeConfig, analyzer: Analyzer, out: Path) -> None:
+    def __init__(
+        self, config: AnalyzeConfig, analyzer: Analyzer, out: Path, on_video: OnVideo | None = None
+    ) -> None:
         self.config, self.analyzer = config, analyzer
+        self.on_video = on_video  # each video's result, once its outputs are written
         self.out = out  # the staging folder of :func:`aiducation.outdir.output_dir`
         self.frames: list[FrameResult] = []
         self.sources: list[dict] = []
@@ -236,6 +240,8 @@ class _Run:
             done, students=done.n_students, tracks=done.tracks, shot_cuts=done.cuts,
             per_minute=done.minutes, coverage=coverage,
         )  # fmt: skip
+        if self.on_video is not None:
+            self.on_video(done)
 
     def _add(self, done: SourceResult, **extra) -> None:
         self.frames += done.frames
@@ -325,8 +331,12 @@ def _warn(error: dict) -> None:
     print(f"warning: skipped {describe(error)}", file=sys.stderr)
 
 
-def run_analysis(config: AnalyzeConfig, analyzer: Analyzer | None = None) -> dict:
-    """Analyse ``config``'s inputs into ``config.out``; return the summary written there."""
+def run_analysis(
+    config: AnalyzeConfig, analyzer: Analyzer | None = None, on_video: OnVideo | None = None
+) -> dict:
+    """Analyse ``config``'s inputs into ``config.out``; return the summary written there.
+    ``on_video`` receives each analysed video's (or webcam's) result after its outputs are
+    written into the staging folder (``analyze --lesson`` keeps its aggregates)."""
     if not config.inputs and config.webcam is None:  # the bundled demo: summary.json names it
         config = replace(config, inputs=[str(demo_image_path())])
     if config.max_pixels <= 0:
@@ -348,7 +358,7 @@ def run_analysis(config: AnalyzeConfig, analyzer: Analyzer | None = None) -> dic
     with output_dir(
         config.out, owner="analyze", overwrite=config.overwrite, inputs=config.inputs
     ) as out:
-        return _analyze(config, _Run(config, analyzer, out))
+        return _analyze(config, _Run(config, analyzer, out, on_video))
 
 
 def _analyze(config: AnalyzeConfig, run: _Run) -> dict:

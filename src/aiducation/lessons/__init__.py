@@ -5,18 +5,32 @@ default, PostgreSQL by URL), schema versioned with Alembic, and the web app's jo
 >>> with LessonStore.open() as store:       # lessons.sqlite in the user's data directory
 ...     for lesson in store.list_lessons():
 ...         print(lesson.id, lesson.name, lesson.shares)
+
+Names are imported on first use, so the CLI's start (``--help``) does not load SQLAlchemy.
 """
 
-from aiducation.lessons.records import (
-    JobRow,
-    LessonDetail,
-    LessonRecord,
-    LessonSummary,
-    Minute,
-    StateShare,
-    lesson_record,
-)
-from aiducation.lessons.store import LessonStore
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiducation.lessons.records import (
+        JobRow,
+        LessonDetail,
+        LessonRecord,
+        LessonSummary,
+        Minute,
+        StateShare,
+        lesson_record,
+    )
+    from aiducation.lessons.store import LessonStore
+
+_WHERE = {
+    "JobRow": "records", "LessonDetail": "records", "LessonRecord": "records",
+    "LessonSummary": "records", "Minute": "records", "StateShare": "records",
+    "lesson_record": "records", "LessonStore": "store",
+}  # fmt: skip
 
 __all__ = [
     "JobRow",
@@ -28,3 +42,9 @@ __all__ = [
     "StateShare",
     "lesson_record",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)

@@ -50,7 +50,7 @@ def database_url(database: str | os.PathLike | None = None) -> URL:
         return URL.create("sqlite", database=str(path))
     try:
         url = make_url(database)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
         raise InputError(
             f"--database {database!r}: not a database URL (expected a file path, "
             "sqlite:///PATH or postgresql://USER@HOST/NAME)"

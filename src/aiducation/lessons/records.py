@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
+
     from aiducation.inference.pipeline import SourceResult
 
 BOOTSTRAP_SAMPLES = 1000  # as the students' intervals (inference/students.py)
+MAX_NAME = 200  # characters of a lesson's or course's name
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,8 @@ def class_intervals(
     are not independent), ``ceil(frames / block)`` of them per sample; seeded, so a lesson's
     intervals are reproducible. ``None`` for every state when no face was answered.
     """
+    import numpy as np
+
     n, k = counts.shape
     if n == 0 or counts.sum() == 0:
         return [None] * k
@@ -208,6 +211,8 @@ def lesson_record(
     over the lesson with a 95 % interval (moving-block bootstrap over time, blocks of
     :data:`~aiducation.inference.students.BLOCK_SECONDS`), per-student rows (anonymous numbers
     valid within this lesson only), the model and the analysis settings."""
+    import numpy as np
+
     from aiducation.inference.students import BLOCK_SECONDS, frame_interval
 
     classes = list(result.classes)

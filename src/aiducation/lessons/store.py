@@ -22,14 +22,13 @@ from aiducation.lessons.database import WRITE, connect, database_url, describe, 
 from aiducation.lessons.jobs import JobQueue
 from aiducation.lessons.models import Lesson, LessonMinute, LessonState, LessonStudent
 from aiducation.lessons.records import (
+    MAX_NAME,
     LessonDetail,
     LessonRecord,
     LessonSummary,
     Minute,
     StateShare,
 )
-
-MAX_NAME = 200  # characters of a lesson's or course's name
 
 
 def now() -> datetime.datetime:
