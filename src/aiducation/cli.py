@@ -17,7 +17,7 @@ from aiducation.errors import InputError
 
 COMMAND_ORDER = (
     "prepare", "train", "evaluate", "grid", "kfold", "bias", "mitigate",
-    "annotate", "analyze", "serve", "report",
+    "annotate", "analyze", "lessons", "serve", "report",
 )  # fmt: skip
 
 

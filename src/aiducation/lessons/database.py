@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import unquote
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -67,7 +68,7 @@ def database_url(database: str | os.PathLike | None = None) -> URL:
         )
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         raise InputError(
-            f"--database {describe(url)}: expected a file (sqlite:///PATH); an in-memory "
+            f"--database {database}: expected a file (sqlite:///PATH); an in-memory "
             "database would forget every lesson"
         )
     return url
@@ -77,7 +78,8 @@ def describe(url: URL) -> str:
     """The URL as shown to the user (password hidden); a SQLite file by its path."""
     if url.get_backend_name() == "sqlite":
         return str(url.database)
-    return url.render_as_string(hide_password=True)
+    shown = url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True)
+    return unquote(shown)
 
 
 def connect(url: URL) -> Engine:
