@@ -135,14 +135,18 @@ def test_older_than_days_or_a_date():
         ("sqlite:///{tmp}/missing/lessons.sqlite", "folder"),
         ("{tmp}/missing/lessons.sqlite", "does not exist"),
         ("postgresql://nobody:secret@/lessons?host={tmp}", "cannot open it"),
+        ("{tmp}/notes.txt", "cannot open it (file is not a database)"),
+        ("{tmp}", "cannot open it"),
     ],
 )
 def test_a_bad_database_is_one_clear_line(database, message, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("a teacher's notes, not a database\n" * 100)
     database = database.format(tmp=tmp_path)
     assert lessons("list", "--database", database) == 2
     error = capsys.readouterr().err
     assert error.startswith("error: --database ") and message in error
     assert error.count("\n") == 1 and "secret" not in error
+    assert (tmp_path / "notes.txt").read_text().count("\n") == 100  # left as it was
 
 
 def test_a_path_is_a_sqlite_file_and_postgres_urls_use_psycopg(tmp_path):
