@@ -1,4 +1,4 @@
-"""``aiducation serve``: the local web app (Analyse, Experiments, Annotate, Model)."""
+"""``aiducation serve``: the local web app (Analyse, Jobs, Experiments, Annotate, Model)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-upload-mb", type=float, default=50.0, help="upload size limit")
     parser.add_argument(
+        "--max-lesson-mb", type=float, default=8192.0, metavar="MB",
+        help="size limit of a whole-lesson upload (a background job; default %(default)g MiB)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--jobs-dir", metavar="DIR",
+        help="where uploaded lesson recordings wait for their job and job results are kept "
+        "(default: jobs/ in the user's data directory, beside the lesson database)",
+    )  # fmt: skip
+    parser.add_argument(
         "--max-megapixels", type=float, default=MAX_PIXELS / 1e6, metavar="MP",
         help="refuse pictures and videos whose frames are larger (checked before decoding; "
         "default %(default)g)",
@@ -61,6 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--threads", type=int, default=DEFAULT_THREADS,
         help="CPU threads (default %(default)s: measured fastest, docs/benchmarks.md)",
     )  # fmt: skip
+    from aiducation.lessons.recording import add_database_argument
+
+    add_database_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--port must be between 1 and 65535, got {args.port}")
     if args.max_upload_mb <= 0:
         raise InputError(f"--max-upload-mb must be positive, got {args.max_upload_mb}")
+    if args.max_lesson_mb <= 0:
+        raise InputError(f"--max-lesson-mb must be positive, got {args.max_lesson_mb:g}")
     if args.max_megapixels <= 0:
         raise InputError(f"--max-megapixels must be positive, got {args.max_megapixels:g}")
     if args.data:  # the Annotate page rewrites its CSV: never a file of the dataset
@@ -108,8 +122,12 @@ def run(args: argparse.Namespace) -> int:
         annotate_out=args.annotations,
         annotate_config=args.attributes,
         token=token,
+        database=args.database,
+        jobs_dir=args.jobs_dir,
+        max_lesson_mb=args.max_lesson_mb,
     )
     app = create_app(config)
+    app.state.web.jobs.store  # noqa: B018 (a bad --database is one clear line, before serving)
     for line in start_lines(args.host, args.port, app.state.web.token, from_env=token is not None):
         print(line)
     uvicorn.run(app, host=args.host, port=args.port, **uvicorn_options())

@@ -1,4 +1,5 @@
-"""The local web app behind ``aiducation serve``: Analyse, Experiments, Annotate and Model pages.
+"""The local web app behind ``aiducation serve``: Analyse, Jobs (whole lessons in the
+background), Experiments, Annotate and Model pages.
 
 Build it with :func:`create_app` (FastAPI); every page works offline (templates and assets are
 in the package). The app adds no analysis of its own: it renders what
@@ -8,8 +9,11 @@ the plot functions of :mod:`aiducation.plots`.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,13 +33,17 @@ from aiducation.web.analyze_page import add_analyze_routes
 from aiducation.web.annotate import add_annotate_routes
 from aiducation.web.charts import state_colour
 from aiducation.web.experiments import add_experiment_routes
+from aiducation.web.job_pages import add_job_routes
+from aiducation.web.jobs import JobService, JobSettings
+from aiducation.web.lesson_upload import NoSpace
 from aiducation.web.modelcard import add_model_routes
 from aiducation.web.security import AccessToken, AllowedHosts, RequestGuard, is_loopback
 from aiducation.web.uploads import BodyLimitMiddleware, UnsupportedMedia, UploadTooLarge
 
 HERE = Path(__file__).parent
-PAGES = (("analyze", "Analyse"), ("experiments", "Experiments"), ("annotate", "Annotate"),
-         ("model", "Model"))  # fmt: skip
+PAGES = (("analyze", "Analyse"), ("jobs", "Jobs"), ("experiments", "Experiments"),
+         ("annotate", "Annotate"), ("model", "Model"))  # fmt: skip
+JOB_ROUTES = ("/jobs", "/api/jobs")  # the whole-lesson uploads: their own body limit
 
 
 @dataclass
@@ -62,10 +70,18 @@ class WebConfig:
     annotate_data: str | None = None  # prepared dataset whose images are labelled
     annotate_out: str = "annotations/attributes.csv"  # attribute CSV written by the Annotate page
     annotate_config: str | None = None  # attribute definitions (None: gender + age)
+    database: str | None = None  # lesson database and job queue (None: the store's default)
+    jobs_dir: str | None = None  # recordings and job results (None: jobs/ beside the database)
+    max_lesson_mb: float = 8192.0  # largest whole-lesson upload, MiB
+    jobs: bool = True  # run the job worker while the server runs (tests drive it themselves)
 
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 2**20)
+
+    @property
+    def max_lesson_bytes(self) -> int:
+        return int(self.max_lesson_mb * 2**20)
 
 
 class AppState:
@@ -77,27 +93,43 @@ class AppState:
         self._annotator = annotator
         self.lock = threading.Lock()
         self.token: str | None = None  # the access token in force (set by create_app)
+        self._job_analyzer = analyzer  # the job worker's own (a job never waits for a page)
+        folder = None if config.jobs_dir is None else Path(config.jobs_dir)
+        settings = JobSettings(
+            database=config.database, folder=folder, video_fps=config.video_fps,
+            max_pixels=config.max_pixels, checkpoint=config.model,
+        )  # fmt: skip
+        self.jobs = JobService(settings, self.job_analyzer)
 
     def analyzer(self):
         """The analyzer, loaded on first use; an unusable model raises :class:`ModelUnavailable`."""
         if self._analyzer is None:
-            from aiducation.inference.api import Analyzer
-
-            try:
-                self._analyzer = Analyzer.load(
-                    self.config.model,
-                    self.config.detector,
-                    scheme=self.config.scheme,
-                    device=self.config.device,
-                )
-            except Exception as exc:  # ValueError, InputError or a damaged file: never a bare 500
-                where = self.config.model or "the bundled model"
-                detail = str(exc) if isinstance(exc, InputError) else f"{where}: {exc}"
-                raise ModelUnavailable(
-                    f"the server's model cannot be loaded, so nothing can be analysed ({detail}); "
-                    "restart `aiducation serve` with a working --checkpoint"
-                ) from exc
+            self._analyzer = self._load_analyzer()
         return self._analyzer
+
+    def job_analyzer(self):
+        """The job worker's analyzer (loaded on its first job), separate from the pages' one."""
+        if self._job_analyzer is None:
+            self._job_analyzer = self._load_analyzer()
+        return self._job_analyzer
+
+    def _load_analyzer(self):
+        from aiducation.inference.api import Analyzer
+
+        try:
+            return Analyzer.load(
+                self.config.model,
+                self.config.detector,
+                scheme=self.config.scheme,
+                device=self.config.device,
+            )
+        except Exception as exc:  # ValueError, InputError or a damaged file: never a bare 500
+            where = self.config.model or "the bundled model"
+            detail = str(exc) if isinstance(exc, InputError) else f"{where}: {exc}"
+            raise ModelUnavailable(
+                f"the server's model cannot be loaded, so nothing can be analysed ({detail}); "
+                "restart `aiducation serve` with a working --checkpoint"
+            ) from exc
 
     def annotator(self):
         """The annotation sessions, or ``None`` when the server was started without ``--data``."""
@@ -121,6 +153,8 @@ def _status(exc: Exception) -> int:
         return 413
     if isinstance(exc, UnsupportedMedia):
         return 415
+    if isinstance(exc, NoSpace):
+        return 507
     return 400
 
 
@@ -128,8 +162,20 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
     """The web app; ``analyzer``/``annotator`` replace the ones built from ``config`` (tests)."""
     config = config or WebConfig()
     state = AppState(config, analyzer, annotator)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        """The job worker runs while the server does; at start, jobs a stopped server left
+        running are failed (web/jobs.py)."""
+        if config.jobs:
+            await asyncio.to_thread(state.jobs.start)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(state.jobs.stop)
+
     app = FastAPI(title="A.I.ducation Analytics", version=__version__, docs_url=None,
-                  redoc_url=None, openapi_url=None)  # fmt: skip
+                  redoc_url=None, openapi_url=None, lifespan=lifespan)  # fmt: skip
     app.state.web = state
     try:
         allowed = AllowedHosts.for_server(config.host, config.port, config.allowed_hosts)
@@ -164,6 +210,7 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
         max_bytes=config.max_upload_bytes + 2**16,
         reject=reject,
         idle_timeout=config.upload_idle_timeout,
+        routes=dict.fromkeys(JOB_ROUTES, (config.max_lesson_bytes + 2**16, "--max-lesson-mb")),
     )
     app.add_middleware(  # outermost: refuses foreign Host/Origin, no token, before any body
         RequestGuard, allowed=allowed, reject=reject, token=token
@@ -198,6 +245,7 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
         return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
 
     add_analyze_routes(app, state, page)
+    add_job_routes(app, state, page)
     add_experiment_routes(app, state, page)
     add_model_routes(app, state, page)
     add_annotate_routes(app, state, page)

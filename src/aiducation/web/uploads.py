@@ -7,6 +7,7 @@ look like a supported image or video container.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aiducation.errors import InputError
@@ -110,16 +111,31 @@ class BodyLimitMiddleware:
     server closes the connection rather than read the rest of the body. A body whose next part
     does not arrive within ``idle_timeout`` seconds gets HTTP 408 the same way (a stalled
     client holds no worker). ``reject(scope, status, message)`` builds the error response.
+    ``routes`` gives paths their own limit and the option that sets it (the whole-lesson
+    upload: ``{"/jobs": (8 GiB, "--max-lesson-mb")}``); every other path has ``max_bytes``.
     """
 
-    def __init__(self, app, max_bytes: int, reject, idle_timeout: float | None = 60.0) -> None:
+    def __init__(
+        self,
+        app,
+        max_bytes: int,
+        reject,
+        idle_timeout: float | None = 60.0,
+        routes: Mapping[str, tuple[int, str]] | None = None,
+    ) -> None:
         self.app, self.max_bytes, self.reject = app, max_bytes, reject
         self.idle_timeout = idle_timeout
+        self.routes = dict(routes or {})
 
-    def too_large(self) -> str:
+    def limit(self, scope) -> tuple[int, str]:
+        """The body limit of a request's path, and the option that sets it."""
+        return self.routes.get(scope.get("path", ""), (self.max_bytes, "--max-upload-mb"))
+
+    def too_large(self, limit: tuple[int, str] | None = None) -> str:
+        max_bytes, option = limit or (self.max_bytes, "--max-upload-mb")
         return (
-            f"Upload too large: the limit is {self.max_bytes / 2**20:.0f} MiB for the whole "
-            "request (see --max-upload-mb)"
+            f"Upload too large: the limit is {max_bytes / 2**20:.0f} MiB for the whole "
+            f"request (see {option})"
         )
 
     async def refuse(self, scope, send, status: int, message: str) -> None:
@@ -135,9 +151,11 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit(scope)
+        max_bytes = limit[0]
         declared = dict(scope.get("headers") or []).get(b"content-length", b"").strip()
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await self.refuse(scope, send, 413, self.too_large())
+        if declared.isdigit() and int(declared) > max_bytes:
+            await self.refuse(scope, send, 413, self.too_large(limit))
             return
         seen = 0
         refusal: tuple[int, str] | None = None
@@ -159,8 +177,8 @@ class BodyLimitMiddleware:
                 raise BodyTooLarge(refusal[1]) from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    refusal = (413, self.too_large())
+                if seen > max_bytes:
+                    refusal = (413, self.too_large(limit))
                     raise BodyTooLarge(refusal[1])
                 body_done = not message.get("more_body", False)
             return message
