@@ -131,3 +131,10 @@ def test_two_processes_claim_each_job_once(database, tmp_path):
     assert sorted(claimed[0] + claimed[1]) == ids  # every job once, none twice
     with LessonStore.open(database) as store:
         assert {j.state for j in store.list_jobs()} == {"running"}
+
+
+def test_a_long_upload_name_is_kept_whole(database):
+    name = "Lesson " + "x" * 600 + ".mp4"  # a browser sends any name it likes
+    with LessonStore.open(database) as store:
+        job = store.add_job(filename=name, recording="/tmp/r", options={}, lesson=None)
+        assert store.get_job(job).filename == name

@@ -86,3 +86,20 @@ def test_the_models_agree_with_the_newest_revision(database):
     with LessonStore.open(database) as store, store.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert [d for d in differences if d[0] != "remove_table"] == []  # alembic_version aside
+
+
+def test_a_user_without_the_right_to_create_tables_gets_one_line(postgres_url):
+    import psycopg
+
+    url = sa.engine.make_url(postgres_url)
+    admin = {"host": url.query["host"], "user": "postgres", "dbname": url.database}
+    with psycopg.connect(**admin, autocommit=True) as connection:
+        connection.execute("CREATE ROLE reader LOGIN")
+        connection.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+    try:
+        with pytest.raises(InputError, match=r"^--database postgresql://reader@.*: cannot upgrade"):
+            LessonStore.open(postgres_url.replace("postgres@", "reader@"))
+    finally:
+        with psycopg.connect(**admin, autocommit=True) as connection:
+            connection.execute("DROP OWNED BY reader")
+            connection.execute("DROP ROLE reader")

@@ -53,7 +53,7 @@ class Lesson(Base):
     course: Mapped[str | None] = mapped_column(sa.String(200))
     day: Mapped[datetime.date] = mapped_column(sa.Date)
     created: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
-    source: Mapped[str] = mapped_column(sa.String(500))
+    source: Mapped[str] = mapped_column(sa.Text)
     classes: Mapped[list] = mapped_column(sa.JSON)
     duration_s: Mapped[float] = mapped_column(sa.Float)
     analysed_s: Mapped[float] = mapped_column(sa.Float)
@@ -121,7 +121,7 @@ class Job(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     state: Mapped[str] = mapped_column(sa.String(16))
-    filename: Mapped[str] = mapped_column(sa.String(500))
+    filename: Mapped[str] = mapped_column(sa.Text)
     recording: Mapped[str] = mapped_column(sa.Text)
     options: Mapped[dict] = mapped_column(sa.JSON)
     lesson: Mapped[dict | None] = mapped_column(sa.JSON)

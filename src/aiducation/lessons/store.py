@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from aiducation.errors import InputError
@@ -57,11 +57,10 @@ class LessonStore(JobQueue):
         engine = connect(url)
         try:
             migrate(engine, describe(url))
-        except OperationalError as exc:
+        except SQLAlchemyError as exc:  # e.g. no right to create tables
             engine.dispose()
-            raise InputError(
-                f"--database {describe(url)}: cannot upgrade it ({exc.orig})"
-            ) from None
+            reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+            raise InputError(f"--database {describe(url)}: cannot upgrade it ({reason})") from None
         except BaseException:
             engine.dispose()
             raise

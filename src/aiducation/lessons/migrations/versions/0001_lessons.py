@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("course", sa.String(200), nullable=True),
         sa.Column("day", sa.Date, nullable=False),
         sa.Column("created", UTC_TIME, nullable=False),
-        sa.Column("source", sa.String(500), nullable=False),
+        sa.Column("source", sa.Text, nullable=False),
         sa.Column("classes", sa.JSON, nullable=False),
         sa.Column("duration_s", sa.Float, nullable=False),
         sa.Column("analysed_s", sa.Float, nullable=False),

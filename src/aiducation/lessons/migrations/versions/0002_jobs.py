@@ -20,7 +20,7 @@ def upgrade() -> None:
         "jobs",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("state", sa.String(16), nullable=False),
-        sa.Column("filename", sa.String(500), nullable=False),
+        sa.Column("filename", sa.Text, nullable=False),
         sa.Column("recording", sa.Text, nullable=False),
         sa.Column("options", sa.JSON, nullable=False),
         sa.Column("lesson", sa.JSON, nullable=True),
