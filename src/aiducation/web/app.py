@@ -36,13 +36,14 @@ from aiducation.web.experiments import add_experiment_routes
 from aiducation.web.job_pages import add_job_routes
 from aiducation.web.jobs import JobService, JobSettings
 from aiducation.web.lesson_upload import NoSpace
+from aiducation.web.lessons_page import add_lesson_routes
 from aiducation.web.modelcard import add_model_routes
 from aiducation.web.security import AccessToken, AllowedHosts, RequestGuard, is_loopback
 from aiducation.web.uploads import BodyLimitMiddleware, UnsupportedMedia, UploadTooLarge
 
 HERE = Path(__file__).parent
-PAGES = (("analyze", "Analyse"), ("jobs", "Jobs"), ("experiments", "Experiments"),
-         ("annotate", "Annotate"), ("model", "Model"))  # fmt: skip
+PAGES = (("analyze", "Analyse"), ("jobs", "Jobs"), ("lessons", "Lessons"),
+         ("experiments", "Experiments"), ("annotate", "Annotate"), ("model", "Model"))  # fmt: skip
 JOB_ROUTES = ("/jobs", "/api/jobs")  # the whole-lesson uploads: their own body limit
 
 
@@ -246,6 +247,7 @@ def create_app(config: WebConfig | None = None, *, analyzer=None, annotator=None
 
     add_analyze_routes(app, state, page)
     add_job_routes(app, state, page)
+    add_lesson_routes(app, state, page)
     add_experiment_routes(app, state, page)
     add_model_routes(app, state, page)
     add_annotate_routes(app, state, page)
