@@ -1,0 +1,219 @@
+"""Measure the GPU choices of ``benchmarks/seed_tables_gpu.py`` instead of guessing them.
+
+Two short measurements on the device, with the package's own learner and training loop:
+
+- **variants**: training images/s of a few grid models (the cheapest and the costliest by
+  default) under the package's defaults (bf16 autocast where supported, channels-last,
+  deterministic cuDNN, eager) and with one change each: bf16 off, channels-last off, cuDNN
+  autotuning, ``torch.compile`` (its compile time reported apart);
+- **concurrency**: aggregate images/s of 1, 2, 4, 8 trials at once on the one GPU (spawned
+  processes, started together behind a barrier), for one mid-sized model.
+
+:func:`decide` turns them into the run's choices (see its rules); ``seed_tables_gpu.py run``
+measures once, stores ``measure.json`` in the experiment folder and reuses it afterwards.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import torch
+from _seed_gpu_trials import Enough, Runtime, apply_runtime, time_steps
+
+from aiducation.training.callbacks import Callback
+from aiducation.training.config import TrainConfig
+
+VARIANTS = {  # name: (TrainConfig changes, run-time choices)
+    "package defaults": ({}, Runtime()),
+    "bf16 off": ({"bf16": "off"}, Runtime()),
+    "channels-last off": ({"channels_last": False}, Runtime()),
+    "cuDNN autotune": ({}, Runtime(cudnn_benchmark=True)),
+    "torch.compile": ({}, Runtime(compile=True)),
+}
+GAIN = 1.05  # a change is taken when it is at least 5 % faster (geometric mean over models)
+COMPILE_GAIN = 1.15  # compiling must pay for its compile time and recompiles
+MAX_COMPILE_S = 120.0
+
+
+def measure_variants(
+    config: TrainConfig, dataset, models: list[str], warmup: int, steps: int, scratch: Path,
+    with_compile: bool = True,
+) -> list[dict]:  # fmt: skip
+    """Images/s of each model under each variant (ratio: to the package defaults)."""
+    train, val = dataset.split_indices("train"), dataset.split_indices("val")
+    rows = []
+    for model in models:
+        base = None
+        for name, (changes, runtime) in VARIANTS.items():
+            if runtime.compile and not with_compile:
+                continue
+            variant = replace(config, model=model, **changes)
+            try:
+                timing = time_steps(variant, dataset, train, val, runtime, warmup, steps, scratch)
+            except Exception as exc:  # e.g. no compiler for torch.compile: that choice is off
+                rows.append({"model": model, "variant": name, "error": f"{type(exc).__name__}: "
+                             f"{exc}"[:500]})  # fmt: skip
+                print(f"  {model:20s} {name:18s} failed: {rows[-1]['error']}", flush=True)
+                continue
+            images_s = config.batch_size / timing.step_s
+            base = base or images_s
+            rows.append({"model": model, "variant": name, "images_s": images_s,
+                         "ratio": images_s / base, "warmup_s": timing.warmup_s,
+                         "val_s": timing.val_s})  # fmt: skip
+            print(f"  {model:20s} {name:18s} {images_s:9.1f} images/s ({images_s / base:4.2f}×), "
+                  f"build + warm-up {timing.warmup_s:5.1f} s", flush=True)  # fmt: skip
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    return rows
+
+
+class _Window(Callback):
+    """After ``warmup`` steps: wait at the barrier, then count images for ``seconds``."""
+
+    def __init__(self, warmup: int, seconds: float, barrier) -> None:
+        self.warmup, self.seconds, self.barrier = warmup, seconds, barrier
+        self.done, self.images, self.t0, self.t1 = 0, 0, 0.0, 0.0
+
+    def on_batch_end(self, learner, loss: float, correct: int, size: int) -> None:
+        self.done += 1
+        if self.done == self.warmup:
+            _sync(learner.device)
+            self.barrier.wait(timeout=300)
+            self.t0 = time.perf_counter()
+        elif self.done > self.warmup:
+            self.images += learner.config.batch_size
+            if time.perf_counter() - self.t0 >= self.seconds:
+                _sync(learner.device)
+                self.t1 = time.perf_counter()
+                raise Enough
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _throughput_worker(config: dict, data: str, runtime: Runtime, warmup: int, seconds: float,
+                       scratch: str, barrier, queue) -> None:  # fmt: skip
+    from aiducation.data.dataset import load_prepared
+    from aiducation.training.learner import Learner, train_one_epoch
+
+    try:
+        dataset = load_prepared(data)
+        window = _Window(warmup, seconds, barrier)
+        train, val = dataset.split_indices("train"), dataset.split_indices("val")
+        learner = Learner(TrainConfig.from_dict(config), dataset, train, val, Path(scratch),
+                          callbacks=[window])  # fmt: skip
+        apply_runtime(learner, runtime)
+        try:
+            while True:
+                train_one_epoch(learner)
+        except Enough:
+            pass
+        queue.put(window.images / (window.t1 - window.t0))
+    except Exception as exc:  # reported by the parent
+        barrier.abort()
+        queue.put(f"{type(exc).__name__}: {exc}")
+
+
+def measure_concurrency(
+    config: TrainConfig, data: Path, levels: list[int], warmup: int, seconds: float,
+    runtime: Runtime, scratch: Path,
+) -> list[dict]:  # fmt: skip
+    """Aggregate images/s of ``P`` processes training ``config.model`` at once, per level."""
+    context = get_context("spawn")
+    rows, single = [], None
+    for level in levels:
+        barrier, queue = context.Barrier(level), context.Queue()
+        args = (config.to_dict(), str(data), runtime, warmup, seconds, str(scratch), barrier,
+                queue)  # fmt: skip
+        processes = [context.Process(target=_throughput_worker, args=args) for _ in range(level)]
+        for process in processes:
+            process.start()
+        results = [queue.get(timeout=600) for _ in processes]
+        for process in processes:
+            process.join()
+        failed = [r for r in results if isinstance(r, str)]
+        if failed:
+            raise RuntimeError(f"concurrency level {level}: {failed[0]}")
+        total = float(sum(results))
+        single = single or total / level
+        rows.append({"parallel": level, "images_s": total, "speedup": total / single})
+        print(f"  {level} at once ({config.model}): {total:9.1f} images/s in all "
+              f"({total / single:4.2f}× one trial)", flush=True)  # fmt: skip
+    return rows
+
+
+def _gain(rows: list[dict], variant: str) -> float | None:
+    ratios = [r["ratio"] for r in rows if r["variant"] == variant and "ratio" in r]
+    return float(np.exp(np.mean(np.log(ratios)))) if ratios else None
+
+
+def decide(variants: list[dict], concurrency: list[dict]) -> dict:
+    """The run's choices: a variant is taken when its geometric-mean gain over the measured
+    models is at least :data:`GAIN` (torch.compile: :data:`COMPILE_GAIN`, and compiling took at
+    most :data:`MAX_COMPILE_S`); trials at once: the fewest within 5 % of the best throughput
+    (``None`` when not measured)."""
+    compile_gain = _gain(variants, "torch.compile")
+    compile_s = max(
+        (r["warmup_s"] for r in variants if r["variant"] == "torch.compile" and "warmup_s" in r),
+        default=0.0,
+    )
+    best = max((r["images_s"] for r in concurrency), default=0.0)
+    parallel = min((r["parallel"] for r in concurrency if r["images_s"] >= best / GAIN),
+                   default=None)  # fmt: skip
+    return {
+        "channels_last": not (_gain(variants, "channels-last off") or 0) >= GAIN,
+        "cudnn_benchmark": (_gain(variants, "cuDNN autotune") or 0) >= GAIN,
+        "compile": compile_gain is not None
+        and compile_gain >= COMPILE_GAIN
+        and compile_s <= MAX_COMPILE_S,
+        "parallel": parallel,
+        "bf16_off_gain": _gain(variants, "bf16 off"),  # reported only: bf16 is the recipe's
+    }
+
+
+def measure(
+    config: TrainConfig, dataset, data: Path, models: list[str], warmup: int, steps: int,
+    levels: list[int], seconds: float, scratch: Path, with_compile: bool = True,
+) -> dict:  # fmt: skip
+    """Both measurements and the decisions: the cheapest and the costliest of ``models`` (by
+    parameters) for the variants, a mid-sized one for the trials at once."""
+    from aiducation.models import count_parameters, create_model
+
+    order = sorted(models, key=lambda m: count_parameters(create_model(m)))
+    chosen = list(dict.fromkeys([order[0], order[-1]]))
+    variants = measure_variants(config, dataset, chosen, warmup, steps, scratch, with_compile)
+    middle = "B16_N8_FC2_K5_AP20" if "B16_N8_FC2_K5_AP20" in order else order[len(order) // 2]
+    try:
+        concurrency = measure_concurrency(replace(config, model=middle), data, levels, warmup,
+                                          seconds, Runtime(), scratch)  # fmt: skip
+    except Exception as exc:  # reported; the run then takes its default
+        print(f"  trials at once: failed: {type(exc).__name__}: {exc}", flush=True)
+        concurrency = []
+    decisions = decide(variants, concurrency)
+    print(f"decisions: {decisions}", flush=True)
+    return {"variants": variants, "concurrency": concurrency, "decisions": decisions}
+
+
+def bench_device(data: Path) -> dict:
+    """``benchmarks/bench_device.py`` on the seed recipe (GPU throughput, CUDA→CPU check)."""
+    import contextlib
+    import io
+
+    import bench_device as bench
+
+    argv = ["--data", str(data), "--recipes", "seed", "--gpu-steps", "100", "--steps", "3"]
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        try:
+            code = bench.main(argv)
+        except Exception as exc:  # reported; the tables do not depend on it
+            print(f"bench_device failed: {type(exc).__name__}: {exc}")
+            code = -1
+    print(buffer.getvalue(), end="", flush=True)
+    return {"command": "benchmarks/bench_device.py " + " ".join(argv), "exit": code,
+            "output": buffer.getvalue()}  # fmt: skip
