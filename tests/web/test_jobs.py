@@ -109,7 +109,8 @@ def test_a_lesson_goes_from_upload_to_result_and_into_the_history(client, servic
     assert lesson.frames == 20 and lesson.students == 2
     page = client.get("/jobs/1").text
     parts = ('id="students-table"', 'id="minutes-chart"', 'id="coverage-complete"',
-             'src="/jobs/1/files/annotated.mp4"', "recorded in the lesson history")  # fmt: skip
+             'src="/jobs/1/files/annotated.mp4"', 'href="/lessons/1" id="lesson-link"',
+             'href="/lessons/course/Maths%209B"')  # fmt: skip
     for part in parts:
         assert part in page, part
     assert 'id="cancel-button"' not in page
@@ -126,6 +127,7 @@ def test_a_lesson_goes_from_upload_to_result_and_into_the_history(client, servic
     assert len(students.text.strip().splitlines()) == 3
     for bad in ("../lessons.sqlite", "faces.csv", "annotated.webm"):
         assert client.get(f"/jobs/1/files/{bad}").status_code == 404
+    assert "Algebra, week 3" in client.get("/lessons/1").text  # beside the course's lessons
     listing = client.get("/jobs").text
     assert 'data-job="1" data-state="done"' in listing and "Algebra, week 3" in listing
 
