@@ -36,35 +36,37 @@ VARIANTS = {  # name: (TrainConfig changes, run-time choices)
 }
 GAIN = 1.05  # a change is taken when it is at least 5 % faster (geometric mean over models)
 COMPILE_GAIN = 1.15  # compiling must pay for its compile time and recompiles
-MAX_COMPILE_S = 120.0
 
 
 def measure_variants(
-    config: TrainConfig, dataset, models: list[str], warmup: int, steps: int, scratch: Path,
-    with_compile: bool = True,
+    config: TrainConfig, dataset, models: list[str], names: list[str], warmup: int, steps: int,
+    scratch: Path, deadline: float = float("inf"), bases: dict | None = None,
 ) -> list[dict]:  # fmt: skip
-    """Images/s of each model under each variant (ratio: to the package defaults)."""
+    """Images/s of each model under each variant in ``names`` (ratio: to the package defaults,
+    measured first into ``bases``); measurements after ``deadline`` are skipped."""
     train, val = dataset.split_indices("train"), dataset.split_indices("val")
+    bases = {} if bases is None else bases
     rows = []
-    for model in models:
-        base = None
-        for name, (changes, runtime) in VARIANTS.items():
-            if runtime.compile and not with_compile:
+    for name in names:
+        changes, runtime = VARIANTS[name]
+        for model in models:
+            row = {"model": model, "variant": name}
+            rows.append(row)
+            if time.time() > deadline:
+                row["error"] = "skipped: the call's measuring time is spent"
                 continue
-            variant = replace(config, model=model, **changes)
             try:
-                timing = time_steps(variant, dataset, train, val, runtime, warmup, steps, scratch)
+                timing = time_steps(replace(config, model=model, **changes), dataset, train, val,
+                                    runtime, warmup, steps, scratch, val=False)  # fmt: skip
             except Exception as exc:  # e.g. no compiler for torch.compile: that choice is off
-                rows.append({"model": model, "variant": name, "error": f"{type(exc).__name__}: "
-                             f"{exc}"[:500]})  # fmt: skip
-                print(f"  {model:20s} {name:18s} failed: {rows[-1]['error']}", flush=True)
+                row["error"] = f"{type(exc).__name__}: {exc}"[:500]
+                print(f"  {model:20s} {name:18s} failed: {row['error']}", flush=True)
                 continue
             images_s = config.batch_size / timing.step_s
-            base = base or images_s
-            rows.append({"model": model, "variant": name, "images_s": images_s,
-                         "ratio": images_s / base, "warmup_s": timing.warmup_s,
-                         "val_s": timing.val_s})  # fmt: skip
-            print(f"  {model:20s} {name:18s} {images_s:9.1f} images/s ({images_s / base:4.2f}×), "
+            bases.setdefault(model, images_s)
+            row.update(images_s=images_s, ratio=images_s / bases[model],
+                       warmup_s=timing.warmup_s)  # fmt: skip
+            print(f"  {model:20s} {name:18s} {images_s:9.1f} images/s ({row['ratio']:4.2f}×), "
                   f"build + warm-up {timing.warmup_s:5.1f} s", flush=True)  # fmt: skip
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     return rows
@@ -152,25 +154,36 @@ def _gain(rows: list[dict], variant: str) -> float | None:
     return float(np.exp(np.mean(np.log(ratios)))) if ratios else None
 
 
-def decide(variants: list[dict], concurrency: list[dict]) -> dict:
-    """The run's choices: a variant is taken when its geometric-mean gain over the measured
-    models is at least :data:`GAIN` (torch.compile: :data:`COMPILE_GAIN`, and compiling took at
-    most :data:`MAX_COMPILE_S`); trials at once: the fewest within 5 % of the best throughput
+def compile_pays(variants: list[dict], epochs: int, n_train: int) -> bool:
+    """torch.compile gains at least :data:`COMPILE_GAIN` (geometric mean) and, on every
+    measured model, the time it saves over ``epochs`` epochs of ``n_train`` images exceeds
+    three compilations (training graph, evaluation graph, its last batch) as timed."""
+    gain = _gain(variants, "torch.compile")
+    if gain is None or gain < COMPILE_GAIN:
+        return False
+    for model in {r["model"] for r in variants if r["variant"] == "torch.compile"}:
+        rows = {r["variant"]: r for r in variants if r["model"] == model and "ratio" in r}
+        if "torch.compile" not in rows or "package defaults" not in rows:
+            return False
+        epoch_s = n_train / rows["package defaults"]["images_s"]
+        saved = epochs * epoch_s * (1 - 1 / rows["torch.compile"]["ratio"])
+        if saved <= 3 * rows["torch.compile"]["warmup_s"]:
+            return False
+    return True
+
+
+def decide(variants: list[dict], concurrency: list[dict], epochs: int, n_train: int) -> dict:
+    """The run's choices: cuDNN autotuning, or channels-last off, when the geometric-mean gain
+    over the measured models is at least :data:`GAIN`; torch.compile when
+    :func:`compile_pays`; trials at once: the fewest within 5 % of the best throughput
     (``None`` when not measured)."""
-    compile_gain = _gain(variants, "torch.compile")
-    compile_s = max(
-        (r["warmup_s"] for r in variants if r["variant"] == "torch.compile" and "warmup_s" in r),
-        default=0.0,
-    )
     best = max((r["images_s"] for r in concurrency), default=0.0)
     parallel = min((r["parallel"] for r in concurrency if r["images_s"] >= best / GAIN),
                    default=None)  # fmt: skip
     return {
         "channels_last": not (_gain(variants, "channels-last off") or 0) >= GAIN,
         "cudnn_benchmark": (_gain(variants, "cuDNN autotune") or 0) >= GAIN,
-        "compile": compile_gain is not None
-        and compile_gain >= COMPILE_GAIN
-        and compile_s <= MAX_COMPILE_S,
+        "compile": compile_pays(variants, epochs, n_train),
         "parallel": parallel,
         "bf16_off_gain": _gain(variants, "bf16 off"),  # reported only: bf16 is the recipe's
     }
@@ -179,22 +192,31 @@ def decide(variants: list[dict], concurrency: list[dict]) -> dict:
 def measure(
     config: TrainConfig, dataset, data: Path, models: list[str], warmup: int, steps: int,
     levels: list[int], seconds: float, scratch: Path, with_compile: bool = True,
+    deadline: float = float("inf"),
 ) -> dict:  # fmt: skip
-    """Both measurements and the decisions: the cheapest and the costliest of ``models`` (by
-    parameters) for the variants, a mid-sized one for the trials at once."""
+    """Both measurements and the decisions: the variants on the cheapest and the costliest of
+    ``models`` (by parameters), trials at once with a mid-sized one, then torch.compile (the
+    slowest to measure), each skipped once ``deadline`` has passed."""
     from aiducation.models import count_parameters, create_model
 
     order = sorted(models, key=lambda m: count_parameters(create_model(m)))
     chosen = list(dict.fromkeys([order[0], order[-1]]))
-    variants = measure_variants(config, dataset, chosen, warmup, steps, scratch, with_compile)
+    eager = [name for name, (_, runtime) in VARIANTS.items() if not runtime.compile]
+    bases: dict[str, float] = {}
+    variants = measure_variants(config, dataset, chosen, eager, warmup, steps, scratch,
+                                deadline, bases)  # fmt: skip
     middle = "B16_N8_FC2_K5_AP20" if "B16_N8_FC2_K5_AP20" in order else order[len(order) // 2]
+    concurrency = []
     try:
-        concurrency = measure_concurrency(replace(config, model=middle), data, levels, warmup,
-                                          seconds, Runtime(), scratch)  # fmt: skip
+        if time.time() < deadline:
+            concurrency = measure_concurrency(replace(config, model=middle), data, levels,
+                                              warmup, seconds, Runtime(), scratch)  # fmt: skip
     except Exception as exc:  # reported; the run then takes its default
         print(f"  trials at once: failed: {type(exc).__name__}: {exc}", flush=True)
-        concurrency = []
-    decisions = decide(variants, concurrency)
+    if with_compile:
+        variants += measure_variants(config, dataset, chosen, ["torch.compile"], warmup, steps,
+                                     scratch, deadline, bases)  # fmt: skip
+    decisions = decide(variants, concurrency, config.epochs, len(dataset.split_indices("train")))
     print(f"decisions: {decisions}", flush=True)
     return {"variants": variants, "concurrency": concurrency, "decisions": decisions}
 

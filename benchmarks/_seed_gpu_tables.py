@@ -115,25 +115,57 @@ def kfold_vs_report(table: pd.DataFrame) -> str:
     return markdown_table(pd.DataFrame(rows))
 
 
-def run_summary(work: Path) -> str:
-    """One line: device calls, device, wall time (from ``progress.json``)."""
-    path = work / "progress.json"
-    if not path.is_file():
-        return ""
-    calls = json.loads(path.read_text())["calls"]
-    devices = sorted({c["device"] for c in calls})
-    wall = sum(c["wall_s"] for c in calls) / 60
-    return (f"{len(calls)} device call(s) on {', '.join(devices)}, {wall:.1f} min of wall time "
-            f"in all (torch {calls[-1]['torch']}; first {calls[0]['started']}, last "
-            f"{calls[-1]['started']}).")  # fmt: skip
+def calls_table(work: Path) -> str:
+    """One row per device call (``progress.json``): when, where, choices, what it did."""
+    calls = _json(work / "progress.json", {"calls": []})["calls"]
+    rows = []
+    for i, c in enumerate(calls, 1):
+        status = list(c["status"].values())
+        rows.append({
+            "call": i, "started": c["started"], "device": c["device"], "torch": c["torch"],
+            "wall min": c["wall_s"] / 60, "training min": c["training_wall_s"] / 60,
+            "at once": c["parallel"],
+            "compile / cuDNN autotune": f"{c['runtime']['compile']} / "
+                                        f"{c['runtime']['cudnn_benchmark']}",
+            "finished": status.count("finished"), "paused": status.count("paused"),
+            "failed": status.count("failed"),
+            "epochs trained": sum(b - a for a, b in c["epochs"].values() if a is not None),
+            "speed-up": c.get("speedup"),
+        })  # fmt: skip
+    return markdown_table(pd.DataFrame(rows), digits=2) if rows else ""
+
+
+def measurements_markdown(work: Path) -> str:
+    """``bench_device.py``'s output and the measured choices, when the device made them."""
+    parts = []
+    bench = _json(work / "bench_device.json")
+    if bench:
+        parts += [f"`{bench['command']}` (exit {bench['exit']}):\n",
+                  f"```\n{bench['output'].rstrip()}\n```\n"]  # fmt: skip
+    measured = _json(work / "measure.json")
+    if measured:
+        variants = pd.DataFrame(measured["variants"])
+        columns = [c for c in ("model", "variant", "images_s", "ratio", "warmup_s", "error")
+                   if c in variants]  # fmt: skip
+        parts += ["Training images/s per variant (ratio: to the package defaults; warm-up: "
+                  "building the learner and the untimed steps, compiling included):\n",
+                  markdown_table(variants[columns], digits=2)]  # fmt: skip
+        if measured["concurrency"]:
+            parts += [
+                "Trials at once on the one GPU:\n",
+                markdown_table(pd.DataFrame(measured["concurrency"]), digits=2),
+            ]
+        parts.append(f"Decisions: {measured['decisions']}.\n")
+    return "\n".join(parts)
+
+
+def _json(path: Path, default=None):
+    return json.loads(path.read_text()) if path.is_file() else default
 
 
 def tables_markdown(work: Path) -> str:
     """Markdown of whatever is finished under ``work`` (grid/, kfold/)."""
     parts = []
-    summary = run_summary(work)
-    if summary:
-        parts.append(summary + "\n")
     grid = work / "grid" / "table_2_2.csv"
     if grid.is_file():
         table = read_csv(grid)
@@ -159,4 +191,9 @@ def tables_markdown(work: Path) -> str:
             metrics = json.loads(pooled.read_text())
             parts.append(f"Pooled out-of-fold: accuracy {metrics['accuracy']:.4f}, macro F1 "
                          f"{metrics['macro_f1']:.4f} on {metrics['n']:,} images.\n")  # fmt: skip
+    calls, measured = calls_table(work), measurements_markdown(work)
+    if calls:
+        parts += ["### Device calls\n", calls]
+    if measured:
+        parts += ["### Device measurements\n", measured]
     return "\n".join(p for p in parts if p) or "nothing finished yet\n"

@@ -242,9 +242,10 @@ def time_steps(
     warmup: int,
     steps: int,
     scratch: Path,
+    val: bool = True,
 ) -> Timing:
-    """Time ``steps`` training steps after ``warmup`` ones, and one validation pass (after an
-    untimed one), of ``config`` with the package's own learner and loop."""
+    """Time ``steps`` training steps after ``warmup`` ones and, with ``val``, one validation
+    pass (after an untimed one), of ``config`` with the package's own learner and loop."""
     from aiducation.training.learner import Learner, evaluate_val, train_one_epoch
 
     start = time.perf_counter()
@@ -258,10 +259,12 @@ def time_steps(
             train_one_epoch(learner)
     except Enough:
         pass
-    evaluate_val(learner)
-    t0 = time.perf_counter()
-    evaluate_val(learner)  # classify_batches returns CPU tensors: synchronised
-    val_s = time.perf_counter() - t0
+    val_s = 0.0
+    if val:
+        evaluate_val(learner)
+        t0 = time.perf_counter()
+        evaluate_val(learner)  # classify_batches returns CPU tensors: synchronised
+        val_s = time.perf_counter() - t0
     del learner
     if torch.cuda.is_available():
         torch.cuda.empty_cache()

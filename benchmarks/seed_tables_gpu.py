@@ -40,10 +40,12 @@ from aiducation.devices import describe_device
 from aiducation.experiments.grid import SEED_PRESET
 from aiducation.models.seed_family import seed_grid_names
 
+MEASURE_SHARE = 0.5  # measuring stops starting new measurements after half the call
 
-def run_once(path: Path, make) -> dict:
-    """``make()``'s result, kept as ``path``: made once per experiment."""
-    if not path.is_file():
+
+def run_once(path: Path, make, again: bool = False) -> dict:
+    """``make()``'s result, kept as ``path``: made once per experiment (or ``again``)."""
+    if again or not path.is_file():
         write_json(path, make())
     return json.loads(path.read_text())
 
@@ -64,13 +66,16 @@ def run(args: argparse.Namespace) -> int:
               f"{args.data} ({len(experiment.dataset.meta)} images), {args.minutes:g} min",
               flush=True)  # fmt: skip
         if args.bench_device == "on" or (args.bench_device == "auto" and gpu):
-            run_once(args.work / "bench_device.json", lambda: bench_device(args.data))
+            run_once(args.work / "bench_device.json", lambda: bench_device(args.data),
+                     again=args.bench_device == "on")  # fmt: skip
         if args.measure == "on" or (args.measure == "auto" and gpu):
+            levels = [int(v) for v in args.measure_levels.split(",")]
             experiment.measured = run_once(args.work / "measure.json", lambda: measure(
                 experiment.config, experiment.dataset, args.data, args.models,
-                args.warmup_steps, args.measure_steps,
-                [int(v) for v in args.measure_levels.split(",")], args.measure_seconds,
-                args.work / SCRATCH, args.compile != "off"))  # fmt: skip
+                args.warmup_steps, args.measure_steps, levels, args.measure_seconds,
+                args.work / SCRATCH, args.compile != "off",
+                deadline=started + 60 * args.minutes * MEASURE_SHARE),
+                again=args.measure == "on")  # fmt: skip
             experiment.configure()
         experiment.commit()
     except (FileNotFoundError, ValueError) as exc:
@@ -154,8 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--work",
             type=Path,
-            default=Path("runs/seed-gpu/work"),
-            help="experiment folder (default runs/seed-gpu/work)",
+            default=Path("runs/seed-gpu-work"),
+            help="experiment folder (default runs/seed-gpu-work; not carried)",
         )
     add = commands.choices["tables"].add_argument
     add("--out", type=Path, help="also write the Markdown here")

@@ -27,7 +27,12 @@ sys.path.insert(0, str(BENCHMARKS))
 import seed_tables_gpu  # noqa: E402  (benchmark code)
 from _seed_gpu_measure import decide, measure  # noqa: E402
 from _seed_gpu_state import DATA_FILES, MIB, base_files, pack_state, unpack_state  # noqa: E402
-from _seed_gpu_tables import factor_comparison, paired_differences, tables_markdown  # noqa: E402
+from _seed_gpu_tables import (  # noqa: E402
+    factor_comparison,
+    measurements_markdown,
+    paired_differences,
+    tables_markdown,
+)
 
 MODELS = ("B4_N1_FC1_K3_AP4", "B4_N2_FC2_K5_AP4")
 TINY = ["--models", *MODELS, "--epochs", "2", "--folds", "2", "--threads", "1", "--device", "cpu",
@@ -128,6 +133,7 @@ def test_what_comes_back_fits_the_device_tools_limits(resumed: Path, reference: 
     markdown = (resumed / "out2" / "tables.md").read_text()
     assert all(f"| {m} |" in markdown or f"| **{m}** |" in markdown for m in MODELS)
     assert "Table 3.2: 2-fold CV" in markdown and "| mean |" in markdown
+    assert "### Device calls" in markdown and "| 2 | " in markdown  # the second call's row
     assert seed_tables_gpu.main(["tables", "--state", str(resumed / "out2" / "state.tar.gz"),
                                  "--work", str(resumed / "nowhere")]) == 0  # fmt: skip
 
@@ -175,26 +181,35 @@ def test_measure_times_the_variants_and_trials_at_once(data: Path, tmp_path: Pat
     assert len(result["variants"]) == 2 * 4 and all(r["images_s"] > 0 for r in result["variants"])
     assert [r["parallel"] for r in result["concurrency"]] == [1]
     assert result["decisions"]["parallel"] == 1 and result["decisions"]["compile"] is False
+    (tmp_path / "measure.json").write_text(json.dumps(result))
+    markdown = measurements_markdown(tmp_path)
+    assert "| B4_N1_FC1_K3_AP4 | package defaults |" in markdown and "Decisions: " in markdown
 
 
 def test_decide_takes_a_change_only_for_a_measured_gain() -> None:
-    def rows(variant: str, *ratios: float) -> list[dict]:
-        return [{"variant": variant, "ratio": r, "warmup_s": 30.0} for r in ratios]
+    def rows(variant: str, *ratios: float, compile_s: float = 30.0) -> list[dict]:
+        return [{"model": f"m{i}", "variant": variant, "ratio": r, "images_s": 1000.0 * r,
+                 "warmup_s": compile_s} for i, r in enumerate(ratios)]  # fmt: skip
 
-    variants = [*rows("cuDNN autotune", 1.2, 1.0), *rows("channels-last off", 1.02, 1.03),
+    base = rows("package defaults", 1.0, 1.0)
+    variants = [*base, *rows("cuDNN autotune", 1.2, 1.0), *rows("channels-last off", 1.02, 1.03),
                 *rows("torch.compile", 1.5, 1.2),
-                {"variant": "bf16 off", "error": "x"}]  # fmt: skip
+                {"model": "m0", "variant": "bf16 off", "error": "x"}]  # fmt: skip
     concurrency = [{"parallel": p, "images_s": s} for p, s in ((1, 100), (2, 190), (4, 196))]
-    decided = decide(variants, concurrency)
+    decided = decide(variants, concurrency, epochs=100, n_train=12_923)
     assert decided["cudnn_benchmark"] is True  # geometric mean √1.2 = 1.095 ≥ 1.05
     assert decided["channels_last"] is True  # turning it off gains 2.5 % only: kept
-    assert decided["compile"] is True  # √(1.5 · 1.2) = 1.34 ≥ 1.15, compiled in 30 s
+    # 100 epochs of 12.9 s save 431 s and 215 s, more than three 30 s compilations
+    assert decided["compile"] is True
     assert decided["parallel"] == 2  # the fewest within 5 % of the best (196)
     assert decided["bf16_off_gain"] is None  # its only measurement failed
-    other = decide([*rows("channels-last off", 1.3, 0.9), *rows("torch.compile", 1.1, 1.15)], [])
-    assert other["channels_last"] is False  # √(1.3 · 0.9) = 1.08: off is faster
-    assert other["compile"] is False  # √(1.1 · 1.15) = 1.12 < 1.15
-    assert decide([], [])["parallel"] is None
+    slow = [*base, *rows("torch.compile", 1.5, 1.2, compile_s=80.0)]
+    assert decide(slow, [], epochs=100, n_train=12_923)["compile"] is False  # 215 s < 240 s
+    other = [*base, *rows("channels-last off", 1.3, 0.9), *rows("torch.compile", 1.1, 1.15)]
+    decided = decide(other, [], epochs=100, n_train=12_923)
+    assert decided["channels_last"] is False  # √(1.3 · 0.9) = 1.08: off is faster
+    assert decided["compile"] is False  # √(1.1 · 1.15) = 1.12 < 1.15
+    assert decided["parallel"] is None
 
 
 def test_tables_put_our_grid_beside_the_reports_and_test_its_claims(tmp_path: Path) -> None:
