@@ -111,8 +111,9 @@ def test_one_lesson_shows_its_timeline_students_model_and_cut(client, ids):
     first = cells(html, "1", "data-student")
     assert first[:5] == ["1", "3 min 20 s", "300 of 400", "5 %", "Focused"]
     assert re.fullmatch(r"\d+ % \d+–\d+ %", first[5])  # share, then its interval
-    assert first[-2] == "Neutral 25 s" and first[-1] == ""
-    assert cells(html, "6", "data-student")[-1] == "⚑ few usable frames"
+    assert first[-1] == "Neutral 25 s" and "⚑" not in " ".join(first)
+    few = "12 of 275 ⚑ too few usable frames to trust the shares"
+    assert cells(html, "6", "data-student")[2] == few
     assert '<tr data-student="6" class="few">' in html
     # the model and settings, and the cut: the last 5 minutes are in no number
     assert "faceresnet_s" in html and "sha256:0f3c" in html and "max_frames" in html
@@ -197,7 +198,8 @@ def test_two_lessons_side_by_side_with_the_difference(client, ids):
         points = round(100 * (y.share - x.share))
         sign = "+" if points > 0 else "−" if points < 0 else ""
         row = cells(page.text, x.state, "data-state")
-        assert row[3] == f"{sign}{abs(points)} points"
+        unit = "point" if abs(points) == 1 else "points"
+        assert row[3] == f"{sign}{abs(points)} {unit}"
     assert f'<option value="{a}" selected>' in page.text
     # one lesson chosen: the form with it, nothing compared yet
     half = client.get("/lessons/compare", params={"a": a})
@@ -272,3 +274,5 @@ def test_small_helpers():
         "−15 points", False,
     )  # fmt: skip
     assert Difference("Other", a, None).shown == "–"
+    near = StateShare("Bored", 1, 0.19, 0.15, 0.25)
+    assert Difference("Bored", a, near).shown == "−1 point"

@@ -175,12 +175,12 @@ class Difference:
 
     @property
     def shown(self) -> str:
-        """The difference as the page shows it: ``+4 points``, ``−9 points``, ``0 points``."""
+        """The difference as the page shows it: ``+4 points``, ``−1 point``, ``0 points``."""
         if self.points is None:
             return "–"
         rounded = round(self.points)
         sign = "+" if rounded > 0 else "−" if rounded < 0 else ""
-        return f"{sign}{abs(rounded)} points"
+        return f"{sign}{abs(rounded)} point{'' if abs(rounded) == 1 else 's'}"
 
     @property
     def overlap(self) -> bool | None:
