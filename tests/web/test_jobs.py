@@ -340,3 +340,12 @@ def test_job_pages_keep_the_apps_security(config, stub_analyzer, video):
     assert (
         page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
     )
+
+
+def test_a_recording_that_would_fill_the_disk_is_refused(client, service, video, monkeypatch):
+    from aiducation.web import lesson_upload
+
+    monkeypatch.setattr(lesson_upload, "FREE_SPACE_RESERVE", 2**62)  # no disk is that large
+    answer = upload(client, video, path="/api/jobs")
+    assert answer.status_code == 507 and "too little for this" in answer.json()["error"]
+    assert list(service.recordings.iterdir()) == [] and service.store.list_jobs() == []

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from aiducation.errors import InputError
 from aiducation.web.charts import shares_svg
 from aiducation.web.job_run import RESULT_FILES, JobOptions
-from aiducation.web.jobs import FINISHED
+from aiducation.web.jobs import FINISHED, job_view
 from aiducation.web.lesson_upload import receive_lesson
 from aiducation.web.uploads import ACCEPTED_SUFFIXES, VIDEO_KINDS
 
@@ -90,7 +90,7 @@ def add_job_routes(app: FastAPI, state, page) -> None:
 
     @app.get("/jobs", response_class=HTMLResponse)
     async def job_list(request: Request) -> HTMLResponse:
-        rows = [jobs.view(row.id) for row in reversed(jobs.store.list_jobs())]
+        rows = [job_view(row, jobs.live) for row in reversed(jobs.store.list_jobs())]
         return page(request, "jobs.html", active="jobs", jobs=rows, duration=duration)
 
     @app.get("/jobs/new", response_class=HTMLResponse)
@@ -109,7 +109,7 @@ def add_job_routes(app: FastAPI, state, page) -> None:
 
     @app.get("/api/jobs")
     async def job_list_api() -> JSONResponse:
-        return JSONResponse([jobs.view(row.id) for row in jobs.store.list_jobs()])
+        return JSONResponse([job_view(row, jobs.live) for row in jobs.store.list_jobs()])
 
     @app.get("/jobs/{job_id}", response_class=HTMLResponse)
     async def job_page(request: Request, job_id: JobId) -> HTMLResponse:

@@ -149,12 +149,15 @@ def boundary_of(content_type: str) -> bytes:
 
 
 def check_free_space(folder: Path, declared: int | None) -> None:
-    """Refuse a body that would leave less than the reserve free on ``folder``'s disk."""
+    """Refuse a body that would leave less than the reserve free on ``folder``'s disk
+    (``declared``: its Content-Length, or 0 for what is still to come)."""
     free = shutil.disk_usage(folder).free
     if declared is not None and free - declared < FREE_SPACE_RESERVE:
         raise NoSpace(
-            f"the server has {free / 2**30:.1f} GiB free for a {declared / 2**30:.1f} GiB "
-            "upload; free some disk space (or use a smaller recording)"
+            f"the server's disk has {free / 2**30:.1f} GiB free, too little for this "
+            f"{declared / 2**30:.1f} GiB upload (or the rest of it) and "
+            f"{FREE_SPACE_RESERVE / 2**20:.0f} MiB to spare; free some space, or use a smaller "
+            "recording"
         )
 
 
@@ -175,6 +178,7 @@ async def receive_lesson(request, folder: Path, file_field: str = "file") -> Rec
                 data = bytes(body.pending)
                 body.pending.clear()
                 await asyncio.to_thread(output.write, data)
+                check_free_space(folder, 0)  # a body without Content-Length: checked as it comes
         if parser.state is not MultipartState.END:  # the body stopped before its end
             raise InputError("the upload ended early: the form data is incomplete; send it again")
         if not body.files:
