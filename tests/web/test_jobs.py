@@ -349,3 +349,19 @@ def test_a_recording_that_would_fill_the_disk_is_refused(client, service, video,
     answer = upload(client, video, path="/api/jobs")
     assert answer.status_code == 507 and "too little for this" in answer.json()["error"]
     assert list(service.recordings.iterdir()) == [] and service.store.list_jobs() == []
+
+
+def test_stopping_the_server_ends_the_running_job_as_interrupted(config, video):
+    app = create_app(replace(config, jobs=True), analyzer=slow_analyzer())
+    with local_client(app) as client:  # the lifespan starts the worker; leaving it stops it
+        upload(client, video, lesson="Stopped")
+        deadline = time.monotonic() + 30
+        while client.get("/api/jobs/1").json()["done"] < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    service = app.state.web.jobs
+    job = service.store.get_job(1)
+    assert (job.state, job.reason) == ("failed", INTERRUPTED)
+    assert list(service.recordings.iterdir()) == [] and list(service.results.iterdir()) == []
+    assert service.store.list_lessons() == []
+    service.stop()
