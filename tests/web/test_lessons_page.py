@@ -1,7 +1,7 @@
 """The Lessons pages (issue 32) against a real SQLite lesson store in a temporary data folder:
 the list (newest first, by course), one lesson (timeline, students, model, what was cut), the
 course view, two lessons side by side, delete (confirmed, Origin-checked, really gone), 404s,
-the empty state and the JSON."""
+the empty state and the JSON; the same pages once over a real PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from lessonworld import CLASSES, example_history, lesson
+from tests.lessons.conftest import postgres_server, postgres_url  # noqa: F401 (fixtures)
 from webworld import BASE_URL, local_client
 
 from aiducation.errors import InputError
@@ -276,3 +277,25 @@ def test_small_helpers():
     assert Difference("Other", a, None).shown == "–"
     near = StateShare("Bored", 1, 0.19, 0.15, 0.25)
     assert Difference("Bored", a, near).shown == "−1 point"
+
+
+def test_the_pages_on_a_postgresql_server(postgres_url, tmp_path):  # noqa: F811
+    """``aiducation serve --database postgresql://...``: the same pages from the same store
+    on a real (private, throwaway) PostgreSQL server; skipped when it cannot start."""
+    with LessonStore.open(postgres_url) as store:
+        ids = example_history(store)
+    config = WebConfig(database=postgres_url, jobs=False, jobs_dir=str(tmp_path / "jobs"))
+    client = local_client(create_app(config))
+    listing = client.get("/lessons").text
+    assert rows(listing, "lessons-table")[0] == str(ids["Geometry"]) and "postgresql" in listing
+    assert rows_of_students(client.get(f"/lessons/{ids['Percent']}").text) == list("123456")
+    course = client.get("/lessons/course/7b maths").text
+    assert len(rows(course, "course-table")) == 6 and 'class="chart course"' in course
+    compare = client.get("/lessons/compare", params={"a": ids["Fractions"], "b": ids["Poems"]})
+    assert compare.status_code == 200 and compare.text.count('class="chart timeline"') == 2
+    done = client.post(f"/lessons/{ids['Poems']}/delete", data={"confirm": "yes"},
+                       follow_redirects=False)  # fmt: skip
+    assert done.status_code == 303
+    with LessonStore.open(postgres_url) as store:
+        assert ids["Poems"] not in {x.id for x in store.list_lessons()}
+    assert client.get(f"/lessons/{ids['Poems']}").status_code == 404
