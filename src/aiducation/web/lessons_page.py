@@ -294,7 +294,8 @@ def add_lesson_routes(app: FastAPI, state, page: Callable[..., HTMLResponse]) ->
         lesson = lesson_or_none(lesson_id(number))
         if lesson is None:
             return no_lesson(request, number)
-        before, after = neighbours(store().list_lessons(lesson.course), lesson)
+        course = [] if lesson.course is None else store().list_lessons(lesson.course)
+        before, after = neighbours(course, lesson)
         return render(
             request, "lessons_lesson.html", lesson=lesson, before=before, after=after,
             students=student_views(lesson),
