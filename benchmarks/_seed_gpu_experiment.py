@@ -235,7 +235,8 @@ class Experiment:
             self.time_models([winner] if fold_jobs else [], "cv")
             if fold_jobs and not self.run_phase(executor, fold_jobs, f"CV of {winner}"):
                 return
-            if fold_jobs or not (self.work / "kfold" / "table_3_2.csv").is_file():
+            written = [self.work / "kfold" / n for n in ("oof_predictions.csv", "table_3_2.csv")]
+            if fold_jobs or not all(path.is_file() for path in written):
                 run_kfold(self.kfold_spec(winner, workers=1))
         finally:
             executor.shutdown(wait=True)

@@ -137,9 +137,10 @@ def pack_checkpoints(work: Path, dest: Path, budget: int, first: list[str]) -> P
     return PackReport(dest, size, [str(t.relative_to(work)) for t in chosen])
 
 
-def unpack_state(archive: Path, work: Path) -> None:
-    """Replace ``work`` by the archive's contents (``work`` must be absent, empty or an
-    experiment folder: one holding :data:`MARKER`)."""
+def _replace_folder(work: Path, fill) -> None:
+    """Fill a staging folder beside ``work`` with ``fill(staging)``, then put it in ``work``'s
+    place (``work`` must be absent, empty or an experiment folder: one holding
+    :data:`MARKER`)."""
     if work.exists() and any(work.iterdir()) and not (work / MARKER).is_file():
         raise ValueError(f"{work}: not an experiment folder of this script (no {MARKER}); "
                          "refusing to replace it")  # fmt: skip
@@ -147,13 +148,64 @@ def unpack_state(archive: Path, work: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        with tarfile.open(archive, "r:*") as tar:
-            tar.extractall(staging, filter="data")
+        fill(staging)
         if work.exists():
             shutil.rmtree(work)
         os.replace(staging, work)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def unpack_state(archive: Path, work: Path) -> None:
+    """Replace ``work`` by the archive's contents."""
+
+    def fill(staging: Path) -> None:
+        with tarfile.open(archive, "r:*") as tar:
+            tar.extractall(staging, filter="data")
+
+    _replace_folder(work, fill)
+
+
+REWRITTEN = ("oof_predictions.csv", "folds.csv")  # the final k-fold step writes them again
+
+
+def result_files(work: Path) -> list[Path]:
+    """What is worth committing: :func:`base_files` without the grid trials' val/test
+    predictions (their checkpoints can make them again) and the k-fold files written again at
+    its end; the folds' own predictions stay (Table 3.2's pooled metrics need them)."""
+    kept = []
+    for path in base_files(work):
+        rel = path.relative_to(work)
+        in_grid_run = rel.parts[:2] == ("grid", "runs")
+        if (in_grid_run and path.name == "predictions.csv") or (
+            rel.parts[0] == "kfold" and len(rel.parts) == 2 and path.name in REWRITTEN
+        ):
+            continue
+        kept.append(path)
+    return kept
+
+
+def export_results(work: Path, dest: Path) -> int:
+    """Copy :func:`result_files` of ``work`` to ``dest`` (replaced whole); returns bytes."""
+    files = result_files(work)
+
+    def fill(staging: Path) -> None:
+        for path in files:
+            target = staging / path.relative_to(work)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+
+    _replace_folder(dest, fill)
+    return _size(files)
+
+
+def seed_work(results: Path, work: Path) -> None:
+    """Start ``work`` from committed results (finished trials are not trained again)."""
+
+    def fill(staging: Path) -> None:
+        shutil.copytree(results, staging, dirs_exist_ok=True)
+
+    _replace_folder(work, fill)
 
 
 def slim_dataset(source: Path, dest: Path) -> int:

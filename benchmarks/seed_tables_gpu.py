@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 from _seed_gpu_experiment import FINISH_S, Experiment
-from _seed_gpu_state import MIB, SCRATCH, unpack_state
+from _seed_gpu_state import MARKER, MIB, SCRATCH, export_results, seed_work, unpack_state
 from _seed_gpu_tables import tables_markdown
 
 from aiducation.atomic import write_json, write_text
@@ -57,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
     started = time.time()
     if args.state.is_file():
         unpack_state(args.state, args.work)
+    elif (args.results / MARKER).is_file() and not (args.work / MARKER).is_file():
+        seed_work(args.results, args.work)  # a new checkout: start from the committed results
+        print(f"no {args.state}: starting from the committed results in {args.results}")
     args.work.mkdir(parents=True, exist_ok=True)
     try:
         experiment = Experiment(args, started + 60 * args.minutes - FINISH_S)
@@ -124,6 +127,16 @@ def prepare_carry(args: argparse.Namespace) -> int:
     return 0 if total <= 64 * MIB else 1
 
 
+def export(args: argparse.Namespace) -> int:
+    """The finished pieces of ``--state`` (results, logs, no checkpoints or resume states) into
+    ``--results``, to commit: a later call on any checkout starts from them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        unpack_state(args.state, Path(tmp) / "work")
+        size = export_results(Path(tmp) / "work", args.results)
+    print(f"{args.state} → {args.results} ({size / MIB:.1f} MiB)")
+    return 0
+
+
 def unpack(args: argparse.Namespace) -> int:
     """Extract ``--state`` into ``--work`` here (to read its logs and plots)."""
     unpack_state(args.state, args.work)
@@ -140,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("tables", tables, "docs/results.md's tables from --state (or --work)"),
         ("prepare-carry", prepare_carry, "copy a prepared dataset's training files to --data"),
         ("unpack", unpack, "extract --state into --work"),
+        ("export-results", export, "the finished pieces of --state into --results, to commit"),
     ):
         sub = commands.add_parser(name, help=help_)
         sub.set_defaults(function=function)
@@ -161,6 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
             type=Path,
             default=Path("runs/seed-gpu-work"),
             help="experiment folder (default runs/seed-gpu-work; not carried)",
+        )
+        sub.add_argument(
+            "--results",
+            type=Path,
+            default=Path("benchmarks/results/seed-gpu"),
+            help="committed results (default benchmarks/results/seed-gpu): where export-results "
+            "writes and where run starts from when --state is absent",
         )
     add = commands.choices["tables"].add_argument
     add("--out", type=Path, help="also write the Markdown here")

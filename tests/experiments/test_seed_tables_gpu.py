@@ -50,7 +50,8 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def call(data: Path, work: Path, out: Path, state: Path | None, *extra: str) -> int:
     state = state or work.parent / "no-state.tar.gz"
     argv = ["run", "--data", str(data), "--work", str(work), "--out", str(out),
-            "--state", str(state), *TINY, *extra]  # fmt: skip
+            "--state", str(state), "--results", str(work.parent / "no-results"), *TINY,
+            *extra]  # fmt: skip
     return seed_tables_gpu.main(argv)
 
 
@@ -65,8 +66,8 @@ def reference(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = {**os.environ, "PYTHONPATH": str(root / "stubs"), "OUT": str(root / "out"),
            "PYTHON": sys.executable}  # fmt: skip
     argv = ["bash", str(BENCHMARKS / "seed_tables_gpu.sh"), "run", "--data", str(data),
-            "--work", str(root / "work"), "--state", str(root / "none.tar.gz"), *TINY,
-            "--parallel", "2"]  # fmt: skip
+            "--work", str(root / "work"), "--state", str(root / "none.tar.gz"),
+            "--results", str(root / "none"), *TINY, "--parallel", "2"]  # fmt: skip
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-4000:]
     assert "Table 3.2" in done.stdout and (root / "out" / "seed_tables.log").is_file()
@@ -136,6 +137,30 @@ def test_what_comes_back_fits_the_device_tools_limits(resumed: Path, reference: 
     assert "### Device calls" in markdown and "| 2 | " in markdown  # the second call's row
     assert seed_tables_gpu.main(["tables", "--state", str(resumed / "out2" / "state.tar.gz"),
                                  "--work", str(resumed / "nowhere")]) == 0  # fmt: skip
+
+
+def test_committed_results_let_a_new_checkout_finish_without_training(
+    data: Path, resumed: Path, tmp_path: Path
+) -> None:
+    results = tmp_path / "results"
+    argv = ["export-results", "--state", str(resumed / "out2" / "state.tar.gz"),
+            "--results", str(results)]  # fmt: skip
+    assert seed_tables_gpu.main(argv) == 0
+    files = {str(p.relative_to(results)) for p in results.rglob("*") if p.is_file()}
+    assert "grid/table_2_2.csv" in files and "kfold/fold_00/predictions.csv" in files
+    assert not any("checkpoints" in f for f in files) and "grid/plots/comparison.png" in files
+    trial_plots = [f for f in files if f.endswith(".png") and "/plots/" not in f]
+    assert trial_plots == []  # only the grid's and the CV's own plots
+    assert "kfold/oof_predictions.csv" not in files
+    assert f"grid/runs/{MODELS[0]}/test/predictions.csv" not in files
+    argv = ["run", "--data", str(data), "--work", str(tmp_path / "work"), "--state",
+            str(tmp_path / "none.tar.gz"), "--results", str(results), *TINY]  # fmt: skip
+    assert seed_tables_gpu.main(argv) == 0
+    calls = json.loads((tmp_path / "work" / "progress.json").read_text())["calls"]
+    assert calls[-1]["status"] == {}  # nothing trained again
+    for table in ("kfold/table_3_2.csv", "kfold/oof_predictions.csv", "grid/table_2_2.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "work" / table),
+                                      pd.read_csv(resumed / "second" / table))  # fmt: skip
 
 
 def test_a_state_over_budget_leaves_unfinished_trials_out_whole(
