@@ -146,15 +146,20 @@ class Experiment:
         gain = 1.0
         if self.runtime.compile:
             ratios = [r["ratio"] for r in self.measured.get("variants", [])
-                      if r["variant"] == "torch.compile"]  # fmt: skip
+                      if r["variant"] == "torch.compile" and "ratio" in r]  # fmt: skip
             gain = min(ratios) if ratios else 1.0
         train, val = self.dataset.split_indices("train"), self.dataset.split_indices("val")
         for model in dict.fromkeys(models):
             if model in self.timings:
                 continue
-            timing = time_steps(replace(self.config, model=model), self.dataset, train, val,
-                                runtime, self.args.warmup_steps, self.args.timed_steps,
-                                self.work / SCRATCH)  # fmt: skip
+            try:
+                timing = time_steps(replace(self.config, model=model), self.dataset, train,
+                                    val, runtime, self.args.warmup_steps,
+                                    self.args.timed_steps, self.work / SCRATCH)  # fmt: skip
+            except Exception as exc:  # its trial will fail too, and say why; the others run
+                print(f"  {phase:4s} {model:20s} not timed: {type(exc).__name__}: {exc}")
+                self.timings[model] = 0.0
+                continue
             epoch_s = (timing.steps_per_epoch * timing.step_s + timing.val_s) / gain
             self.timings[model] = epoch_s
             print(f"  {phase:4s} {model:20s} {1000 * timing.step_s:7.2f} ms/step, val "

@@ -19,6 +19,7 @@ import time
 from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
+from queue import Empty
 
 import numpy as np
 import torch
@@ -103,6 +104,7 @@ def _throughput_worker(config: dict, data: str, runtime: Runtime, warmup: int, s
     from aiducation.data.dataset import load_prepared
     from aiducation.training.learner import Learner, train_one_epoch
 
+    torch.set_num_threads(max(1, config["threads"]))  # as fit does in a trial
     try:
         dataset = load_prepared(data)
         window = _Window(warmup, seconds, barrier)
@@ -126,18 +128,27 @@ def measure_concurrency(
     runtime: Runtime, scratch: Path,
 ) -> list[dict]:  # fmt: skip
     """Aggregate images/s of ``P`` processes training ``config.model`` at once, per level."""
+    from aiducation.experiments.backends import available_cores
+
     context = get_context("spawn")
     rows, single = [], None
     for level in levels:
         barrier, queue = context.Barrier(level), context.Queue()
-        args = (config.to_dict(), str(data), runtime, warmup, seconds, str(scratch), barrier,
-                queue)  # fmt: skip
+        threads = max(1, available_cores() // level)
+        args = (replace(config, threads=threads).to_dict(), str(data), runtime, warmup, seconds,
+                str(scratch), barrier, queue)  # fmt: skip
         processes = [context.Process(target=_throughput_worker, args=args) for _ in range(level)]
         for process in processes:
             process.start()
-        results = [queue.get(timeout=600) for _ in processes]
-        for process in processes:
-            process.join()
+        try:
+            results = [queue.get(timeout=180 + seconds) for _ in processes]
+        except Empty:
+            raise RuntimeError(f"{level} at once: a process gave no result in time") from None
+        finally:
+            for process in processes:
+                process.join(timeout=30)
+                if process.is_alive():
+                    process.terminate()
         failed = [r for r in results if isinstance(r, str)]
         if failed:
             raise RuntimeError(f"concurrency level {level}: {failed[0]}")

@@ -50,6 +50,10 @@ def apply_runtime(learner, runtime: Runtime) -> None:
         torch.backends.cudnn.deterministic = False
         torch.backends.cudnn.benchmark = True
     if runtime.compile:
+        import torch._dynamo as dynamo
+
+        # one graph per model, mode (train/eval) and batch shape, several models per process
+        dynamo.config.cache_size_limit = max(64, dynamo.config.cache_size_limit)
         learner.model.compile()
 
 

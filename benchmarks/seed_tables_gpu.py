@@ -94,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def tables(args: argparse.Namespace) -> int:
-    """docs/results.md's tables from ``--state`` (or ``--work`` without it)."""
+    """docs/results.md's tables from ``--state``, else ``--work``, else ``--results``."""
     with tempfile.TemporaryDirectory() as tmp:
-        work = args.work
+        work = args.work if (args.work / MARKER).is_file() else args.results
         if args.state.is_file():
             work = Path(tmp) / "work"
             unpack_state(args.state, work)
@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     out = os.environ.get("OUT")
     for name, function, help_ in (
         ("run", run, "one device call: train until --minutes are nearly spent, pack --out"),
-        ("tables", tables, "docs/results.md's tables from --state (or --work)"),
+        ("tables", tables, "docs/results.md's tables from --state, else --work, else --results"),
         ("prepare-carry", prepare_carry, "copy a prepared dataset's training files to --data"),
         ("unpack", unpack, "extract --state into --work"),
         ("export-results", export, "the finished pieces of --state into --results, to commit"),
