@@ -55,6 +55,7 @@ class Experiment:
         self.timings: dict[str, float] = {}  # model → projected seconds per epoch, alone
         self.outcomes: list[Outcome] = []
         self.pool_s = 0.0
+        self.alone: str | None = None  # a job that runs with nothing beside it
         self.configure()
 
     # ----- options -----
@@ -166,20 +167,41 @@ class Experiment:
                   f"{timing.val_s:5.2f} s: {epoch_s:6.2f} s/epoch alone (build + warm-up "
                   f"{timing.warmup_s:4.1f} s)", flush=True)  # fmt: skip
 
-    def speedup(self) -> float | None:
-        """Throughput of ``parallel`` trials at once over one alone: measured in an earlier
-        call of this experiment, else by the concurrency measurement."""
+    def speedups(self) -> dict[int, float]:
+        """Throughput of k trials at once over one alone, per k: measured on the device, and
+        for ``parallel`` by this experiment's latest call that ran that many."""
+        known = {r["parallel"]: r["speedup"] for r in self.measured.get("concurrency", [])}
         calls = read_json(self.work / "progress.json", {"calls": []})["calls"]
         mine = [c for c in calls if c.get("parallel") == self.parallel and c.get("speedup")]
         if mine:
-            return mine[-1]["speedup"]
-        rows = self.measured.get("concurrency", [])
-        return next((r["speedup"] for r in rows if r["parallel"] == self.parallel), None)
+            known[self.parallel] = mine[-1]["speedup"]
+        return {1: 1.0, **known}
+
+    def speedup(self) -> float | None:
+        return self.speedups().get(self.parallel) if self.parallel > 1 else 1.0
+
+    def slowdown(self, together: int) -> float:
+        """How much slower each of ``together`` trials at once runs than alone: from the
+        measured speed-ups (interpolated), else as if the GPU were shared in turns."""
+        if together <= 1:
+            return 1.0
+        known = self.speedups()
+        if together in known:
+            return max(1.0, together / known[together])
+        below = max((k for k in known if k < together), default=None)
+        above = min((k for k in known if k > together), default=None)
+        if below is None or above is None:
+            return float(together)
+        share = (together - below) / (above - below)
+        speedup = known[below] + share * (known[above] - known[below])
+        return max(1.0, together / speedup)
 
     def project(self, jobs: list[Job], label: str) -> None:
         serial = sum(self.remaining_s(j) for j in jobs) / 60
         speedup = self.speedup()
-        if speedup:
+        if self.parallel == 1:
+            estimate = f"{serial:.1f} min"
+        elif speedup:
             estimate = f"≈ {serial / speedup:.1f} min at the measured {speedup:.2f}×"
         else:
             estimate = f"{serial / self.parallel:.1f} (perfect overlap) to {serial:.1f} min"
@@ -187,22 +209,40 @@ class Experiment:
               f"alone; {self.parallel} at once: {estimate}", flush=True)  # fmt: skip
         budget = 60 * self.args.minutes - FINISH_S
         for job in jobs:
-            if not self.carriable(job) and self.remaining_s(job) > budget:
-                mib = self.state_bytes(self.model_of(job)) / MIB
-                print(f"  warning: {job.name} needs {self.remaining_s(job) / 60:.1f} min alone, "
-                      f"more than one call, and its state ({mib:.0f} MiB) cannot travel: raise "
-                      "--minutes or --state-budget-mb", flush=True)  # fmt: skip
+            if self.carriable(job):
+                continue
+            alone, mib = self.remaining_s(job) / 60, self.state_bytes(self.model_of(job)) / MIB
+            shared = alone * self.slowdown(self.parallel)
+            if 60 * alone > budget:
+                print(f"  warning: {job.name} needs {alone:.1f} min alone, more than a call, "
+                      f"and its state ({mib:.0f} MiB) cannot travel: it will not be started "
+                      "(raise --minutes, or --state-budget-mb if the carry limit allows)",
+                      flush=True)  # fmt: skip
+            elif 60 * shared > budget:
+                print(f"  note: {job.name} needs {alone:.1f} min alone, ~{shared:.1f} beside "
+                      f"others; its state ({mib:.0f} MiB) cannot travel, so it may run alone",
+                      flush=True)  # fmt: skip
 
     # ----- running -----
-    def admit(self, job: Job, running: int) -> bool:
-        """Start a job only if one epoch fits before the deadline and, when its state cannot
-        travel, all of its remaining epochs do."""
-        left = self.stop_at - time.time()
-        slowdown = 1.0 if running == 0 else max(1.0, self.parallel / (self.speedup() or 1.0))
-        epoch_s = self.timings.get(self.model_of(job), 0.0) * slowdown
-        if left < SETUP_S + 1.5 * epoch_s:
+    def admit(self, job: Job, running: int, queued: int) -> bool:
+        """Start a job only if an epoch fits before the deadline, shared with the trials that
+        will run beside it, and, when its state cannot travel, all its remaining epochs do;
+        if they fit only alone and nothing runs, it runs alone (nothing joins it)."""
+        if self.alone is not None:
             return False
-        return self.carriable(job) or SETUP_S + self.epochs_left(job) * epoch_s <= left
+        left = self.stop_at - time.time()
+        solo = self.timings.get(self.model_of(job), 0.0)
+        shared = solo * self.slowdown(min(self.parallel, running + 1 + queued))
+        if left < SETUP_S + 1.5 * shared:
+            return False
+        if self.carriable(job) or SETUP_S + self.epochs_left(job) * shared <= left:
+            return True
+        if running == 0 and SETUP_S + self.epochs_left(job) * solo <= left:
+            print(f"  {job.name} runs alone: its state cannot travel and it would not finish "
+                  "beside others", flush=True)  # fmt: skip
+            self.alone = job.name
+            return True
+        return False
 
     def run_phase(self, executor, jobs: list[Job], label: str) -> bool:
         """Train ``jobs`` (the longest first); True once every trial of the phase finished."""
@@ -217,6 +257,8 @@ class Experiment:
         return not left and all(o.status == "finished" for o in outcomes)
 
     def report(self, outcome: Outcome, running: list[Job]) -> None:
+        if outcome.name == self.alone:
+            self.alone = None
         span = f" epochs {outcome.first_epoch}→{outcome.last_epoch}" if outcome.epochs_done else ""
         score = f", test accuracy {outcome.row['accuracy']:.4f}" if outcome.row else ""
         print(f"  {time.strftime('%H:%M:%S')} {outcome.phase} {outcome.name}: {outcome.status}"

@@ -176,20 +176,20 @@ def run_jobs(
     executor,
     slots: int,
     jobs: list[Job],
-    admit: Callable[[Job, int], bool],
+    admit: Callable[[Job, int, int], bool],
     on_outcome: Callable[[Outcome, list[Job]], None],
 ) -> tuple[list[Outcome], list[Job]]:
     """Run ``jobs``, at most ``slots`` at once: whenever a slot is free, the first job in
-    order that ``admit(job, running)`` accepts starts. ``on_outcome(outcome, running_jobs)``
-    follows each job's end. Returns the outcomes and the jobs never started (once nothing
-    runs and no job is admitted), left for a later call."""
+    order that ``admit(job, running, others_queued)`` accepts starts.
+    ``on_outcome(outcome, running_jobs)`` follows each job's end. Returns the outcomes and the
+    jobs never started (once nothing runs and no job is admitted), left for a later call."""
     queue = list(jobs)
     running: dict[Future, Job] = {}
     outcomes: list[Outcome] = []
     try:
         while True:
             while len(running) < slots:
-                job = next((j for j in queue if admit(j, len(running))), None)
+                job = next((j for j in queue if admit(j, len(running), len(queue) - 1)), None)
                 if job is None:
                     break
                 queue.remove(job)

@@ -237,6 +237,46 @@ def test_decide_takes_a_change_only_for_a_measured_gain() -> None:
     assert decided["parallel"] is None
 
 
+def test_the_scheduler_keeps_a_trial_whose_state_cannot_travel_inside_one_call(
+    data: Path, tmp_path: Path
+) -> None:
+    import time
+
+    from _seed_gpu_experiment import SETUP_S, Experiment
+    from _seed_gpu_trials import Job, Outcome
+
+    from aiducation.experiments.grid import GridTrial
+
+    argv = ["run", "--data", str(data), "--work", str(tmp_path / "work"), "--models", *MODELS,
+            "--epochs", "100", "--parallel", "4", "--state-budget-mb", "4",
+            "--out", str(tmp_path / "out")]  # fmt: skip
+    experiment = Experiment(seed_tables_gpu.build_parser().parse_args(argv), time.time() + 100)
+    assert experiment.slowdown(3) == 3.0  # nothing measured: the GPU shared in turns
+    experiment.measured = {"concurrency": [{"parallel": 2, "speedup": 1.9},
+                                           {"parallel": 4, "speedup": 3.0}]}  # fmt: skip
+    assert experiment.slowdown(4) == pytest.approx(4 / 3.0)
+    assert experiment.slowdown(3) == pytest.approx(3 / 2.45)  # interpolated
+    assert not experiment.carriable(Job("grid", "x", GridTrial(MODELS[0], {"model": MODELS[0]},
+                                                              "", ""), "", 0))  # fmt: skip
+
+    def job(name: str) -> Job:
+        trial = GridTrial(MODELS[1], {"model": MODELS[1]}, str(data), str(tmp_path / name))
+        return Job("grid", name, trial, "", experiment.stop_at)
+
+    experiment.timings = {MODELS[1]: 0.8}  # 80 s alone for 100 epochs: ~107 s beside 3 others
+    left = experiment.stop_at - time.time()
+    assert SETUP_S + 80 <= left < SETUP_S + 100 * 0.8 * 4 / 3.0
+    assert not experiment.admit(job("a"), running=1, queued=2)  # would not finish beside others
+    assert experiment.admit(job("a"), running=0, queued=3) and experiment.alone == "a"
+    assert not experiment.admit(job("b"), running=1, queued=2)  # nothing joins it
+    experiment.report(Outcome("grid", "a", "finished", 0, 100, 80.0), running=[])
+    assert experiment.alone is None
+    experiment.timings = {MODELS[1]: 0.5}  # 50 s alone, 67 s beside others: both fit
+    assert experiment.admit(job("b"), running=1, queued=2) and experiment.alone is None
+    experiment.stop_at = time.time() + SETUP_S  # not even an epoch left
+    assert not experiment.admit(job("c"), running=0, queued=0)
+
+
 def test_tables_put_our_grid_beside_the_reports_and_test_its_claims(tmp_path: Path) -> None:
     rows = [{"model": m, "parameters": 1000, "accuracy": a - 0.1, "macro_precision": p,
              "macro_recall": r, "macro_f1": f, "val_accuracy": a - 0.05, "best_epoch": 40}
