@@ -8,6 +8,8 @@ is refused with one line naming it, and a link in the place of one of our files 
 replaced). Files the command wrote last time and does not write again are removed only while
 they still match the manifest; a changed file is kept and reported. Used by
 :func:`aiducation.outdir.output_dir`, which claims and checks the folder first.
+:func:`record_files` and :func:`remove_owned` do the same for a folder that is deleted whole
+later (a web job's result): only the files listed, and unchanged, go.
 """
 
 from __future__ import annotations
@@ -210,3 +212,52 @@ def commit(content: Path, target: Path, owner: str) -> None:
             f"writes, as they may not be ours: {', '.join(kept)}",
             file=sys.stderr,
         )
+
+
+def record_files(folder: Path, owner: str) -> None:
+    """Write ``folder``'s manifest: every file in it (size, SHA-256) as ``owner``'s, so that
+    :func:`remove_owned` can later delete exactly these files."""
+    files = [name for name in _files(folder) if name != MANIFEST]
+    fingerprints = {name: _fingerprint(folder / name) for name in files}
+    (folder / MANIFEST).write_text(json.dumps({owner: fingerprints}, indent=2) + "\n")
+
+
+def remove_owned(folder: Path, owner: str) -> list[str]:
+    """Delete the files ``owner`` wrote in ``folder`` (listed in its manifest and unchanged
+    since; never through a link), their manifest entry, and the folder once it is empty.
+    Return what is left in it, each with why (``[]``: the folder is gone). A folder that is a
+    link, or whose manifest does not name ``owner``, is left whole."""
+    try:
+        root_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            return [f"{folder.name} (a link or a file, not this folder)"]
+        raise
+    try:
+        manifest = read_manifest(folder)
+        files = manifest.pop(owner, None)
+        if files is None:
+            return [f"{name} (not listed as {owner}'s)" for name in sorted(os.listdir(root_fd))]
+        kept = {}
+        for name, recorded in sorted(files.items()):
+            reason = _remove_own(root_fd, folder, name, recorded)
+            if reason is not None:
+                kept[name] = reason
+        if manifest:  # another owner's files stay listed
+            text = json.dumps(manifest, indent=2) + "\n"
+            descriptor = os.open(MANIFEST, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW, dir_fd=root_fd)
+            with os.fdopen(descriptor, "w") as output:
+                output.write(text)
+        else:
+            with suppress(FileNotFoundError):
+                os.unlink(MANIFEST, dir_fd=root_fd)
+        left = sorted(os.listdir(root_fd))
+    finally:
+        os.close(root_fd)
+    if not left:
+        with suppress(OSError):  # a file that appeared meanwhile stays, with its folder
+            os.rmdir(folder)
+        return [] if not os.path.lexists(folder) else ["files added meanwhile"]
+    return [f"{name} ({kept.get(name, 'not written by ' + owner)})" for name in left]

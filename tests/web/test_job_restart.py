@@ -1,6 +1,7 @@
 """A server killed while a job runs (issue 32): ``aiducation serve`` is a real process, the job
 a real analysis (YuNet + a small checkpoint); after SIGKILL and a restart the job is failed
-with the reason, its recording is gone, and the database holds no part of its lesson."""
+with the reason, its recording is gone, and the database holds no part of its lesson. And a
+server restarted with ``--keep-results DAYS`` deletes older results at start, lessons kept."""
 
 from __future__ import annotations
 
@@ -30,11 +31,11 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> None:
+    def start(self, *flags: str) -> None:
         command = [
             sys.executable, "-m", "aiducation", "serve", "--port", str(self.port),
             "--database", str(self.tmp / "lessons.sqlite"), "--jobs-dir", str(self.tmp / "jobs"),
-            "--checkpoint", str(self.checkpoint), "--video-fps", "10",
+            "--checkpoint", str(self.checkpoint), "--video-fps", "10", *flags,
         ]  # fmt: skip
         env = {**os.environ, "AIDUCATION_DATA_DIR": str(self.tmp / "data")}
         log = open(self.tmp / "server.log", "ab")  # noqa: SIM115 (the child writes to it)
@@ -98,3 +99,36 @@ def test_a_job_killed_with_its_server_is_failed_after_restart_and_leaves_nothing
         assert store.list_lessons() == []  # no part of the lesson
     page = httpx.get(f"{server.url}/jobs/1", timeout=10).text
     assert "Failed" in page and INTERRUPTED in page
+
+
+def test_a_server_started_with_keep_results_deletes_older_results_and_keeps_lessons(
+    server: Server, tmp_path: Path
+):
+    import datetime
+
+    import sqlalchemy as sa
+
+    video = demo_clip(tmp_path, frames=10)
+    server.start()
+    with open(video, "rb") as file:
+        answer = httpx.post(f"{server.url}/api/jobs", data={"lesson": "Kept lesson"}, timeout=60,
+                            files={"file": ("class.mp4", file, "video/mp4")})  # fmt: skip
+    assert answer.status_code == 202, answer.text
+    deadline = time.monotonic() + 120
+    while (job := server.job())["state"] != "done":
+        assert job["state"] in ("queued", "running") and time.monotonic() < deadline, job
+        time.sleep(0.1)
+    folder = tmp_path / "jobs" / "results" / "1"
+    assert (folder / "annotated.mp4").is_file()
+    server.stop()
+    with LessonStore.open(tmp_path / "lessons.sqlite") as store, store.engine.begin() as db:
+        ended = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=8)
+        db.execute(sa.text("UPDATE jobs SET finished = :t"), {"t": ended.replace(tzinfo=None)})
+    server.start("--keep-results", "7")
+    deadline = time.monotonic() + 30  # the retention rule runs at once, beside the server
+    while server.job()["state"] != "deleted":
+        assert time.monotonic() < deadline, server.job()
+        time.sleep(0.1)
+    assert not folder.exists() and server.job()["lesson_id"] == 1
+    with LessonStore.open(tmp_path / "lessons.sqlite") as store:
+        assert [x.name for x in store.list_lessons()] == ["Kept lesson"]

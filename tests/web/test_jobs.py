@@ -12,8 +12,9 @@ from pathlib import Path
 import av
 import cv2
 import pytest
+from tests.lessons.conftest import postgres_server, postgres_url  # noqa: F401 (fixtures)
 from tests.stubs import stub_analyzer as make_stub_analyzer
-from webworld import local_client, scene
+from webworld import BASE_URL, local_client, scene
 
 from aiducation.inference.api import Analyzer
 from aiducation.web.app import WebConfig, create_app
@@ -336,6 +337,8 @@ def test_job_pages_keep_the_apps_security(config, stub_analyzer, video):
                                      analyzer=stub_analyzer))  # fmt: skip
     assert locked.get("/api/jobs").status_code == 401
     assert locked.post("/api/jobs", files={"file": ("l.mp4", video)}).status_code == 401
+    assert locked.post("/jobs/1/delete", data={"confirm": "yes"}).status_code == 401
+    assert locked.post("/api/jobs/1/delete").status_code == 401
     page = client.get("/jobs/new")
     assert (
         page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
@@ -364,4 +367,213 @@ def test_stopping_the_server_ends_the_running_job_as_interrupted(config, video):
     assert (job.state, job.reason) == ("failed", INTERRUPTED)
     assert list(service.recordings.iterdir()) == [] and list(service.results.iterdir()) == []
     assert service.store.list_lessons() == []
+    service.stop()
+
+
+def test_a_failure_while_finishing_records_no_lesson_and_fails_the_job(client, service, video):
+    """The lesson is added and the job marked done in one transaction: an error in it (here
+    after the lesson's row was written) leaves no lesson, and the job failed, its files gone."""
+    upload(client, video, lesson="Never half-recorded", course="9B")
+
+    def fail(lesson_id: int) -> None:
+        raise RuntimeError(f"the database broke after lesson {lesson_id}")
+
+    service.store.write_hook = fail
+    work(service)
+    job = client.get("/api/jobs/1").json()
+    assert job["state"] == "failed" and job["lesson_id"] is None
+    assert "RuntimeError: the database broke after lesson" in job["reason"]
+    assert service.store.list_lessons() == [] and service.store.list_courses() == []
+    assert list(service.results.iterdir()) == [] and list(service.recordings.iterdir()) == []
+
+
+def delete(client, job_id: int, api: bool = False, **headers):
+    path = f"/api/jobs/{job_id}/delete" if api else f"/jobs/{job_id}/delete"
+    data = None if api else {"confirm": "yes"}
+    return client.post(path, data=data, headers=headers, follow_redirects=False)
+
+
+def test_a_jobs_result_is_deleted_after_its_confirmation_and_its_lesson_stays(
+    client, service, video
+):
+    upload(client, video, lesson="Algebra", course="Maths 9B")
+    work(service)
+    folder = service.result_folder(1)
+    assert (folder / ".aiducation-files.json").is_file()  # the job's files, listed
+    page = client.get("/jobs/1").text
+    assert 'href="/jobs/1/delete" class="delete" id="delete-link"' in page
+    form = client.get("/jobs/1/delete")
+    assert form.status_code == 200
+    assert '<form method="post" action="/jobs/1/delete"' in form.text
+    assert 'name="confirm" value="yes"' in form.text and "cannot be undone" in form.text
+    assert 'href="/lessons/1"' in form.text  # the lesson stays, and where to delete it
+    # without the confirmation or from another site: nothing is deleted
+    assert client.post("/jobs/1/delete", follow_redirects=False).status_code == 400
+    assert delete(client, 1, Origin="http://evil.example").status_code == 403
+    assert delete(client, 1, api=True, Origin="http://evil.example").status_code == 403
+    assert folder.is_dir() and client.get("/api/jobs/1").json()["state"] == "done"
+    done = delete(client, 1, Origin=BASE_URL)
+    assert done.status_code == 303 and done.headers["location"] == "/jobs/1"
+    assert not folder.exists() and list(service.results.iterdir()) == []
+    job = client.get("/api/jobs/1").json()
+    assert (job["state"], job["result"], job["lesson_id"]) == ("deleted", None, 1)
+    assert job["reason"].startswith("result deleted from the job page, ")
+    page = client.get("/jobs/1").text
+    assert 'id="job-deleted"' in page and 'id="kept-files"' not in page
+    assert 'href="/lessons/1"' in page and 'id="delete-link"' not in page
+    assert 'id="students-table"' not in page
+    for name in ("annotated.mp4", "students.csv", "summary.json"):
+        assert client.get(f"/jobs/1/files/{name}").status_code == 404
+    lesson = service.store.get_lesson(1)  # the aggregates stay in the lesson history
+    assert (lesson.name, lesson.course, lesson.students) == ("Algebra", "Maths 9B", 2)
+    assert client.get("/lessons/1").status_code == 200
+    again = delete(client, 1, api=True)
+    assert again.status_code == 400 and "is deleted; only a done job" in again.json()["error"]
+    assert client.get("/jobs/1/delete").status_code == 400
+    assert delete(client, 9).status_code == 404 and client.get("/jobs/9/delete").status_code == 404
+    assert 'data-job="1" data-state="deleted"' in client.get("/jobs").text
+
+
+def test_a_queued_job_has_no_result_to_delete_and_the_api_deletes_one(client, service, video):
+    upload(client, video)
+    upload(client, video)
+    refused = delete(client, 1, api=True)
+    assert refused.status_code == 400
+    assert (
+        "job 1: is queued; only a done job has a result to delete (cancel it first)"
+        in (refused.json()["error"])
+    )
+    work(service)
+    answer = delete(client, 1, api=True)
+    assert answer.status_code == 200 and answer.json()["state"] == "deleted"
+    assert not service.result_folder(1).exists()
+    assert client.get("/api/jobs/2").json()["state"] == "queued"  # untouched
+
+
+def test_deleting_a_result_removes_only_the_jobs_own_unchanged_files(client, service, video):
+    upload(client, video, aggregate_only="true")
+    work(service)
+    folder = service.result_folder(1)
+    (folder / "notes.txt").write_text("a teacher's own notes, put here by hand")
+    with open(folder / "minutes.csv", "a") as changed:
+        changed.write("edited,by,hand\n")
+    outside = service.folder / "outside.csv"
+    outside.write_text("not in the result folder")
+    (folder / "timeline.csv").unlink()
+    (folder / "timeline.csv").symlink_to(outside)  # a link where a file of ours was
+    assert delete(client, 1).status_code == 303
+    assert sorted(p.name for p in folder.iterdir()) == ["minutes.csv", "notes.txt",
+                                                        "timeline.csv"]  # fmt: skip
+    assert outside.read_text() == "not in the result folder"  # never through a link
+    page = client.get("/jobs/1").text
+    assert 'id="kept-files"' in page and "minutes.csv, notes.txt, timeline.csv" in page
+
+
+def finished_days_ago(service: JobService, job_id: int, days: float) -> None:
+    """Set when a job ended, as if it had ended ``days`` ago (the database itself)."""
+    import datetime
+
+    import sqlalchemy as sa
+
+    when = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=days)
+    with service.store.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE jobs SET finished = :t WHERE id = :id"),
+                           {"t": when.replace(tzinfo=None), "id": job_id})  # fmt: skip
+
+
+def wait_for(condition, what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def test_keep_results_deletes_old_results_at_start_and_then_every_hour(
+    config, client, service, video, monkeypatch
+):
+    from aiducation.web import jobs
+
+    for lesson in ("Old", "Recent"):
+        upload(client, video, lesson=lesson)
+        work(service)
+    finished_days_ago(service, 1, 31)
+    finished_days_ago(service, 2, 29)
+    monkeypatch.setattr(jobs, "RETENTION_EVERY_S", 0.2)  # "an hour", shortened
+    keeper = JobService(replace(service.settings, keep_results_days=30), make_stub_analyzer)
+    try:
+        keeper.start()
+        wait_for(lambda: keeper.store.get_job(1).state == "deleted", "not deleted at start")
+        assert not keeper.result_folder(1).exists() and keeper.result_folder(2).is_dir()
+        assert keeper.store.get_job(1).reason == (
+            "result deleted 30 days after the job ended (aiducation serve --keep-results)"
+        )
+        assert keeper.store.get_job(2).state == "done"
+        finished_days_ago(keeper, 2, 30.5)  # a day later, the next round takes job 2 too
+        wait_for(lambda: keeper.store.get_job(2).state == "deleted", "not deleted later")
+        assert list(keeper.results.iterdir()) == []
+        assert [x.name for x in keeper.store.list_lessons()] == ["Recent", "Old"]  # both stay
+    finally:
+        keeper.stop()
+
+
+def test_files_a_stop_left_of_a_deleted_result_go_at_the_next_start(service, client, video):
+    upload(client, video)
+    work(service)
+    service.store.delete_job_result(1, "deleted, then the server was killed")  # files not yet
+    assert service.result_folder(1).is_dir()
+    restarted = JobService(service.settings, make_stub_analyzer)
+    try:
+        restarted.start()
+        assert not restarted.result_folder(1).exists()
+    finally:
+        restarted.stop()
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "nan", "1e9"])
+def test_serve_refuses_a_bad_keep_results(days, capsys):
+    from aiducation.cli import main
+
+    assert main(["serve", "--keep-results", days]) == 2
+    assert "--keep-results: expected a positive number of days" in capsys.readouterr().err
+
+
+def test_serve_passes_keep_results_to_the_jobs(tmp_path, monkeypatch):
+    import uvicorn
+
+    from aiducation.cli import main
+
+    calls = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.update(app=app))
+    argv = ["serve", "--database", str(tmp_path / "l.sqlite"), "--jobs-dir", str(tmp_path / "j")]
+    assert main([*argv, "--keep-results", "14"]) == 0
+    assert calls["app"].state.web.jobs.settings.keep_results_days == 14.0
+    assert main(argv) == 0
+    assert calls["app"].state.web.jobs.settings.keep_results_days is None  # kept by default
+
+
+def test_a_job_its_lesson_and_deleting_its_result_on_a_postgresql_server(
+    config,
+    stub_analyzer,
+    video,
+    postgres_url,  # noqa: F811 (the fixture)
+):
+    """The same worker and pages over a real (private, throwaway) PostgreSQL server: done with
+    its lesson in one transaction, the result deleted by hand and by age, the lessons kept."""
+    import datetime
+
+    from aiducation.web.job_results import expire_results, remove_leftovers
+
+    app = create_app(replace(config, database=postgres_url), analyzer=stub_analyzer)
+    client, service = local_client(app), app.state.web.jobs
+    for lesson in ("First", "Second"):
+        upload(client, video, lesson=lesson, course="9B")
+        work(service)
+    assert [(j.state, j.lesson_id) for j in service.store.list_jobs()] == [("done", 1), ("done", 2)]
+    assert delete(client, 1).status_code == 303 and not service.result_folder(1).exists()
+    service.store.delete_job_result(2, "a stop left its files")  # marked, files not yet gone
+    remove_leftovers(service)
+    assert list(service.results.iterdir()) == []
+    assert expire_results(service, 1, datetime.datetime.now(datetime.UTC)) == []  # none done
+    assert [c.lessons for c in service.store.list_courses()] == [2]
+    assert client.get("/api/jobs/1").json()["state"] == "deleted"
     service.stop()

@@ -299,3 +299,34 @@ def test_the_pages_on_a_postgresql_server(postgres_url, tmp_path):  # noqa: F811
     with LessonStore.open(postgres_url) as store:
         assert ids["Poems"] not in {x.id for x in store.list_lessons()}
     assert client.get(f"/lessons/{ids['Poems']}").status_code == 404
+
+
+def test_the_course_menus_come_from_the_courses_with_their_counts(client, ids):
+    listing = client.get("/lessons", params={"course": "7b English"}).text
+    assert '<option value="7b English" selected>7b English (1)</option>' in listing
+    assert '<option value="7b maths" >7b maths (6)</option>' in listing
+    compare = client.get("/lessons/compare", params={"course": "7b English"})
+    menu = compare.text.split('id="pick-a"', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<option value="(\d+)"', menu) == [str(ids["Poems"])]  # that course's
+    assert '<option value="7b English" selected>7b English (1)</option>' in compare.text
+    both = client.get("/lessons/compare", params={"course": "7b English", "a": ids["Poems"],
+                                                   "b": ids["Geometry"]})  # fmt: skip
+    menu = both.text.split('id="pick-b"', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<option value="(\d+)"', menu) == [str(ids["Poems"]), str(ids["Geometry"])]
+    assert f'<option value="{ids["Geometry"]}" selected>' in menu  # chosen, of another course
+    whole = client.get("/lessons/compare").text.split('id="pick-a"', 1)[1].split("</select>")[0]
+    assert len(re.findall(r'<option value="\d+"', whole)) == len(ids)  # all courses
+    assert client.get("/lessons/compare", params={"course": "Latin"}).status_code == 404
+
+
+def test_only_an_unknown_lesson_is_a_404_not_a_broken_database(client, ids, data_dir):
+    """The pages ask the store's own error (UnknownLesson) whether a lesson is missing; any
+    other database failure is an error page naming it, never "no such lesson"."""
+    import sqlite3
+
+    with sqlite3.connect(data_dir / "lessons.sqlite") as connection:
+        connection.execute("DROP TABLE lesson_students")
+    broken = client.get(f"/lessons/{ids['Poems']}")
+    assert broken.status_code == 400 and "no such table: lesson_students" in broken.text
+    assert "no lesson" not in broken.text
+    assert client.get(f"/api/lessons/{ids['Poems']}").status_code == 400

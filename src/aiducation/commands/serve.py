@@ -52,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: jobs/ in the user's data directory, beside the lesson database)",
     )  # fmt: skip
     parser.add_argument(
+        "--keep-results", type=float, metavar="DAYS",
+        help="delete the result files of jobs done more than DAYS days ago (the annotated video "
+        "shows faces), at start and once an hour; their lessons stay (default: keep them)",
+    )  # fmt: skip
+    parser.add_argument(
         "--max-megapixels", type=float, default=MAX_PIXELS / 1e6, metavar="MP",
         help="refuse pictures and videos whose frames are larger (checked before decoding; "
         "default %(default)g)",
@@ -89,6 +94,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--max-upload-mb must be positive, got {args.max_upload_mb}")
     if args.max_lesson_mb <= 0:
         raise InputError(f"--max-lesson-mb must be positive, got {args.max_lesson_mb:g}")
+    if args.keep_results is not None and not 0 < args.keep_results <= 100_000:
+        raise InputError(
+            f"--keep-results: expected a positive number of days (at most 100000), "
+            f"got {args.keep_results:g}"
+        )
     if args.max_megapixels <= 0:
         raise InputError(f"--max-megapixels must be positive, got {args.max_megapixels:g}")
     if args.data:  # the Annotate page rewrites its CSV: never a file of the dataset
@@ -125,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         database=args.database,
         jobs_dir=args.jobs_dir,
         max_lesson_mb=args.max_lesson_mb,
+        keep_results_days=args.keep_results,
     )
     app = create_app(config)
     app.state.web.jobs.store  # noqa: B018 (a bad --database is one clear line, before serving)

@@ -15,7 +15,9 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from aiducation.lessons.errors import UnknownJob, UnknownLesson
     from aiducation.lessons.records import (
+        Course,
         JobRow,
         LessonDetail,
         LessonRecord,
@@ -27,12 +29,14 @@ if TYPE_CHECKING:
     from aiducation.lessons.store import LessonStore
 
 _WHERE = {
-    "JobRow": "records", "LessonDetail": "records", "LessonRecord": "records",
+    "Course": "records", "JobRow": "records", "LessonDetail": "records", "LessonRecord": "records",
     "LessonSummary": "records", "Minute": "records", "StateShare": "records",
-    "lesson_record": "records", "LessonStore": "store",
+    "lesson_record": "records", "LessonStore": "store", "UnknownJob": "errors",
+    "UnknownLesson": "errors",
 }  # fmt: skip
 
 __all__ = [
+    "Course",
     "JobRow",
     "LessonDetail",
     "LessonRecord",
@@ -40,6 +44,8 @@ __all__ = [
     "LessonSummary",
     "Minute",
     "StateShare",
+    "UnknownJob",
+    "UnknownLesson",
     "lesson_record",
 ]
 

@@ -2,8 +2,9 @@
 
 :func:`lesson_record` turns one :class:`~aiducation.inference.pipeline.SourceResult` into a
 :class:`LessonRecord` (what :meth:`LessonStore.add_lesson` writes); the store hands back
-:class:`LessonSummary` (a row of the list), :class:`LessonDetail` (one lesson whole) and
-:class:`JobRow` (one job of the web app's queue). Only aggregates are kept: no images, crops
+:class:`LessonSummary` (a row of the list), :class:`LessonDetail` (one lesson whole),
+:class:`Course` (a course and its number of lessons) and :class:`JobRow` (one job of the web
+app's queue). Only aggregates are kept: no images, crops
 or per-face rows, and a student's number is valid within its lesson only (nothing links
 students across lessons).
 """
@@ -139,7 +140,16 @@ class LessonDetail(LessonSummary):
         }
 
 
-JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
+@dataclass(frozen=True)
+class Course:
+    """A course of the lesson history and how many lessons it holds."""
+
+    name: str
+    lessons: int
+
+
+# deleted: a done job whose result (files and stored result) was deleted; its lesson stays
+JOB_STATES = ("queued", "running", "done", "failed", "cancelled", "deleted")
 
 
 @dataclass(frozen=True)
@@ -149,7 +159,7 @@ class JobRow:
     id: int
     state: str  # one of JOB_STATES
     filename: str  # the name the user uploaded
-    recording: str  # where the uploaded recording lies (deleted when the job ends)
+    recording: str  # where the uploaded recording lay (deleted when the job ends)
     options: dict
     lesson: dict | None  # name, course, date to record the lesson under (None: not recorded)
     done: int
@@ -157,9 +167,9 @@ class JobRow:
     created: datetime.datetime
     started: datetime.datetime | None
     finished: datetime.datetime | None
-    reason: str | None
+    reason: str | None  # why it failed, was cancelled or its result deleted
     lesson_id: int | None
-    result: dict | None
+    result: dict | None  # None unless done
     cancel_requested: bool
 
 

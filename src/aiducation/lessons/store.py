@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from aiducation.errors import InputError
 from aiducation.lessons.database import WRITE, connect, database_url, describe, migrate
+from aiducation.lessons.errors import UnknownLesson
 from aiducation.lessons.jobs import JobQueue
 from aiducation.lessons.models import Lesson, LessonMinute, LessonState, LessonStudent
 from aiducation.lessons.records import (
     MAX_NAME,
+    Course,
     LessonDetail,
     LessonRecord,
     LessonSummary,
@@ -91,37 +93,45 @@ class LessonStore(JobQueue):
 
     def add_lesson(self, record: LessonRecord) -> int:
         """Store ``record`` in one transaction; return the new lesson's id."""
-        _check_record(record)
+        check_record(record)
         with self._session(write=True) as session:
-            lesson = Lesson(
-                name=record.name.strip(), course=(record.course or "").strip() or None,
-                day=record.day, created=now(), source=record.source,
-                classes=list(record.classes), duration_s=record.duration_s,
-                analysed_s=record.analysed_s,
-                frames=record.frames, faces_seen=record.faces_seen,
-                faces_answered=record.faces_answered, students=record.students,
-                tracks=record.tracks, model=dict(record.model), settings=dict(record.settings),
-            )  # fmt: skip
-            session.add(lesson)
-            session.flush()  # the lesson's row is written: its id is known
-            if self.write_hook is not None:
-                self.write_hook(lesson.id)
-            lesson.states = [
-                LessonState(position=i, state=s.state, count=s.count, share=s.share,
-                            low=s.low, high=s.high)
-                for i, s in enumerate(record.states)
-            ]  # fmt: skip
-            lesson.minutes = [
-                LessonMinute(minute=m.minute, frames=m.frames, faces=m.faces, shares=m.shares)
-                for m in record.minutes
-            ]
-            lesson.student_rows = [
-                LessonStudent(student=int(row["student"]), seconds=float(row["seconds_on_screen"]),
-                              dominant=str(row["dominant_state"]), data=dict(row))
-                for row in record.student_rows
-            ]  # fmt: skip
-            session.flush()
-            return lesson.id
+            return self._insert_lesson(session, record)
+
+    def _insert_lesson(self, session: Session, record: LessonRecord) -> int:
+        """Write ``record`` (already checked) in ``session``'s transaction; its id."""
+        lesson = Lesson(
+            name=record.name.strip(), course=(record.course or "").strip() or None,
+            day=record.day, created=now(), source=record.source,
+            classes=list(record.classes), duration_s=record.duration_s,
+            analysed_s=record.analysed_s,
+            frames=record.frames, faces_seen=record.faces_seen,
+            faces_answered=record.faces_answered, students=record.students,
+            tracks=record.tracks, model=dict(record.model), settings=dict(record.settings),
+        )  # fmt: skip
+        session.add(lesson)
+        session.flush()  # the lesson's row is written: its id is known
+        if self.write_hook is not None:
+            self.write_hook(lesson.id)
+        lesson.states = [
+            LessonState(position=i, state=s.state, count=s.count, share=s.share,
+                        low=s.low, high=s.high)
+            for i, s in enumerate(record.states)
+        ]  # fmt: skip
+        lesson.minutes = [
+            LessonMinute(minute=m.minute, frames=m.frames, faces=m.faces, shares=m.shares)
+            for m in record.minutes
+        ]
+        lesson.student_rows = [
+            LessonStudent(student=int(row["student"]), seconds=float(row["seconds_on_screen"]),
+                          dominant=str(row["dominant_state"]), data=dict(row))
+            for row in record.student_rows
+        ]  # fmt: skip
+        session.flush()
+        return lesson.id
+
+    def _check_record(self, record: LessonRecord) -> None:
+        """Refuse a bad record before any write (for :meth:`finish_job`)."""
+        check_record(record)
 
     def list_lessons(self, course: str | None = None) -> list[LessonSummary]:
         """Every lesson (of ``course``), newest first (by date, then by when recorded)."""
@@ -133,7 +143,8 @@ class LessonStore(JobQueue):
             return [_summary(lesson) for lesson in lessons]
 
     def get_lesson(self, lesson_id: int) -> LessonDetail:
-        """One lesson whole; :class:`InputError` if there is none with this id."""
+        """One lesson whole; :class:`UnknownLesson` (an :class:`InputError`) if there is none
+        with this id."""
         with self._session() as session:
             lesson = session.get(
                 Lesson, lesson_id,
@@ -141,8 +152,18 @@ class LessonStore(JobQueue):
                          selectinload(Lesson.student_rows)],
             )  # fmt: skip
             if lesson is None:
-                raise InputError(f"lesson {lesson_id}: no such lesson in {self.label}")
+                raise UnknownLesson(lesson_id, self.label)
             return _detail(lesson)
+
+    def list_courses(self) -> list[Course]:
+        """Every course with its number of lessons, by name (one query; no lesson is read)."""
+        query = (
+            sa.select(Lesson.course, sa.func.count(Lesson.id))
+            .where(Lesson.course.is_not(None)).group_by(Lesson.course)
+        )  # fmt: skip
+        with self._session() as session:
+            courses = [Course(name, int(count)) for name, count in session.execute(query)]
+        return sorted(courses, key=lambda c: c.name)  # the same order on every database
 
     def delete_lessons(self, ids: Iterable[int]) -> int:
         """Delete these lessons with their minutes and students; return how many there were.
@@ -165,7 +186,7 @@ class LessonStore(JobQueue):
         return int(deleted or 0)
 
 
-def _check_record(record: LessonRecord) -> None:
+def check_record(record: LessonRecord) -> None:
     """Refuse a record the database would truncate or that contradicts itself."""
     name = record.name.strip()
     if not name or len(name) > MAX_NAME:

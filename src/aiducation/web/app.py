@@ -74,6 +74,7 @@ class WebConfig:
     database: str | None = None  # lesson database and job queue (None: the store's default)
     jobs_dir: str | None = None  # recordings and job results (None: jobs/ beside the database)
     max_lesson_mb: float = 8192.0  # largest whole-lesson upload, MiB
+    keep_results_days: float | None = None  # done jobs' results deleted this old (None: kept)
     jobs: bool = True  # run the job worker while the server runs (tests drive it themselves)
 
     @property
@@ -99,6 +100,7 @@ class AppState:
         settings = JobSettings(
             database=config.database, folder=folder, video_fps=config.video_fps,
             max_pixels=config.max_pixels, checkpoint=config.model,
+            keep_results_days=config.keep_results_days,
         )  # fmt: skip
         self.jobs = JobService(settings, self.job_analyzer)
 

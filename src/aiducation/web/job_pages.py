@@ -2,19 +2,23 @@
 result. ``/jobs`` lists the jobs, ``/jobs/new`` takes the upload, ``/jobs/{id}`` shows one job
 (progress while it runs, refreshed from ``/api/jobs/{id}``; its result once done), with a
 Cancel button; ``/jobs/{id}/files/{name}`` serves the result's files (the annotated video
-with range requests, so the player can seek). The same under ``/api/`` answers JSON."""
+with range requests, so the player can seek); ``/jobs/{id}/delete`` asks before a POST deletes
+a done job's result (:mod:`aiducation.web.job_results`). The same under ``/api/`` answers
+JSON."""
 
 from __future__ import annotations
 
 import math
 from typing import Annotated
 
-from fastapi import FastAPI, Path, Request
+from fastapi import FastAPI, Form, Path, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException
 
 from aiducation.errors import InputError
+from aiducation.lessons.errors import UnknownJob
 from aiducation.web.charts import shares_svg
+from aiducation.web.job_results import delete_result, kept_files
 from aiducation.web.job_run import RESULT_FILES, JobOptions
 from aiducation.web.jobs import FINISHED, job_view
 from aiducation.web.lesson_upload import receive_lesson
@@ -67,7 +71,7 @@ def add_job_routes(app: FastAPI, state, page) -> None:
     def view(job_id: int) -> dict:
         try:
             return jobs.view(job_id)
-        except InputError:
+        except UnknownJob:
             raise HTTPException(404) from None
 
     async def submit(request: Request) -> int:
@@ -118,8 +122,9 @@ def add_job_routes(app: FastAPI, state, page) -> None:
         chart = None
         if result.get("summary"):
             chart = shares_svg(result["summary"]["state_shares"], result["summary"]["state_counts"])
+        kept = kept_files(jobs, jobs.store.get_job(job_id)) if job["state"] == "deleted" else []
         return page(request, "job.html", active="jobs", job=job, result=result, chart=chart,
-                    duration=duration, finished=FINISHED)  # fmt: skip
+                    duration=duration, finished=FINISHED, kept=kept)  # fmt: skip
 
     @app.get("/api/jobs/{job_id}")
     async def job_api(job_id: JobId) -> JSONResponse:
@@ -136,6 +141,31 @@ def add_job_routes(app: FastAPI, state, page) -> None:
         view(job_id)
         asked = jobs.cancel(job_id)
         return JSONResponse(jobs.view(job_id) | {"cancelled": asked})
+
+    @app.get("/jobs/{job_id}/delete", response_class=HTMLResponse)
+    async def job_delete_form(request: Request, job_id: JobId) -> HTMLResponse:
+        job = view(job_id)
+        if job["state"] != "done":
+            raise InputError(f"job {job_id}: is {job['state']}; only a done job has a result "
+                             "to delete")  # fmt: skip
+        return page(request, "job_delete.html", active="jobs", job=job)
+
+    @app.post("/jobs/{job_id}/delete")
+    def job_delete(job_id: JobId, confirm: Annotated[str, Form()] = "") -> RedirectResponse:
+        if confirm != "yes":
+            raise InputError(
+                "confirm: deleting a job's result needs the confirmation form "
+                f"(/jobs/{job_id}/delete), which sends confirm=yes"
+            )
+        view(job_id)  # 404 for an unknown job
+        delete_result(jobs, job_id)
+        return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+    @app.post("/api/jobs/{job_id}/delete")
+    def job_delete_api(job_id: JobId) -> JSONResponse:
+        view(job_id)
+        delete_result(jobs, job_id)
+        return JSONResponse(jobs.view(job_id))
 
     @app.get("/jobs/{job_id}/files/{name}")
     async def job_file(job_id: JobId, name: str) -> FileResponse:

@@ -5,9 +5,11 @@
 the sampling gives (no frame limit), and writes the job's result folder whole or not at all
 (``results/<id>/``, through a staging folder): the annotated video (H.264 MP4, not when
 aggregate only), the class timeline and per-minute charts, ``students.csv``, ``minutes.csv``,
-``timeline.csv`` and ``summary.json``. What the job page shows (summary, students with their
-intervals, minutes, coverage) is returned as :attr:`JobOutcome.result`, which the queue keeps;
-the lesson's aggregates (:func:`~aiducation.lessons.lesson_record`) when the upload named one.
+``timeline.csv`` and ``summary.json``, and the manifest listing them (size, SHA-256) as the
+job's, so that deleting the result later removes these files only. What the job page shows
+(summary, students with their intervals, minutes, coverage) is returned as
+:attr:`JobOutcome.result`, which the queue keeps; the lesson's aggregates
+(:func:`~aiducation.lessons.lesson_record`) when the upload named one.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from aiducation.inference.smoothing import SmoothingConfig
 from aiducation.inference.students import student_columns
 from aiducation.inference.video import frame_step, open_video, video_fps
 from aiducation.limits import MAX_PIXELS
+from aiducation.manifest import record_files
 from aiducation.web.analysis import shrink
 from aiducation.web.analyze_page import finite
 
@@ -102,10 +105,12 @@ def run_job(
     *,
     progress: ProgressCallback | None = None,
     cancelled: Callable[[], bool] | None = None,
+    owner: str = "aiducation job",
 ) -> JobOutcome:
     """Analyse ``recording`` (uploaded as ``filename``) into the result folder ``folder``
-    (which must not exist: it appears whole at the end). A recording in which no face was
-    found is bad input (:class:`InputError`), as is one that cannot be decoded."""
+    (which must not exist: it appears whole at the end, its files listed as ``owner``'s in its
+    manifest). A recording in which no face was found is bad input (:class:`InputError`), as
+    is one that cannot be decoded."""
     started = time.monotonic()
     staging = folder.with_name(f".{folder.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -120,6 +125,7 @@ def run_job(
             )
         result = _write(done, filename, rate, options, staging)
         result["seconds"] = round(time.monotonic() - started, 1)
+        record_files(staging, owner)
         staging.rename(folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -4,8 +4,10 @@ The queue lives in the lesson database (:class:`~aiducation.lessons.LessonStore`
 ``claim_next_job``, ...), so it survives a restart. :class:`JobService` owns the server's
 jobs folder (``recordings/``: uploads waiting for their job, 0600 files in a 0700 folder;
 ``results/<id>/``: each finished job's files) and one worker thread that claims the oldest
-queued job, analyses it (:func:`~aiducation.web.job_run.run_job`), records its lesson when the
-upload named one, and ends the job ``done``, ``failed`` (with the reason) or ``cancelled``.
+queued job, analyses it (:func:`~aiducation.web.job_run.run_job`), and ends the job ``done``
+(with its lesson when the upload named one: one transaction, :meth:`LessonStore.finish_job`),
+``failed`` (with the reason) or ``cancelled``. A done job's result can be deleted
+(:mod:`aiducation.web.job_results`: by hand, or after ``--keep-results`` days).
 
 * The recording is deleted when its job ends, whatever the ending.
 * At start, every job still ``running`` was interrupted (the server was stopped or killed):
@@ -15,6 +17,8 @@ upload named one, and ends the job ``done``, ``failed`` (with the reason) or ``c
   view (the stage, the drawing pass) for the running job.
 * Cancel: a queued job ends at once; a running one is asked (``cancel_requested``), and the
   analysis stops at its next frame.
+* A job is done with its lesson or not at all: the lesson is added and the job marked done in
+  one transaction, so no crash leaves a recorded lesson beside a failed job.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 
 from aiducation.errors import InputError
 from aiducation.inference.pipeline import Cancelled, Progress
+from aiducation.web.job_results import RETENTION_EVERY_S, expire_results, owner, remove_leftovers
 from aiducation.web.job_run import JobOptions, run_job
 from aiducation.web.lesson_upload import PARTIAL_PREFIX
 
@@ -36,7 +41,7 @@ INTERRUPTED = "interrupted: the server stopped while it ran"
 PROGRESS_EVERY_S = 1.0  # progress written to the database at most this often
 CANCEL_POLL_S = 2.0  # the database's cancel_requested read this often while a job runs
 IDLE_POLL_S = 2.0  # the worker looks for queued jobs this often when nobody wakes it
-FINISHED = ("done", "failed", "cancelled")
+FINISHED = ("done", "failed", "cancelled", "deleted")
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,7 @@ class JobSettings:
     video_fps: float = 2.0  # frames analysed per second of a lesson
     max_pixels: int = 50_000_000
     checkpoint: str | None = None  # the model (for the lesson's model facts)
+    keep_results_days: float | None = None  # delete done jobs' results this old (None: keep)
 
 
 @dataclass
@@ -84,6 +90,7 @@ class JobService:
         self.live: Live | None = None
         self._wake, self._stop = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
+        self._retention: threading.Thread | None = None
 
     # folders and the store -------------------------------------------------------------
     @property
@@ -115,7 +122,8 @@ class JobService:
     # lifecycle ---------------------------------------------------------------------------
     def start(self) -> list:
         """Fail the jobs a stopped server left running, clear what they left, start the
-        worker; return the jobs it failed."""
+        worker (and the retention rule, with ``keep_results_days``: at once, then once an
+        hour); return the jobs it failed."""
         interrupted = self.store.fail_interrupted_jobs(INTERRUPTED)
         for row in interrupted:
             self._clear(row.id, row.recording)
@@ -123,15 +131,21 @@ class JobService:
         self._stop.clear()
         self._thread = threading.Thread(target=self._work, name="aiducation-jobs", daemon=True)
         self._thread.start()
+        if self.settings.keep_results_days is not None:
+            self._retention = threading.Thread(
+                target=self._retain, name="aiducation-job-retention", daemon=True
+            )
+            self._retention.start()
         return interrupted
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the worker (a running job ends failed: :data:`INTERRUPTED`) and close."""
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        for thread in (self._thread, self._retention):
+            if thread is not None:
+                thread.join(timeout)
+        self._thread = self._retention = None
         with self._open_lock:
             if self._store is not None:
                 self._store.close()
@@ -139,7 +153,8 @@ class JobService:
 
     def sweep(self) -> None:
         """Remove recordings no queued job names (uploads cut off by a crash, jobs ended
-        while the server was down) and half-written result folders."""
+        while the server was down), half-written result folders, and the files of deleted
+        results that a stop between marking and removing left."""
         waiting = {Path(row.recording).name for row in self.store.list_jobs()
                    if row.state in ("queued", "running")}  # fmt: skip
         for path in self.recordings.iterdir():
@@ -148,6 +163,7 @@ class JobService:
         for path in self.results.iterdir():
             if path.name.endswith(".partial"):
                 shutil.rmtree(path, ignore_errors=True)
+        remove_leftovers(self)
 
     # requests ------------------------------------------------------------------------------
     def enqueue(self, recording: Path, filename: str, options: JobOptions, lesson: dict | None):
@@ -201,11 +217,11 @@ class JobService:
             outcome = run_job(
                 Path(row.recording), row.filename, analyzer, self._options(row),
                 self.result_folder(row.id), progress=progress,
-                cancelled=lambda: live.cancel.is_set() or self._stop.is_set(),
+                cancelled=lambda: live.cancel.is_set() or self._stop.is_set(), owner=owner(row),
             )  # fmt: skip
             live.stage = "saving"
-            lesson_id = self._record_lesson(row, outcome) if row.lesson else None
-            self.store.finish_job(row.id, lesson_id=lesson_id, result=outcome.result)
+            lesson = self._lesson(row, outcome) if row.lesson else None
+            self.store.finish_job(row.id, lesson=lesson, result=outcome.result)  # one transaction
         except Cancelled:
             stopped = self._stop.is_set() and not live.cancel.is_set()
             self._end(row.id, INTERRUPTED if stopped else "cancelled by the user")
@@ -231,18 +247,27 @@ class JobService:
         options = JobOptions.from_dict(row.options)
         return replace(options, max_pixels=self.settings.max_pixels)
 
-    def _record_lesson(self, row, outcome) -> int:
+    def _retain(self) -> None:
+        """The retention rule's thread: expire old results now, then once an hour."""
+        while not self._stop.is_set():
+            try:
+                expire_results(self, self.settings.keep_results_days)
+            except Exception:  # the database went away: try again at the next round
+                log.exception("cannot delete old job results")
+            self._stop.wait(RETENTION_EVERY_S)
+
+    def _lesson(self, row, outcome):
+        """The job's lesson record (its aggregates, to add as the job ends)."""
         from aiducation.lessons import lesson_record
         from aiducation.lessons.recording import model_info, parse_day
 
         lesson = row.lesson
         settings = {**self._options(row).to_dict(), "smoothing": "hmm", "source": "web job"}
-        record = lesson_record(
+        return lesson_record(
             outcome.done, name=lesson["name"], course=lesson.get("course"),
             day=parse_day(lesson["date"]) if lesson.get("date") else None,
             model=model_info(self.settings.checkpoint), settings=settings,
         )  # fmt: skip
-        return self.store.add_lesson(record)
 
     def _progress(self, live: Live) -> Callable[[Progress], None]:
         """The pipeline's progress into ``live`` and, about once a second, the database

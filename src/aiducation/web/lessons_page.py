@@ -5,12 +5,15 @@
 * ``/lessons/{id}``: one lesson: the class per minute, the students table, the model and
   settings used, and what was cut.
 * ``/lessons/course/{name}``: each state's share per lesson over time, with intervals.
-* ``/lessons/compare?a=ID&b=ID``: two lessons side by side and the difference in shares.
+* ``/lessons/compare?a=ID&b=ID``: two lessons side by side and the difference in shares
+  (``&course=NAME``: the menus list that course's lessons only).
 * ``/api/lessons`` and ``/api/lessons/{id}``: the same as JSON.
 
 Everything is read from the server's :class:`~aiducation.lessons.LessonStore` (``state.jobs``'s
 store: the database of ``aiducation serve --database``); the pages compute nothing about the
-class that the store does not hold. Unknown lessons and courses are a 404 page.
+class that the store does not hold. The course menus come from
+:meth:`~aiducation.lessons.LessonStore.list_courses` (one query, no lesson read). Unknown
+lessons (the store's :class:`~aiducation.lessons.UnknownLesson`) and courses are a 404 page.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from aiducation.errors import InputError
+from aiducation.lessons.errors import UnknownLesson
 from aiducation.lessons.records import LessonDetail, LessonSummary, StateShare
 from aiducation.web.charts import shares_svg
 from aiducation.web.lessons_charts import (
@@ -226,10 +230,8 @@ def add_lesson_routes(app: FastAPI, state, page: Callable[..., HTMLResponse]) ->
             return None
         try:
             return store().get_lesson(number)
-        except InputError as exc:
-            if str(exc).startswith(f"lesson {number}: no such lesson"):
-                return None
-            raise
+        except UnknownLesson:
+            return None
 
     def no_lesson(request: Request, text: object) -> Response:
         return missing(
@@ -240,21 +242,23 @@ def add_lesson_routes(app: FastAPI, state, page: Callable[..., HTMLResponse]) ->
 
     @app.get("/lessons", response_class=HTMLResponse)
     def lesson_list(request: Request, course: str | None = None, deleted: str | None = None):
-        everything = store().list_lessons()
-        lessons = everything if not course else [x for x in everything if x.course == course]
+        lessons = store().list_lessons(course or None)
         if course and not lessons:
             return missing(request, f"There is no course {course[:80]!r} in the lesson history.")
         gone = lesson_id(deleted)
-        if gone is not None and any(x.id == gone for x in everything):
-            gone = None
-        courses = sorted({x.course for x in everything if x.course})
+        if gone is not None and lesson_or_none(gone) is not None:
+            gone = None  # not deleted after all
         return render(request, "lessons.html", lessons=lessons, course=course or None,
-                      courses=courses, states=state_columns(lessons), everything=everything,
-                      deleted=gone, database=store().label)  # fmt: skip
+                      courses=store().list_courses(), states=state_columns(lessons),
+                      empty=not lessons, deleted=gone, database=store().label)  # fmt: skip
 
     @app.get("/lessons/compare", response_class=HTMLResponse)
-    def lesson_compare(request: Request, a: str | None = None, b: str | None = None):
-        everything = store().list_lessons()
+    def lesson_compare(
+        request: Request, a: str | None = None, b: str | None = None, course: str | None = None
+    ):
+        menu = store().list_lessons(course or None)  # the lessons to choose from
+        if course and not menu:
+            return missing(request, f"There is no course {course[:80]!r} in the lesson history.")
         chosen = []
         for text in (a, b):
             if text in (None, ""):
@@ -265,7 +269,11 @@ def add_lesson_routes(app: FastAPI, state, page: Callable[..., HTMLResponse]) ->
                 return no_lesson(request, text)
             chosen.append(lesson)
         first, second = chosen
-        context = {"everything": everything, "a": first, "b": second}
+        for lesson in chosen:  # a chosen lesson of another course stays in the menus
+            if lesson is not None and all(x.id != lesson.id for x in menu):
+                menu.append(lesson)
+        context = {"menu": menu, "a": first, "b": second, "courses": store().list_courses(),
+                   "course": course or None}  # fmt: skip
         if first is not None and second is not None:
             span = max((m.minute + 1 for x in chosen for m in x.minutes), default=1)
             context |= {

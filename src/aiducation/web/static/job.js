@@ -11,7 +11,8 @@
     });
   }
   const box = document.getElementById("job");
-  if (!box || ["done", "failed", "cancelled"].includes(box.dataset.state)) return;
+  const ENDED = ["done", "failed", "cancelled", "deleted"];
+  if (!box || ENDED.includes(box.dataset.state)) return;
   const STAGES = {waiting: "Waiting for the job before it", starting: "Starting",
                   analysing: "Analysing frames", drawing: "Drawing the annotated video",
                   saving: "Saving the result"};
@@ -33,7 +34,7 @@
       set("job-connection", "cannot reach the server; retrying…");
       return setTimeout(update, 4000);
     }
-    if (job.state !== box.dataset.state && ["done", "failed", "cancelled"].includes(job.state)) {
+    if (job.state !== box.dataset.state && ENDED.includes(job.state)) {
       return location.reload();
     }
     set("job-connection", "");
