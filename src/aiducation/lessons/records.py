@@ -4,9 +4,8 @@
 :class:`LessonRecord` (what :meth:`LessonStore.add_lesson` writes); the store hands back
 :class:`LessonSummary` (a row of the list), :class:`LessonDetail` (one lesson whole),
 :class:`Course` (a course and its number of lessons) and :class:`JobRow` (one job of the web
-app's queue). Only aggregates are kept: no images, crops
-or per-face rows, and a student's number is valid within its lesson only (nothing links
-students across lessons).
+app's queue). Only aggregates are kept: no images, crops or per-face rows, and a student's
+number is valid within its lesson only (nothing links students across lessons).
 """
 
 from __future__ import annotations
