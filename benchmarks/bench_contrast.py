@@ -120,11 +120,11 @@ def evaluate(run: Path, normalise: bool, conditions: dict, labels: np.ndarray) -
     return rows
 
 
-def test_conditions(data: Path, seed: int) -> tuple[dict, np.ndarray]:
-    """The held-out test faces clean and degraded (seeded), each with the faces the gate's
-    sharpness rule would refuse, and their labels."""
+def test_conditions(data: Path, seed: int, split: str = "test") -> tuple[dict, np.ndarray]:
+    """The held-out faces of ``split`` clean and degraded (seeded), each with the faces the
+    gate's sharpness rule would refuse, and their labels."""
     ds = load_prepared(data)
-    test = ds.split_indices("test")
+    test = ds.split_indices(split)
     faces = np.asarray(ds.images[test])
     labels = ds.meta["label_id"].to_numpy()[test]
     rng = np.random.default_rng(seed)
@@ -143,15 +143,18 @@ def test_conditions(data: Path, seed: int) -> tuple[dict, np.ndarray]:
 
 def compare_checkpoints(args) -> None:
     """``--checkpoints``: each checkpoint as it is, under the same conditions."""
-    conditions, labels = test_conditions(args.data, args.eval_seed)
+    conditions, labels = test_conditions(args.data, args.eval_seed, args.split)
     rows = []
     for item in args.checkpoints:
         name, _, path = item.partition("=")
-        rows += [{"model": name, **row} for row in evaluate(Path(path), False, conditions, labels)]
+        rows += [
+            {"model": name, "split": args.split, **row}
+            for row in evaluate(Path(path), False, conditions, labels)
+        ]
     table = pd.DataFrame(rows)
     print(table.round(4).to_string(index=False))
     args.work.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.work / "checkpoints.csv", index=False)
+    table.to_csv(args.work / f"checkpoints-{args.split}.csv", index=False)
 
 
 def main() -> None:
@@ -168,6 +171,7 @@ def main() -> None:
         help="instead: evaluate these checkpoints as they are (a model with contrast=clahe "
         "normalises inside) under the same conditions, e.g. bundled=src/aiducation/assets/model",
     )  # fmt: skip
+    p.add_argument("--split", default="test", choices=("val", "test"), help="for --checkpoints")
     args = p.parse_args()
     if args.checkpoints:
         compare_checkpoints(args)
