@@ -1,18 +1,22 @@
-"""A real server for the job tests: the app on 127.0.0.1 and a free port, uvicorn in a
-background thread (as test_browser.serve, but the app is built by the caller, with its own
-analyzer), lifespan included, so the job worker runs."""
+"""A real server for the browser and job tests: the app on 127.0.0.1 and a free port, uvicorn
+in a background thread (lifespan included, so the job worker runs)."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
-from test_browser import free_port
-
 from aiducation.web.app import WebConfig, create_app
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @contextmanager

@@ -10,18 +10,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from livesite import serve_app
 
 from aiducation.inference.pipeline import demo_image_path
-from aiducation.web.app import WebConfig, create_app
+from aiducation.web.app import WebConfig
 
 CHROMIUM = (
     shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -33,29 +31,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def serve(config: WebConfig) -> Iterator[str]:
     """Run the app for ``config`` on 127.0.0.1 and a free port (uvicorn in a background
     thread, the app told its address as ``aiducation serve`` tells it); yield its base URL."""
-    import uvicorn
-
-    port = free_port()
-    app = create_app(replace(config, host="127.0.0.1", port=port))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(config) as (url, _app):
+        yield url
 
 
 def classroom_y4m(folder: Path) -> Path:

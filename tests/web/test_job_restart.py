@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_browser import demo_clip, free_port
+from livesite import free_port
+from test_browser import demo_clip
 
 from aiducation.lessons import LessonStore
 from aiducation.web.jobs import INTERRUPTED

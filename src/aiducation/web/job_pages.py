@@ -8,7 +8,6 @@ JSON."""
 
 from __future__ import annotations
 
-import math
 from typing import Annotated
 
 from fastapi import FastAPI, Form, Path, Request
@@ -18,6 +17,7 @@ from starlette.exceptions import HTTPException
 from aiducation.errors import InputError
 from aiducation.lessons.errors import UnknownJob
 from aiducation.web.charts import shares_svg
+from aiducation.web.formats import clock
 from aiducation.web.job_results import delete_result, kept_files
 from aiducation.web.job_run import RESULT_FILES, JobOptions
 from aiducation.web.jobs import FINISHED, job_view
@@ -48,18 +48,6 @@ def lesson_fields(fields: dict[str, str]) -> dict | None:
     if day is not None:
         parse_day(day, option="date")
     return {"name": name, "course": course, "date": day}
-
-
-def duration(seconds: float | None) -> str:
-    """``3 min 10 s``, ``1 h 02 min``, ``–`` for unknown."""
-    if seconds is None or not math.isfinite(seconds):
-        return "–"
-    seconds = max(0, round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
 def add_job_routes(app: FastAPI, state, page) -> None:
@@ -95,7 +83,7 @@ def add_job_routes(app: FastAPI, state, page) -> None:
     @app.get("/jobs", response_class=HTMLResponse)
     async def job_list(request: Request) -> HTMLResponse:
         rows = [job_view(row, jobs.live) for row in reversed(jobs.store.list_jobs())]
-        return page(request, "jobs.html", active="jobs", jobs=rows, duration=duration)
+        return page(request, "jobs.html", active="jobs", jobs=rows, duration=clock)
 
     @app.get("/jobs/new", response_class=HTMLResponse)
     async def job_form(request: Request) -> HTMLResponse:
@@ -124,7 +112,7 @@ def add_job_routes(app: FastAPI, state, page) -> None:
             chart = shares_svg(result["summary"]["state_shares"], result["summary"]["state_counts"])
         kept = kept_files(jobs, jobs.store.get_job(job_id)) if job["state"] == "deleted" else []
         return page(request, "job.html", active="jobs", job=job, result=result, chart=chart,
-                    duration=duration, finished=FINISHED, kept=kept)  # fmt: skip
+                    duration=clock, finished=FINISHED, kept=kept)  # fmt: skip
 
     @app.get("/api/jobs/{job_id}")
     async def job_api(job_id: JobId) -> JSONResponse:

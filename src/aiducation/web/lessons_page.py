@@ -30,6 +30,7 @@ from aiducation.errors import InputError
 from aiducation.lessons.errors import UnknownLesson
 from aiducation.lessons.records import LessonDetail, LessonSummary, StateShare
 from aiducation.web.charts import shares_svg
+from aiducation.web.formats import clock
 from aiducation.web.lessons_charts import (
     compare_svg,
     course_svg,
@@ -42,21 +43,6 @@ FEW_USABLE_FRAMES = 20  # a student answered in fewer frames: their shares say l
 CUT_TOLERANCE_S = 1.0  # analysed this much less than the recording: the rest was cut
 MAX_ID = 2**63 - 1  # the database's integer ids
 COMPARE_WIDTH = 480  # the two timelines side by side: narrower charts, so larger text
-
-
-def clock(seconds: float | None) -> str:
-    """``1 h 02 min``, ``47 min`` (from ten minutes on), ``3 min 05 s``, ``12 s``; ``–`` for
-    unknown."""
-    if seconds is None or not math.isfinite(seconds):
-        return "–"
-    seconds = max(0, round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes >= 10:
-        return f"{minutes} min"
-    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
 def state_columns(lessons: Sequence[LessonSummary]) -> list[str]:
