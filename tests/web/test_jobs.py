@@ -577,3 +577,19 @@ def test_a_job_its_lesson_and_deleting_its_result_on_a_postgresql_server(
     assert [c.lessons for c in service.store.list_courses()] == [2]
     assert client.get("/api/jobs/1").json()["state"] == "deleted"
     service.stop()
+
+
+def test_each_database_has_its_own_jobs_folder(tmp_path):
+    from aiducation.lessons.database import default_database
+    from aiducation.web.jobs import default_jobs_folder
+
+    data = default_database().parent
+    assert default_jobs_folder() == data / "jobs"
+    assert default_jobs_folder(str(default_database())) == data / "jobs"
+    other = tmp_path / "term2.sqlite"
+    assert default_jobs_folder(str(other)) == tmp_path / "term2.sqlite.jobs"
+    assert default_jobs_folder(f"sqlite:///{other}") == tmp_path / "term2.sqlite.jobs"
+    school = default_jobs_folder("postgresql://teacher:secret@db/school")
+    assert school.parent == data and school.name.startswith("jobs-")
+    assert school == default_jobs_folder("postgresql://teacher:other@db/school")  # not the password
+    assert school != default_jobs_folder("postgresql://teacher@db/another")

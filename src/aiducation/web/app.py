@@ -72,7 +72,7 @@ class WebConfig:
     annotate_out: str = "annotations/attributes.csv"  # attribute CSV written by the Annotate page
     annotate_config: str | None = None  # attribute definitions (None: gender + age)
     database: str | None = None  # lesson database and job queue (None: the store's default)
-    jobs_dir: str | None = None  # recordings and job results (None: jobs/ beside the database)
+    jobs_dir: str | None = None  # recordings and job results (None: one folder per database)
     max_lesson_mb: float = 8192.0  # largest whole-lesson upload, MiB
     keep_results_days: float | None = None  # done jobs' results deleted this old (None: kept)
     jobs: bool = True  # run the job worker while the server runs (tests drive it themselves)

@@ -23,6 +23,7 @@ queued job, analyses it (:func:`~aiducation.web.job_run.run_job`), and ends the 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import threading
@@ -46,12 +47,23 @@ FINISHED = ("done", "failed", "cancelled", "deleted")
 log = logging.getLogger(__name__)
 
 
-def default_jobs_folder() -> Path:
-    """``jobs/`` beside the default lesson database (the user's data directory, or
-    ``$AIDUCATION_DATA_DIR``)."""
-    from aiducation.lessons.database import default_database
+def default_jobs_folder(database: str | None = None) -> Path:
+    """Where a server on ``database`` keeps recordings and results, one folder per database
+    (two servers on two databases never meet in ``results/<id>/``): ``jobs/`` beside the
+    default lesson database (the user's data directory, or ``$AIDUCATION_DATA_DIR``),
+    ``<file>.jobs/`` beside another SQLite file, ``jobs-<12 hex of the URL>/`` in the data
+    directory for a database server."""
+    from aiducation.lessons.database import database_url, default_database
 
-    return default_database().parent / "jobs"
+    default = default_database()
+    url = database_url(database)
+    if url.get_backend_name() == "sqlite":
+        path = Path(url.database)
+        if path.resolve() == default.resolve():
+            return default.parent / "jobs"
+        return path.with_name(path.name + ".jobs")
+    digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()
+    return default.parent / f"jobs-{digest[:12]}"
 
 
 @dataclass(frozen=True)
@@ -59,7 +71,7 @@ class JobSettings:
     """Where a server keeps its jobs and how it analyses them (``aiducation serve`` flags)."""
 
     database: str | None = None  # the lesson database (None: the store's default)
-    folder: Path | None = None  # recordings and results (None: :func:`default_jobs_folder`)
+    folder: Path | None = None  # recordings and results (None: default_jobs_folder(database))
     video_fps: float = 2.0  # frames analysed per second of a lesson
     max_pixels: int = 50_000_000
     checkpoint: str | None = None  # the model (for the lesson's model facts)
@@ -83,7 +95,7 @@ class JobService:
 
     def __init__(self, settings: JobSettings, analyzer: Callable[[], object]) -> None:
         self.settings = settings
-        self.folder = settings.folder or default_jobs_folder()
+        self.folder = settings.folder or default_jobs_folder(settings.database)
         self._analyzer = analyzer  # loads (once) the model the worker uses
         self._store = None
         self._open_lock = threading.Lock()
