@@ -29,8 +29,17 @@ from aiducation.inference.images import read_image
 from aiducation.inference.preprocess import DEFAULT_MARGIN, crop_faces
 from aiducation.inference.quality import QualityGate, assess_faces
 from aiducation.inference.rejoin import rejoin_tracks
-from aiducation.inference.results import FrameResult, VideoResult, faces_from_probabilities
-from aiducation.inference.smoothing import SmoothingConfig, answer_scheme, smooth_frames
+from aiducation.inference.results import (
+    FrameResult,
+    SharedNumbers,
+    VideoResult,
+    faces_from_probabilities,
+)
+from aiducation.inference.smoothing import (
+    SmoothingConfig,
+    answer_scheme,
+    smooth_frames_in_place,
+)
 from aiducation.inference.tracking import FaceTracker, Tracker
 from aiducation.inference.video import frame_step, iter_frames, open_video, video_fps
 
@@ -80,10 +89,12 @@ class Analyzer:
         frame: int = 0,
         time: float | None = None,
         tracker: Tracker | None = None,
+        numbers: SharedNumbers | None = None,
     ) -> tuple[FrameResult, np.ndarray]:
         """Result for one BGR frame plus the ``(N, 48, 48)`` crops that were classified.
 
         Detector boxes are validated first (finite, clipped to the image, empty ones dropped).
+        ``numbers``: the faces share their numbers with the other frames of a video.
         """
         height, width = image.shape[:2]
         detections = valid_detections(self.detector.detect(image), width, height)
@@ -102,6 +113,7 @@ class Analyzer:
             other_threshold=self.classifier.other_threshold,
             qualities=assess_faces(image, detections, crops),
             gate=self.gate,
+            numbers=numbers,
         )
         return FrameResult(source, width, height, faces, frame, time), crops
 
@@ -167,17 +179,19 @@ def analyze_video(
         )
     finally:
         capture.release()
-    result.frames = settled_frames(result, analyzer, smoothing or SmoothingConfig())
+    settle_frames(result.frames, result.shots, analyzer, smoothing or SmoothingConfig())
     return result
 
 
-def settled_frames(
-    video: VideoResult, analyzer: Analyzer, smoothing: SmoothingConfig
-) -> list[FrameResult]:
-    """A recording's frames with one id per person (broken tracks re-joined within a shot)
-    and each track's answers smoothed over the whole track."""
-    frames = rejoin_tracks(video.frames, shots=video.shots).frames
-    return smooth_frames(frames, answer_scheme(analyzer.classifier), smoothing)
+def settle_frames(
+    frames: list[FrameResult], shots: list[int], analyzer: Analyzer, smoothing: SmoothingConfig
+) -> None:
+    """A recording's frames (the list ``frames``, changed in place) with one id per person
+    (broken tracks re-joined within a shot) and each track's answers smoothed over the whole
+    track. A long video's frames are replaced one by one: the frames before settling are
+    freed as the settled ones are made when the caller holds no other reference to them."""
+    frames[:] = rejoin_tracks(frames, shots=shots).frames
+    smooth_frames_in_place(frames, answer_scheme(analyzer.classifier), smoothing)
 
 
 def analyze_stream(
@@ -195,9 +209,12 @@ def analyze_stream(
     :class:`InputError` when not one frame could be decoded."""
     tracker = tracker if tracker is not None else FaceTracker(fps=rate / step)
     result = VideoResult(source=source, fps=rate)
+    numbers = SharedNumbers()  # a long video keeps every frame's faces: they share numbers
     try:
         for index, time, frame in iter_frames(capture, step, rate, live):
-            frame_result, crops = analyzer.analyze_frame(frame, source, index, time, tracker)
+            frame_result, crops = analyzer.analyze_frame(
+                frame, source, index, time, tracker, numbers
+            )
             result.frames.append(frame_result)
             result.shots.append(getattr(tracker, "shots", 0))
             if on_frame is not None:

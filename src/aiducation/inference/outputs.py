@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
@@ -11,13 +13,55 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from aiducation.atomic import write_bytes
-from aiducation.csvfiles import write_csv
+from aiducation.atomic import atomic_file, write_bytes
+from aiducation.csvfiles import to_csv, write_csv
+
+ROWS_AT_ONCE = 10_000  # rows of a streamed table per DataFrame
 
 
 def write_table(path: Path, rows: list[dict], columns: list[str] | None = None) -> Path:
     """CSV of ``rows`` (header only when empty but ``columns`` given)."""
     return write_csv(pd.DataFrame(rows, columns=columns), path)
+
+
+def write_table_rows(
+    path: Path, rows: Iterable[dict], columns: list[str], chunk: int = ROWS_AT_ONCE
+) -> Path:
+    """``rows`` as CSV, ``chunk`` rows at a time, so a long video's faces.csv never holds
+    every row in memory (atomically, as every output). Where each column holds one kind of
+    value throughout (whole numbers, decimals or text, each possibly missing), as faces.csv's
+    do, the file is the one :func:`write_table` writes for all of them at once."""
+    with atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
+        header = True
+        for part in _chunks(rows, chunk):
+            to_csv(pd.DataFrame(part, columns=columns), handle, header=header)
+            header = False
+        if header:  # no rows: the header alone
+            to_csv(pd.DataFrame([], columns=columns), handle)
+    return Path(path)
+
+
+def write_json_rows(path: Path, rows: Iterable[object]) -> Path:
+    """The file :func:`aiducation.atomic.write_json` writes for the list of ``rows``, written
+    one row at a time (faces.json of a long video)."""
+    with atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+        before = "[\n  "
+        for row in rows:  # each row indented one level deeper, as inside the list
+            handle.write(before + json.dumps(row, indent=2, default=str).replace("\n", "\n  "))
+            before = ",\n  "
+        handle.write("[]\n" if before == "[\n  " else "\n]\n")
+    return Path(path)
+
+
+def _chunks(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    part: list[dict] = []
+    for row in rows:
+        part.append(row)
+        if len(part) == size:
+            yield part
+            part = []
+    if part:
+        yield part
 
 
 def write_image(path: Path, image: np.ndarray) -> Path:

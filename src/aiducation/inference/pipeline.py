@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from aiducation.inference.api import Analyzer, analyze_stream, settled_frames
+from aiducation.inference.api import Analyzer, analyze_stream, settle_frames
 from aiducation.inference.draw import annotate
 from aiducation.inference.results import FrameResult, face_records, per_minute, summarize
 from aiducation.inference.smoothing import (
@@ -264,8 +264,14 @@ def analyze_capture(
     # cut only when the sampling would have gone on: the next sampled frame exists
     more = full and all(capture.grab() for _ in range(step))
     stopped_at = video.frames[-1].time if more else None
-    # live: smoothed frame by frame; a recording: one id per person, then smoothed
-    frames = shown_frames if smoother is not None else settled_frames(video, analyzer, smoothing)
+    tracks, cuts = len(video.track_ids), shot_cuts(video)
+    # live: smoothed frame by frame; a recording: one id per person, then smoothed (in place:
+    # the frames' own results are freed as the settled ones are made, not kept beside them)
+    frames = shown_frames if smoother is not None else video.frames
+    shots = video.shots
+    del video
+    if smoother is None:
+        settle_frames(frames, shots, analyzer, smoothing)
     frames = without_tracks(frames, policy.student_rules.exclude)
     if later and on_annotated is not None and policy.draws:
         drawn = _ticker("drawing", len(frames), progress, cancelled)
@@ -276,7 +282,7 @@ def analyze_capture(
         source, "webcam" if live else "video", analyzer.classes, frames, rate,
         students=students if policy.per_face else [],
         thumbnails={k: v for k, v in crops.items() if v is not None},
-        tracks=len(video.track_ids), n_students=len(students), cuts=shot_cuts(video),
+        tracks=tracks, n_students=len(students), cuts=cuts,
         duration=None if live else media_seconds(capture, rate), stopped_at=stopped_at,
     )  # fmt: skip
 

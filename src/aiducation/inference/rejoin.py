@@ -28,6 +28,7 @@ together, and position alone reached the true counts.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -178,29 +179,34 @@ class _Bounds:
 
 
 def _groups(frames: list[FrameResult], shots: Sequence[int] | None) -> dict[int, _Group]:
-    """One group per track id."""
-    rows: dict[int, list] = {}
+    """One group per track id (in order of first sighting). The sightings are gathered in flat
+    columns (a long video has a few hundred thousand), then split by track."""
+    track, index, shot = array("q"), array("q"), array("q")
+    time, x_centre, y_centre, size = array("d"), array("d"), array("d"), array("d")
     for i, frame in enumerate(frames):
-        shot = 0 if shots is None else int(shots[i])
-        time = 0.0 if frame.time is None else float(frame.time)
+        frame_shot = 0 if shots is None else int(shots[i])
+        frame_time = 0.0 if frame.time is None else float(frame.time)
         for face in frame.faces:
             x, y, w, h = (float(v) for v in face.box)
-            rows.setdefault(face.face_id, []).append(
-                (i, time, shot, x + w / 2, y + h / 2, math.sqrt(max(w * h, 1e-9)))
-            )
+            track.append(face.face_id)
+            index.append(i)
+            shot.append(frame_shot)
+            time.append(frame_time)
+            x_centre.append(x + w / 2)
+            y_centre.append(y + h / 2)
+            size.append(math.sqrt(max(w * h, 1e-9)))
+    ids = np.asarray(track, np.int64)
+    order = np.argsort(ids, kind="stable")  # each track's sightings stay in frame order
+    pieces = np.split(order, np.flatnonzero(np.diff(ids[order])) + 1) if len(order) else []
+    columns = (np.asarray(index, int), np.asarray(time, float), np.asarray(shot, int),
+               np.column_stack([x_centre, y_centre]), np.asarray(size, float))  # fmt: skip
     groups = {}
-    for track, sightings in rows.items():
-        table = np.array(sightings, float)
-        if len(table) > 1 and (np.diff(table[:, 0]) == 0).any():
-            raise ValueError(f"rejoin: track {track} has two faces in one frame")
-        groups[track] = _Group(
-            ids=[track],
-            index=table[:, 0].astype(int),
-            time=table[:, 1],
-            shot=table[:, 2].astype(int),
-            centre=table[:, 3:5],
-            size=table[:, 5],
-        )
+    for rows in sorted(pieces, key=lambda rows: rows[0]):  # tracks in order of first sighting
+        key = int(ids[rows[0]])
+        at, when, where, centre, side = (column[rows] for column in columns)
+        if len(at) > 1 and (np.diff(at) == 0).any():
+            raise ValueError(f"rejoin: track {key} has two faces in one frame")
+        groups[key] = _Group([key], index=at, time=when, shot=where, centre=centre, size=side)
     return groups
 
 

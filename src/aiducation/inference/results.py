@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +19,7 @@ from aiducation.models.answers import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FaceResult:
     """One detected face: box ``(x, y, w, h)`` in pixels, detector score, state, probabilities.
 
@@ -32,6 +34,10 @@ class FaceResult:
     ``other_expression`` is the expression named when the face is answered "Other": the most
     likely non-neutral one (:func:`~aiducation.models.answers.other_expression`), so a face is
     never "Other: neutral"; :attr:`shown_expression` is the one that goes with ``state``.
+
+    A long video keeps one per face and frame until it is summarised, so it has no
+    ``__dict__`` (slots) and the faces of one video share their numbers
+    (:class:`SharedNumbers`).
     """
 
     face_id: int
@@ -67,7 +73,7 @@ class FaceResult:
         return self.state
 
 
-@dataclass
+@dataclass(slots=True)
 class FrameResult:
     """Faces found in one image or one video frame (``frame`` 0 and ``time`` None for images)."""
 
@@ -99,6 +105,31 @@ class VideoResult:
         return sorted({face.face_id for frame in self.frames for face in frame.faces})
 
 
+class SharedNumbers:
+    """One object per distinct number among the faces of one video (equal values, same type).
+
+    A face's numbers are rounded (probabilities to 4 decimals, angles to 1, boxes to whole
+    pixels), so a long video repeats a few thousand values over and over: its faces share them
+    instead of holding one Python float or int each (24–28 bytes apiece, a dozen a face).
+    ``0.0`` and ``-0.0`` (equal, but printed apart) are kept apart; NaN is given back as it is.
+    """
+
+    __slots__ = ("_floats", "_ints", "_zeros")
+
+    def __init__(self) -> None:
+        self._floats: dict[float, float] = {}
+        self._ints: dict[int, int] = {}
+        self._zeros: dict[float, float] = {}  # by sign: 1.0 → 0.0, -1.0 → -0.0
+
+    def real(self, value: float) -> float:
+        if not value:
+            return self._zeros.setdefault(math.copysign(1.0, value), value)
+        return value if value != value else self._floats.setdefault(value, value)
+
+    def whole(self, value: int) -> int:
+        return self._ints.setdefault(value, value)
+
+
 def faces_from_probabilities(
     boxes: list[tuple[float, float, float, float]],
     scores: list[float],
@@ -110,6 +141,7 @@ def faces_from_probabilities(
     other_threshold: float | None = None,
     qualities: list | None = None,
     gate=None,
+    numbers: SharedNumbers | None = None,
 ) -> list[FaceResult]:
     """Build :class:`FaceResult` records from boxes and their ``(N, C)`` probabilities.
 
@@ -120,8 +152,11 @@ def faces_from_probabilities(
     face's most likely one, and the most likely non-neutral one named if it is "Other".
     ``qualities`` (:class:`~aiducation.inference.quality.FaceQuality` per face) give the head
     pose; a face that ``gate`` (a :class:`~aiducation.inference.quality.QualityGate`) refuses
-    is answered "Uncertain" with the reason, its probabilities kept.
+    is answered "Uncertain" with the reason, its probabilities kept. ``numbers``: share the
+    faces' numbers with the other faces of the same video (the values are the same).
     """
+    numbers = numbers or SharedNumbers()
+    real, whole = numbers.real, numbers.whole
     face_ids = list(range(len(boxes))) if face_ids is None else face_ids
     decision = AnswerScheme(list(classes), other_threshold).decide(probabilities)
     shown = decision.shown
@@ -141,24 +176,26 @@ def faces_from_probabilities(
         faces.append(
             FaceResult(
                 face_id=int(face_id),
-                box=tuple(round(float(v)) for v in box),
-                detector_score=round(float(score), 4),
+                box=tuple(whole(round(float(v))) for v in box),
+                detector_score=real(round(float(score), 4)),
                 state=shown[answer] if reason is None else UNCERTAIN,
-                confidence=round(float(probs[answer]), 4),
-                probabilities={c: round(float(p), 4) for c, p in zip(shown, probs, strict=True)},
+                confidence=real(round(float(probs[answer]), 4)),
+                probabilities={
+                    c: real(round(float(p), 4)) for c, p in zip(shown, probs, strict=True)
+                },
                 expression=emotion,
-                in_scheme=None if inside is None else round(float(inside), 4),
+                in_scheme=None if inside is None else real(round(float(inside), 4)),
                 reason=reason,
                 other_expression=out,
-                **_pose(quality),
+                **_pose(quality, real),
             )
         )
     return faces
 
 
-def _pose(quality) -> dict:
+def _pose(quality, real) -> dict:
     angles = {k: getattr(quality, k, None) for k in ("yaw", "pitch", "roll")}
-    return {k: None if v is None else round(float(v), 1) for k, v in angles.items()}
+    return {k: None if v is None else real(round(float(v), 1)) for k, v in angles.items()}
 
 
 RECORD_COLUMNS = ("source", "frame", "time", "face_id", "x", "y", "w", "h", "detector_score")
@@ -175,34 +212,36 @@ def record_columns(classes: list[str]) -> list[str]:
 
 def face_records(frames: list[FrameResult], classes: list[str]) -> list[dict]:
     """One flat dict per face (the rows of faces.csv / faces.json)."""
-    rows = []
+    return list(iter_face_records(frames, classes))
+
+
+def iter_face_records(frames: list[FrameResult], classes: list[str]) -> Iterator[dict]:
+    """The rows of :func:`face_records` one at a time: a long video's faces.csv is written as
+    they come, not from a list of every face's row (about a kilobyte a face)."""
     for frame in frames:
         for face in frame.faces:
             x, y, w, h = face.box
-            rows.append(
-                {
-                    "source": frame.source,
-                    "frame": frame.frame,
-                    "time": None if frame.time is None else round(frame.time, 3),
-                    "face_id": face.face_id,
-                    "x": x,
-                    "y": y,
-                    "w": w,
-                    "h": h,
-                    "detector_score": face.detector_score,
-                    "state": face.state,
-                    "frame_state": face.frame_state,
-                    "reason": face.reason,
-                    "confidence": face.confidence,
-                    "expression": face.shown_expression,
-                    "in_scheme": face.in_scheme,
-                    "yaw": face.yaw,
-                    "pitch": face.pitch,
-                    "roll": face.roll,
-                    **{f"p_{c}": face.probabilities.get(c, 0.0) for c in classes},
-                }
-            )
-    return rows
+            yield {
+                "source": frame.source,
+                "frame": frame.frame,
+                "time": None if frame.time is None else round(frame.time, 3),
+                "face_id": face.face_id,
+                "x": x,
+                "y": y,
+                "w": w,
+                "h": h,
+                "detector_score": face.detector_score,
+                "state": face.state,
+                "frame_state": face.frame_state,
+                "reason": face.reason,
+                "confidence": face.confidence,
+                "expression": face.shown_expression,
+                "in_scheme": face.in_scheme,
+                "yaw": face.yaw,
+                "pitch": face.pitch,
+                "roll": face.roll,
+                **{f"p_{c}": face.probabilities.get(c, 0.0) for c in classes},
+            }
 
 
 def summarize(frames: list[FrameResult], classes: list[str]) -> dict:

@@ -35,7 +35,9 @@ from aiducation.inference.images import read_image
 from aiducation.inference.outputs import (
     VideoSink,
     write_image,
+    write_json_rows,
     write_table,
+    write_table_rows,
 )
 from aiducation.inference.pipeline import (
     USE_NOTICE,
@@ -48,7 +50,12 @@ from aiducation.inference.pipeline import (
 )
 from aiducation.inference.preprocess import DEFAULT_MARGIN
 from aiducation.inference.quality import QualityGate
-from aiducation.inference.results import FrameResult, face_records, record_columns, summarize
+from aiducation.inference.results import (
+    FrameResult,
+    iter_face_records,
+    record_columns,
+    summarize,
+)
 from aiducation.inference.smoothing import SmoothingConfig
 from aiducation.inference.students import (
     StudentRules,
@@ -251,9 +258,9 @@ class _Run:
     def finish(self, errors: list[dict]) -> dict:
         classes = self.analyzer.classes
         if self.policy.per_face:
-            records = face_records(self.frames, classes)
-            write_table(self.out / "faces.csv", records, record_columns(classes))
-            write_json(self.out / "faces.json", records)
+            rows = partial(iter_face_records, self.frames, classes)  # written as they come
+            write_table_rows(self.out / "faces.csv", rows(), record_columns(classes))
+            write_json_rows(self.out / "faces.json", rows())
         if self.students is not None:
             columns = student_columns(classes) + (
                 ["thumbnail"] if self.policy.keep_thumbnails else []

@@ -14,6 +14,7 @@ answered exactly like a single frame's (:class:`aiducation.models.answers.Answer
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
@@ -204,18 +205,38 @@ def smooth_frames(
     """``frames`` with each track's answers smoothed over the whole track (forward–backward)."""
     if config.method == "none":
         return frames
-    places: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    smoothed = list(frames)
+    smooth_frames_in_place(smoothed, answer, config)
+    return smoothed
+
+
+def smooth_frames_in_place(
+    frames: list[FrameResult], answer: AnswerScheme, config: SmoothingConfig
+) -> None:
+    """:func:`smooth_frames` that replaces each frame of the list ``frames`` by its smoothed
+    one, in order: a long video's frames before smoothing are freed as the smoothed ones are
+    made (when nothing else holds them), instead of both existing at once. Each track's
+    evidence is gathered first (a few numbers a face), then smoothed whole."""
+    if config.method == "none":
+        return
+    evidence: dict[int, array] = defaultdict(lambda: array("d"))
+    times: dict[int, array] = defaultdict(lambda: array("d"))
     for i, frame in enumerate(frames):
-        for j, face in enumerate(frame.faces):
-            places[face.face_id].append((i, j))
-    faces = [list(frame.faces) for frame in frames]
-    for track in places.values():
-        probs = np.array([_evidence(frames[i].faces[j], answer) for i, j in track])
-        times = np.array([frames[i].time if frames[i].time is not None else i for i, _ in track])
-        smoothed = smooth_track(probs, times, config, answer.answers_other)
-        for (i, j), row in zip(track, smoothed, strict=True):
-            faces[i][j] = answered(frames[i].faces[j], row, answer)
-    return [replace(frame, faces=new) for frame, new in zip(frames, faces, strict=True)]
+        for face in frame.faces:
+            evidence[face.face_id].extend(_evidence(face, answer).tolist())
+            times[face.face_id].append(frame.time if frame.time is not None else i)
+    k = len(answer.states)
+    posteriors = {
+        track: iter(
+            smooth_track(np.array(probs).reshape(-1, k), np.array(times[track]), config,
+                         answer.answers_other)
+        )
+        for track, probs in evidence.items()
+    }  # fmt: skip
+    del evidence, times
+    for i, frame in enumerate(frames):
+        faces = [answered(face, next(posteriors[face.face_id]), answer) for face in frame.faces]
+        frames[i] = replace(frame, faces=faces)
 
 
 def _evidence(face, answer: AnswerScheme) -> np.ndarray:

@@ -20,6 +20,7 @@ lesson, not whether the model is right.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -108,14 +109,23 @@ def share_intervals(
     states: list[str], classes: list[str], block: int, samples: int = BOOTSTRAP_SAMPLES
 ) -> dict[str, tuple[float, float]]:
     """95 % moving-block bootstrap intervals of each state's share of ``states`` (time order),
-    blocks of ``block`` consecutive frames; seeded, so a summary is reproducible."""
+    blocks of ``block`` consecutive frames; seeded, so a summary is reproducible.
+
+    Each sample is ``ceil(n / block)`` blocks from random starts, the last one cut so that the
+    sample has ``n`` frames. A state's count in a block is a difference of its running count,
+    so memory grows with the number of blocks, not with samples × frames."""
     n = len(states)
     codes = np.array([classes.index(s) if s in classes else len(classes) for s in states])
     block = int(min(max(block, 1), n))
     starts = np.random.default_rng(0).integers(0, n - block + 1, (samples, -(-n // block)))
-    picks = (starts[:, :, None] + np.arange(block)).reshape(samples, -1)[:, :n]
-    drawn = codes[picks]
-    shares = np.stack([(drawn == k).mean(axis=1) for k in range(len(classes))], axis=1)
+    last = n - block * (starts.shape[1] - 1)  # frames of the last block that the sample keeps
+    ends = np.full(starts.shape, block)
+    ends[:, -1] = last
+    ends += starts
+    shares = np.empty((samples, len(classes)))
+    for k in range(len(classes)):
+        running = np.concatenate([[0], np.cumsum(codes == k)])  # frames in state k before i
+        shares[:, k] = (running[ends] - running[starts]).sum(axis=1) / n
     low, high = np.percentile(shares, [2.5, 97.5], axis=0)
     return {c: (float(low[k]), float(high[k])) for k, c in enumerate(classes)}
 
@@ -147,7 +157,7 @@ def summarize_students(
     interval = frame_interval(frames)
     states: dict[int, list[str]] = defaultdict(list)  # answered frames only
     times: dict[int, list[float]] = defaultdict(list)  # every frame seen
-    yaws: dict[int, list[float]] = defaultdict(list)
+    yaws: dict[int, array] = defaultdict(lambda: array("d"))  # 8 bytes a face, not a float
     mean_probability: dict[int, Counter] = defaultdict(Counter)
     for frame in frames:
         for face in frame.faces:
