@@ -22,7 +22,7 @@ from aiducation.inference.pipeline import OutputPolicy, analyze_capture
 from aiducation.inference.video import open_video
 
 FACES = 12  # blobs a frame, seated in a 4×3 grid
-BYTES_PER_FACE = 800  # measured ~450 (a face's result, its smoothed copy, its share of sums)
+BYTES_PER_FACE = 800  # measured 411 (2,337 before issue 32): the face's result and its sums
 
 
 def lesson(path: Path, frames: int) -> Path:

@@ -106,20 +106,23 @@ class VideoResult:
 
 
 class SharedNumbers:
-    """One object per distinct number among the faces of one video (equal values, same type).
+    """One object per distinct number or box among the faces of one video (equal values, same
+    type).
 
     A face's numbers are rounded (probabilities to 4 decimals, angles to 1, boxes to whole
-    pixels), so a long video repeats a few thousand values over and over: its faces share them
-    instead of holding one Python float or int each (24–28 bytes apiece, a dozen a face).
+    pixels), so a long video repeats a few thousand values over and over, and a seated
+    student's box is often the same from frame to frame: the faces share them instead of each
+    holding its own Python floats, ints and box tuple (24–28 bytes a number, 72 a box).
     ``0.0`` and ``-0.0`` (equal, but printed apart) are kept apart; NaN is given back as it is.
     """
 
-    __slots__ = ("_floats", "_ints", "_zeros")
+    __slots__ = ("_boxes", "_floats", "_ints", "_zeros")
 
     def __init__(self) -> None:
         self._floats: dict[float, float] = {}
         self._ints: dict[int, int] = {}
         self._zeros: dict[float, float] = {}  # by sign: 1.0 → 0.0, -1.0 → -0.0
+        self._boxes: dict[tuple[int, ...], tuple[int, ...]] = {}
 
     def real(self, value: float) -> float:
         if not value:
@@ -128,6 +131,10 @@ class SharedNumbers:
 
     def whole(self, value: int) -> int:
         return self._ints.setdefault(value, value)
+
+    def box(self, values: tuple[int, ...]) -> tuple[int, ...]:
+        """``values`` (whole numbers), or the equal tuple an earlier face of the video has."""
+        return self._boxes.setdefault(values, values)
 
 
 def faces_from_probabilities(
@@ -176,7 +183,7 @@ def faces_from_probabilities(
         faces.append(
             FaceResult(
                 face_id=int(face_id),
-                box=tuple(whole(round(float(v))) for v in box),
+                box=numbers.box(tuple(whole(round(float(v))) for v in box)),
                 detector_score=real(round(float(score), 4)),
                 state=shown[answer] if reason is None else UNCERTAIN,
                 confidence=real(round(float(probs[answer]), 4)),
