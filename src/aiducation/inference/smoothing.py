@@ -225,15 +225,10 @@ def smooth_frames_in_place(
         for face in frame.faces:
             evidence[face.face_id].extend(_evidence(face, answer).tolist())
             times[face.face_id].append(frame.time if frame.time is not None else i)
-    k = len(answer.states)
-    posteriors = {
-        track: iter(
-            smooth_track(np.array(probs).reshape(-1, k), np.array(times[track]), config,
-                         answer.answers_other)
-        )
-        for track, probs in evidence.items()
-    }  # fmt: skip
-    del evidence, times
+    k, posteriors = len(answer.states), {}
+    for track in list(evidence):  # each track's evidence is dropped once it is smoothed
+        probs, when = np.array(evidence.pop(track)).reshape(-1, k), np.array(times.pop(track))
+        posteriors[track] = iter(smooth_track(probs, when, config, answer.answers_other))
     for i, frame in enumerate(frames):
         faces = [answered(face, next(posteriors[face.face_id]), answer) for face in frame.faces]
         frames[i] = replace(frame, faces=faces)
