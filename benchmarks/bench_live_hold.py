@@ -3,7 +3,7 @@
 A live camera cannot wait for the future, so its forward filter's posterior wavers around a
 boundary and the shown answer flickers (14–22 % of consecutive frames on the real clips at
 ``--fps 2`` with hold 1). ``live_hold`` h makes the answer on screen count h times: another
-answer must beat it by that factor (:func:`aiducation.inference.smoothing.held_answer`). The
+answer must beat it by that factor (``bench_smoothing.held_answer``). The
 same synthetic tracks and real clips as ``bench_smoothing.py`` (its functions, its rules: not
 lowering accuracy on all and on the change tracks, ≥ 90 % of clear switches shown within 5 s,
 both at 1, 2 and 5 frames/s), for the live setting ``causal+io`` (dwell ``LIVE_DWELL_SECONDS``,
@@ -27,6 +27,7 @@ from bench_smoothing import (
     MAX_DELAY,
     RATES,
     SHOWN_SHARE,
+    HeldSmoothing,
     build_tracks,
     environment,
     evaluate_flicker,
@@ -49,9 +50,7 @@ METHOD = "causal+io"
 
 
 def grid(hold: float) -> list[tuple[str, SmoothingConfig]]:
-    return [
-        (METHOD, SmoothingConfig("hmm", LIVE_DWELL_SECONDS, SMOOTHING_EVIDENCE, live_hold=hold))
-    ]
+    return [(METHOD, HeldSmoothing("hmm", LIVE_DWELL_SECONDS, SMOOTHING_EVIDENCE, live_hold=hold))]
 
 
 def per_hold(tracks, tables, clips, scheme) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -56,12 +56,7 @@ from aiducation.atomic import write_json, write_text
 from aiducation.csvfiles import write_csv
 from aiducation.data.dataset import load_prepared
 from aiducation.inference.api import Analyzer, analyze_video
-from aiducation.inference.smoothing import (
-    CausalSmoother,
-    SmoothingConfig,
-    held_answer,
-    smooth_track,
-)
+from aiducation.inference.smoothing import CausalSmoother, SmoothingConfig, smooth_track
 from aiducation.models.answers import AnswerScheme, restrict_to_scheme
 from aiducation.tables import markdown_table
 
@@ -251,17 +246,44 @@ def smoothed(method: str, config: SmoothingConfig, probs: np.ndarray, times: np.
     return smooth_track(probs, times, config)
 
 
+@dataclass(frozen=True)
+class HeldSmoothing(SmoothingConfig):
+    """A causal smoother's settings plus a hysteresis on its answer (``bench_live_hold.py``;
+    measured, not in the package: every ``live_hold`` > 1 lowered accuracy)."""
+
+    live_hold: float = 1.0  # a new answer needs this × the shown one's probability
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.live_hold < 1:
+            raise ValueError(f"smoothing: live_hold must be at least 1, got {self.live_hold}")
+
+
+def held_answer(answer: AnswerScheme, probs: np.ndarray, shown: int | None, hold: float) -> int:
+    """The answer (index into ``answer.classes``) for ``probs`` when ``shown`` is the answer on
+    screen: a causal filter's posterior wavers around a boundary, so the shown answer's
+    probability counts ``hold`` times (hysteresis) and another answer must beat it by that
+    factor. ``hold`` 1 or nothing shown: the plain answer."""
+    probs = np.asarray(probs, np.float64)
+    if shown is not None and hold != 1.0:
+        probs = probs.copy()
+        probs[shown] *= hold
+        probs /= probs.sum()
+    return int(answer.decide(probs[None, :]).best[0])
+
+
 def decided(method: str, config: SmoothingConfig, probs, times, scheme: AnswerScheme):
     """The ``(T,)`` answers (indices into the scheme's states) of one track: the smoothed
-    probabilities answered frame by frame, and for a causal smoother with ``live_hold`` > 1
-    each answer held against the one shown before (:func:`held_answer`, as live use does)."""
+    probabilities answered frame by frame, and for a causal smoother with a
+    :class:`HeldSmoothing` ``live_hold`` > 1 each answer held against the one shown before."""
     smooth = smoothed(method, config, probs, times)
-    if not method.startswith("causal") or config.live_hold == 1.0:
+    hold = config.live_hold if isinstance(config, HeldSmoothing) else 1.0
+    if not method.startswith("causal") or hold == 1.0:
         return scheme.decide(smooth).best
     shown: int | None = None
     answers = []
     for row in smooth:
-        shown = held_answer(scheme, row, shown, config.live_hold)
+        shown = held_answer(scheme, row, shown, hold)
         answers.append(shown)
     return np.array(answers)
 

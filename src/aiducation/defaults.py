@@ -20,5 +20,4 @@ MIN_STUDENT_SECONDS = 1.0  # a video track seen for less time is not counted as 
 # smoothing of each student's answers over time (measured: docs/benchmarks.md, "Smoothing"):
 DWELL_SECONDS = 10.0  # recorded video: mean time a student stays in one state (measured: docs)
 LIVE_DWELL_SECONDS = 2.0  # live camera (causal filtering)
-LIVE_HOLD = 1.0  # live hysteresis factor; > 1 lowered accuracy (bench_live_hold.py): off
 SMOOTHING_EVIDENCE = 0.75  # exponent on each frame's probabilities (tempers over-confidence)

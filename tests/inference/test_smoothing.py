@@ -188,7 +188,8 @@ def test_other_is_smoothed_apart_and_live_equals_the_forward_pass_of_both_chains
 
 
 def test_held_answers_ride_out_wavers_but_follow_a_real_change():
-    from aiducation.inference.smoothing import held_answer
+    from bench_smoothing import HeldSmoothing, held_answer
+
     from aiducation.models.answers import AnswerScheme
 
     scheme = AnswerScheme(["Angry", "Bored", "Focused", "Neutral"])
@@ -207,4 +208,4 @@ def test_held_answers_ride_out_wavers_but_follow_a_real_change():
     assert held[:10] == [1] * 10  # ... and none the held one
     assert held[10:] == [2, 2, 2]  # a clear change shows at once
     with pytest.raises(ValueError, match="live_hold must be at least 1"):
-        SmoothingConfig(live_hold=0.5)
+        HeldSmoothing(live_hold=0.5)

@@ -20,12 +20,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from aiducation.defaults import (
-    DWELL_SECONDS,
-    LIVE_DWELL_SECONDS,
-    LIVE_HOLD,
-    SMOOTHING_EVIDENCE,
-)
+from aiducation.defaults import DWELL_SECONDS, LIVE_DWELL_SECONDS, SMOOTHING_EVIDENCE
 from aiducation.inference.results import FrameResult
 from aiducation.models.answers import UNCERTAIN, AnswerScheme
 
@@ -40,15 +35,12 @@ class SmoothingConfig:
     dwell_seconds: float = DWELL_SECONDS  # mean time a student stays in one state
     evidence: float = SMOOTHING_EVIDENCE  # exponent on each frame's probabilities
     live_dwell_seconds: float = LIVE_DWELL_SECONDS  # the same, for a live camera (causal)
-    live_hold: float = LIVE_HOLD  # live: a new answer needs this × the shown one's probability
 
     def __post_init__(self) -> None:
         if self.method not in SMOOTHING_METHODS:
             raise ValueError(f"smoothing {self.method!r}: expected one of hmm, none")
         if min(self.dwell_seconds, self.evidence, self.live_dwell_seconds) <= 0:
             raise ValueError("smoothing: dwell_seconds and evidence must be positive")
-        if self.live_hold < 1:
-            raise ValueError(f"smoothing: live_hold must be at least 1, got {self.live_hold}")
 
     def live(self) -> SmoothingConfig:
         """The parameters of causal filtering (a live camera)."""
@@ -121,7 +113,6 @@ class CausalSmoother:
 
     config: SmoothingConfig = field(default_factory=SmoothingConfig)
     state: dict[object, tuple[float, np.ndarray]] = field(default_factory=dict)
-    shown: dict[int, int] = field(default_factory=dict)  # track → index of its shown answer
 
     @staticmethod
     def chain_keys(track: int, other: bool) -> dict[str, object]:
@@ -170,27 +161,13 @@ def answer_scheme(classifier) -> AnswerScheme:
     return AnswerScheme(answer.states, answer.threshold if answer.answers_other else None)
 
 
-def held_answer(answer: AnswerScheme, probs: np.ndarray, shown: int | None, hold: float) -> int:
-    """The answer (index into ``answer.classes``) for ``probs`` when ``shown`` is the answer on
-    screen: a causal filter's posterior wavers around a boundary, so the shown answer's
-    probability counts ``hold`` times (hysteresis) and another answer must beat it by that
-    factor. ``hold`` 1 or nothing shown: the plain answer."""
-    probs = np.asarray(probs, np.float64)
-    if shown is not None and hold != 1.0:
-        probs = probs.copy()
-        probs[shown] *= hold
-        probs /= probs.sum()
-    return int(answer.decide(probs[None, :]).best[0])
-
-
-def answered(face, probs: np.ndarray, answer: AnswerScheme, best: int | None = None):
-    """``face`` answered from (smoothed) ``probs`` (``best``: the answer already decided, e.g.
-    by :func:`held_answer`); its own answer kept as ``frame_state``. A face the quality gate
-    refused stays "Uncertain"."""
+def answered(face, probs: np.ndarray, answer: AnswerScheme):
+    """``face`` answered from (smoothed) ``probs``; its own answer kept as ``frame_state``.
+    A face the quality gate refused stays "Uncertain"."""
     if face.state == UNCERTAIN:
         return replace(face, frame_state=face.state)
     decision = answer.decide(probs[None, :])
-    best = int(decision.best[0]) if best is None else best
+    best = int(decision.best[0])
     return replace(
         face,
         state=decision.shown[best],
@@ -243,17 +220,12 @@ def _evidence(face, answer: AnswerScheme) -> np.ndarray:
 
 
 def smooth_live(result: FrameResult, smoother: CausalSmoother, answer: AnswerScheme):
-    """``result`` answered from each track's frames so far (a live camera), each track's
-    answer held against small wavers (:func:`held_answer`, ``live_hold``)."""
+    """``result`` answered from each track's frames so far (a live camera)."""
     time = result.time if result.time is not None else float(result.frame)
-    faces = []
-    for face in result.faces:
-        track = face.face_id
-        probs = smoother.update(track, time, _evidence(face, answer), answer.answers_other)
-        if face.state == UNCERTAIN or smoother.config.method == "none":
-            faces.append(answered(face, probs, answer))
-            continue
-        best = held_answer(answer, probs, smoother.shown.get(track), smoother.config.live_hold)
-        smoother.shown[track] = best
-        faces.append(answered(face, probs, answer, best))
+    faces = [
+        answered(face, smoother.update(
+            face.face_id, time, _evidence(face, answer), answer.answers_other
+        ), answer)
+        for face in result.faces
+    ]  # fmt: skip
     return replace(result, faces=faces)
